@@ -1,0 +1,139 @@
+"""Article: the one record that flows from the cleaner to the store, the index and the results."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Control characters other than tab and newline never belong in text (Reuters ends stories in \x03).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def normalize_text(text: str) -> str:
+    """Return ``text`` in NFC with entities decoded and whitespace tidied, words untouched.
+
+    Paragraphs (separated by blank lines) are kept; runs of spaces and single line breaks
+    inside a paragraph become one space.
+    """
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    paragraphs = (_SPACES.sub(" ", " ".join(p.split("\n"))).strip() for p in _BLANK_LINES.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def normalize_line(text: str) -> str:
+    """Return one line of text (a title, a topic, a name) normalised to a single line."""
+    return normalize_text(text).replace("\n\n", " ")
+
+
+def id_from_url(url: str) -> str:
+    """Return a stable article id derived from its canonical URL."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
+
+
+def _unique(values: list[str]) -> list[str]:
+    """Return the normalised, non-empty values once each, in their first order."""
+    seen: dict[str, None] = {}
+    for value in values:
+        value = normalize_line(value)
+        if value and value.casefold() not in (v.casefold() for v in seen):
+            seen[value] = None
+    return list(seen)
+
+
+@dataclass
+class Article:
+    """A cleaned news article, as stored, indexed and returned."""
+
+    id: str
+    url: str
+    title: str
+    body: str
+    topics: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    source: str = ""
+    fetched: datetime | None = None
+    # Anything else the source offers (places, organisations, authors, language), kept verbatim.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.title = normalize_line(self.title)
+        self.body = normalize_text(self.body)
+        self.topics = _unique(self.topics)
+        self.people = _unique(self.people)
+        self.source = normalize_line(self.source)
+        self.published = _aware(self.published)
+        self.fetched = _aware(self.fetched)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the article as JSON-ready values (datetimes as ISO 8601 strings)."""
+        data = asdict(self)
+        for key in ("published", "fetched"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        """Build an article from :meth:`to_dict` output (or a JSON object of the same shape).
+
+        Raises:
+            ValueError: a field has the wrong type or an unreadable date.
+        """
+        known = {"id", "url", "title", "body", "topics", "people", "published", "source", "fetched"}
+        values = {key: data[key] for key in known if data.get(key) is not None}
+        for key in ("id", "url", "title", "body", "source"):
+            if not isinstance(values.get(key, ""), str):
+                raise ValueError(f"{key!r} must be a string")
+        for key in ("topics", "people"):
+            value = values.get(key, [])
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{key!r} must be a list of strings")
+            values[key] = value
+        for key in ("published", "fetched"):
+            if key in values:
+                values[key] = parse_datetime(values[key])
+        extra = dict(data.get("extra") or {})
+        extra.update({k: v for k, v in data.items() if k not in known and k != "extra"})
+        if not values.get("id"):
+            if not values.get("url"):
+                raise ValueError("an article needs an 'id' or a 'url'")
+            values["id"] = id_from_url(values["url"])
+        values.setdefault("url", "")
+        values.setdefault("title", "")
+        values.setdefault("body", "")
+        return cls(**values, extra=extra)
+
+
+def parse_datetime(value: Any) -> datetime:
+    """Parse an ISO 8601 string (or pass a datetime through) into an aware datetime.
+
+    Raises:
+        ValueError: the value is not a date a person would accept.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"unreadable date {value!r} (expected ISO 8601)") from None
+    else:
+        raise ValueError(f"unreadable date {value!r} (expected ISO 8601)")
+    return _aware(parsed)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Return ``value`` with a timezone: naive datetimes are taken as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value

@@ -1,0 +1,44 @@
+"""Page or file -> Article: main text, title, topics, people, date."""
+
+from __future__ import annotations
+
+from search.article import Article
+from search.clean.html import clean_html, decode_html
+from search.clean.reuters import clean_reuters
+from search.clean.text import clean_text
+from search.scrape.files import HTML, JSONL, REUTERS, TEXT, Document
+
+
+class CleanError(ValueError):
+    """A document that cannot become an article; the message says why."""
+
+
+def clean_document(document: Document, url: str | None = None) -> Article:
+    """Return the Article of ``document``.
+
+    Args:
+        document: what a reader yielded.
+        url: the address the document was published at, when the caller knows it.
+
+    Raises:
+        CleanError: the document holds no usable article.
+    """
+    file_url = url or document.path.resolve().as_uri()
+    try:
+        if document.kind == HTML:
+            return clean_html(decode_html(document.content), file_url)
+        if document.kind == TEXT:
+            # A plain-text article says nothing of its source: its folder names it.
+            return clean_text(document.content, file_url, document.path.parent.name)
+        if document.kind == REUTERS:
+            return clean_reuters(document.content)
+        if document.kind == JSONL:
+            if not isinstance(document.content, dict):
+                raise ValueError("a JSON line must be an object")
+            article = Article.from_dict(document.content)
+            if not (article.title or article.body):
+                raise ValueError("article has neither title nor body")
+            return article
+    except (ValueError, TypeError, LookupError) as error:
+        raise CleanError(str(error) or type(error).__name__) from error
+    raise CleanError(f"no cleaner for {document.kind!r}")

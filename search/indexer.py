@@ -1,0 +1,194 @@
+"""Index generations: build a new one beside the live one, switch atomically, add to the live one."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from search import schema
+from search.article import Article
+
+logger = logging.getLogger(__name__)
+
+GENERATIONS_DIR = "generations"
+LIVE_FILE = "LIVE"  # holds the name of the live generation; replaced atomically
+LOCK_FILE = "write.lock"
+_PREFIX = "gen-"
+
+
+class WriterBusy(Exception):
+    """Another process holds the data folder's write lock for longer than we may wait."""
+
+
+class IndexMissing(Exception):
+    """The data folder has no live index generation yet."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One index generation on disk."""
+
+    name: str
+    path: Path
+
+
+def generations_dir(data_dir: Path) -> Path:
+    """Return the folder that holds the generations of ``data_dir``."""
+    return Path(data_dir) / GENERATIONS_DIR
+
+
+def live_generation(data_dir: str | Path) -> Generation | None:
+    """Return the live generation of ``data_dir``, or None before the first index is built."""
+    try:
+        name = (Path(data_dir) / LIVE_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return Generation(name, generations_dir(Path(data_dir)) / name)
+
+
+def list_generations(data_dir: str | Path) -> list[Generation]:
+    """Return the generations on disk, oldest first (complete or not)."""
+    folder = generations_dir(Path(data_dir))
+    if not folder.is_dir():
+        return []
+    names = sorted(p.name for p in folder.iterdir() if p.name.startswith(_PREFIX))
+    return [Generation(n, folder / n) for n in names]
+
+
+def open_generation(generation: Generation):
+    """Open a generation's Whoosh index (for the searcher)."""
+    return whoosh_index.open_dir(str(generation.path))
+
+
+@contextmanager
+def write_lock(data_dir: str | Path, timeout: float) -> Iterator[None]:
+    """Hold the data folder's single write lock, waiting up to ``timeout`` seconds.
+
+    The lock is an ``flock``: the kernel drops it when its holder dies, so a killed ingest or
+    reindex never leaves a stale lock behind.
+
+    Raises:
+        WriterBusy: another ingest or reindex kept the lock for the whole wait.
+    """
+    path = Path(data_dir) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriterBusy(
+                        f"another ingest or reindex is writing to {data_dir} "
+                        f"(waited {timeout:g} s); try again when it has finished"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _switch_live(data_dir: Path, name: str) -> None:
+    """Point LIVE at generation ``name`` atomically (write a temporary file, fsync, rename)."""
+    tmp = data_dir / f".{LIVE_FILE}.tmp"
+    with open(tmp, "w") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, data_dir / LIVE_FILE)
+    dir_fd = os.open(data_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _prune(data_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` generations up to the live one, and any newer debris.
+
+    Called with the write lock held, so no other writer is building a generation. The previous
+    generations are kept so that a web process still reading one finishes its request.
+    """
+    live = live_generation(data_dir)
+    for generation in list_generations(data_dir):
+        if live and generation.name > live.name:
+            # Left by a reindex that failed or was killed before switching.
+            shutil.rmtree(generation.path, ignore_errors=True)
+    complete = [g for g in list_generations(data_dir) if live and g.name <= live.name]
+    for generation in complete[: max(0, len(complete) - keep)]:
+        shutil.rmtree(generation.path, ignore_errors=True)
+
+
+def _new_generation(data_dir: Path) -> Generation:
+    existing = list_generations(data_dir)
+    number = int(existing[-1].name[len(_PREFIX) :]) + 1 if existing else 1
+    name = f"{_PREFIX}{number:06d}"
+    path = generations_dir(data_dir) / name
+    path.mkdir(parents=True)
+    whoosh_index.create_in(str(path), schema.create_schema())
+    return Generation(name, path)
+
+
+def build_generation(
+    data_dir: str | Path,
+    articles: Iterable[Article],
+    keep: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Generation, int]:
+    """Index ``articles`` into a new generation, then make it live; return it and its size.
+
+    The caller holds :func:`write_lock`. Until the final switch the live generation is
+    untouched: an error (or a kill) leaves it serving and the half-built one is removed.
+    """
+    data_dir = Path(data_dir)
+    _prune(data_dir, keep)
+    generation = _new_generation(data_dir)
+    count = 0
+    try:
+        ix = whoosh_index.open_dir(str(generation.path))
+        with ix.writer(limitmb=256) as writer:
+            for article in articles:
+                writer.add_document(**schema.article_document(article))
+                count += 1
+                if progress:
+                    progress(1)
+    except BaseException:
+        shutil.rmtree(generation.path, ignore_errors=True)
+        raise
+    _switch_live(data_dir, generation.name)
+    logger.info("generation %s is live with %d articles", generation.name, count)
+    _prune(data_dir, keep)
+    return generation, count
+
+
+def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
+    """Add or replace ``articles`` in the live generation (creating the first one if needed).
+
+    The caller holds :func:`write_lock`. Returns how many articles were written.
+    """
+    data_dir = Path(data_dir)
+    live = live_generation(data_dir)
+    if live is None:
+        _prune(data_dir, keep=0)
+        generation = _new_generation(data_dir)
+        _switch_live(data_dir, generation.name)
+        live = generation
+    ix = whoosh_index.open_dir(str(live.path))
+    count = 0
+    with ix.writer(limitmb=256) as writer:
+        for article in articles:
+            writer.update_document(**schema.article_document(article))
+            count += 1
+    return count

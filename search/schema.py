@@ -1,0 +1,183 @@
+"""The index schema and its analyzers, defined once; nothing else spells the field names."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import Stemmer
+from whoosh import columns, fields
+from whoosh.analysis import (
+    CharsetFilter,
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.support.charset import accent_map
+
+from search.article import Article
+
+# Field names.
+ID = "id"
+URL = "url"
+TITLE = "title"
+TOPICS = "topics"  # words of the topics, for search; the stored value is the list
+PEOPLE = "people"  # likewise for people
+BODY = "body"
+TOPIC = "topic"  # exact topic values: filters and facets
+PERSON = "person"  # exact person values: filters and facets
+SOURCE = "source"
+PUBLISHED = "published"
+MONTH = "month"  # "YYYY-MM" of the publication date: the date facet
+FETCHED = "fetched"
+EXTRA = "extra"
+
+# Searched by a query's bare words, with their weights in BM25F.
+SEARCH_FIELDS = {TITLE: 3.0, TOPICS: 2.0, PEOPLE: 2.0, BODY: 1.0}
+# What a user may write before a colon, and the field it searches.
+FIELD_ALIASES = {
+    TITLE: TITLE,
+    BODY: BODY,
+    TOPICS: TOPICS,
+    "topic": TOPICS,
+    PEOPLE: PEOPLE,
+    "person": PEOPLE,
+    SOURCE: SOURCE,
+    PUBLISHED: PUBLISHED,
+    "date": PUBLISHED,
+}
+# Request filter name -> exact field, and facet name -> field.
+FILTER_FIELDS = {"topic": TOPIC, "person": PERSON, "source": SOURCE}
+FACET_FIELDS = {"topics": TOPIC, "people": PERSON, "sources": SOURCE, "months": MONTH}
+SPELLING_FIELDS = (TITLE, BODY)
+
+# Function words that carry no meaning in a news query. Deliberately short: "us", "it", "who",
+# "will" and "may" stay searchable (US, IT, WHO, names of months and modal verbs in headlines).
+STOP_WORDS = frozenset(
+    """
+    a an and are as at be been but by for from had has have in into is its of on or that the
+    their this to was were with
+    """.split()
+)
+
+# Acronyms written with dots (U.S., U.K.), numbers with separators (3.5, 1,000), then words with
+# inner apostrophes (China's, O'Brien). Everything else, dotted tickers included, splits on
+# punctuation, so "BRK.A" is found by "BRK".
+TOKEN_PATTERN = re.compile(
+    r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|\w+(?:['\u2019]\w+)*",
+    re.UNICODE,
+)
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    """Return the Snowball (Porter2) English stem of a lower-case word."""
+    return _STEMMER.stemWord(word)
+
+
+class NewsWordFilter(Filter):
+    """Folds news spellings together: "U.S." -> "us", "China's" -> "china", curly apostrophes."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            text = token.text.replace("\u2019", "'")
+            if text.endswith(("'s", "'S")):
+                text = text[:-2]
+            if "." in text and not text[0].isdigit():
+                text = text.replace(".", "")
+            token.text = text
+            yield token
+
+
+def news_analyzer(stemming: bool = True):
+    """Return the analyzer of free-text fields: tokenise, fold, drop stop words, stem."""
+    chain = (
+        RegexTokenizer(TOKEN_PATTERN)
+        | NewsWordFilter()
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+    )
+    return chain | StemFilter(stemfn=stem, cachesize=50000) if stemming else chain
+
+
+def _text(boost: float = 1.0):
+    return fields.TEXT(
+        analyzer=news_analyzer(), stored=True, phrase=True, spelling=True, field_boost=boost
+    )
+
+
+def create_schema() -> fields.Schema:
+    """Return the schema of an index generation."""
+    return fields.Schema(
+        **{
+            ID: fields.ID(unique=True, stored=True),
+            URL: fields.STORED(),
+            TITLE: _text(),
+            TOPICS: _text(),
+            PEOPLE: _text(),
+            BODY: _text(),
+            TOPIC: fields.KEYWORD(commas=True, scorable=False),
+            PERSON: fields.KEYWORD(commas=True, scorable=False),
+            SOURCE: fields.ID(stored=True, sortable=True),
+            # Missing dates sort as the oldest, so "newest first" puts undated articles last.
+            PUBLISHED: fields.DATETIME(
+                stored=True, sortable=columns.NumericColumn("Q", default=0)
+            ),
+            MONTH: fields.ID(sortable=True),
+            FETCHED: fields.STORED(),
+            EXTRA: fields.STORED(),
+        }
+    )
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    # Whoosh compares datetimes as naive ticks: index everything in UTC.
+    return value.astimezone(UTC).replace(tzinfo=None) if value else None
+
+
+def article_document(article: Article) -> dict[str, Any]:
+    """Return the fields to index for ``article``."""
+    published = _naive_utc(article.published)
+    doc: dict[str, Any] = {
+        ID: article.id,
+        URL: article.url,
+        TITLE: article.title,
+        BODY: article.body,
+        # A blank line between values keeps a phrase from running across two of them.
+        TOPICS: "\n\n".join(article.topics),
+        f"_stored_{TOPICS}": article.topics,
+        PEOPLE: "\n\n".join(article.people),
+        f"_stored_{PEOPLE}": article.people,
+        TOPIC: [v.replace(",", " ") for v in article.topics],
+        PERSON: [v.replace(",", " ") for v in article.people],
+        SOURCE: article.source,
+        FETCHED: article.fetched.isoformat() if article.fetched else None,
+        EXTRA: article.extra,
+    }
+    if published:
+        doc[PUBLISHED] = published
+        doc[MONTH] = published.strftime("%Y-%m")
+    return doc
+
+
+def stored_article(stored: dict[str, Any]) -> Article:
+    """Return the article held in an index document's stored fields."""
+    published = stored.get(PUBLISHED)
+    fetched = stored.get(FETCHED)
+    return Article(
+        id=stored[ID],
+        url=stored.get(URL) or "",
+        title=stored.get(TITLE) or "",
+        body=stored.get(BODY) or "",
+        topics=list(stored.get(TOPICS) or []),
+        people=list(stored.get(PEOPLE) or []),
+        published=published.replace(tzinfo=UTC) if published else None,
+        source=stored.get(SOURCE) or "",
+        fetched=datetime.fromisoformat(fetched) if fetched else None,
+        extra=stored.get(EXTRA) or {},
+    )

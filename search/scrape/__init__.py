@@ -1,0 +1,1 @@
+"""Getting documents in: fetching pages and reading local files."""

@@ -1,0 +1,50 @@
+"""Every option of the service, defined once: it feeds the CLI, the web config and the README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PREFIX = "SEARCH_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One option: its name (environment variable without the prefix), default and help text."""
+
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets this option."""
+        return ENV_PREFIX + self.name
+
+
+SETTINGS = [
+    Setting("INDEX_DIR", "index", "Data folder: the corpus store and the index generations."),
+    Setting("PER_PAGE", 10, "Results per page when the request does not say."),
+    Setting("MAX_PER_PAGE", 100, "Largest per_page a request may ask for."),
+    Setting("MAX_DEPTH", 1000, "Deepest result a request may page to (page × per_page)."),
+    Setting("MAX_QUERY_LENGTH", 1000, "Longest query, in characters; longer ones get a 400."),
+    Setting("LOCK_TIMEOUT", 60.0, "Seconds a writer (ingest, reindex) waits for another to finish."),
+    Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the live one included."),
+]
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default(name: str) -> Any:
+    """Return the built-in default of setting ``name``."""
+    return _BY_NAME[name].default
+
+
+def from_env(name: str) -> Any:
+    """Return setting ``name`` from the environment, converted to its default's type."""
+    setting = _BY_NAME[name]
+    raw = os.environ.get(setting.env)
+    if raw is None:
+        return setting.default
+    return type(setting.default)(raw)
