@@ -16,6 +16,10 @@ _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+class NoText(ValueError):
+    """The input was read but holds no article text: nothing to index, nothing broken."""
+
+
 def normalize_text(text: str) -> str:
     """Return ``text`` in NFC with entities decoded and whitespace tidied, words untouched.
 
@@ -24,7 +28,7 @@ def normalize_text(text: str) -> str:
     """
     text = unicodedata.normalize("NFC", html.unescape(text))
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    paragraphs = (_SPACES.sub(" ", " ".join(p.split("\n"))).strip() for p in _BLANK_LINES.split(text))
+    paragraphs = (_SPACES.sub(" ", p.replace("\n", " ")).strip() for p in _BLANK_LINES.split(text))
     return "\n\n".join(p for p in paragraphs if p)
 
 

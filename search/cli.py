@@ -27,7 +27,7 @@ from search.indexer import (
     write_lock,
 )
 from search.scrape.files import Document, Skipped, find_files, read_file
-from search.searcher import InvalidRequest, Limits, SearchRequest, Searcher
+from search.searcher import InvalidRequest, Limits, Searcher, SearchRequest
 from search.store import ADDED, UNCHANGED, UPDATED, CorpusStore
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _index_dir_option(command):
 def main(verbose: int, quiet: bool) -> None:
     """Full-text search for news: ingest files, rebuild the index, query it, serve it."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:
         # trafilatura reports every short or odd page at WARNING; our own skip report suffices.
         logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -73,8 +73,10 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
     """Clean files and folders of articles into the store and the live index.
 
     Reads HTML pages (.html, .htm), plain-text articles (.txt), Reuters-21578 SGML (.sgm) and
-    JSON Lines of articles (.jsonl); folders are searched recursively. Ingesting the same input
-    again updates articles, never duplicates them. Exits with 1 when any input was skipped.
+    JSON Lines of articles (.jsonl); folders are searched recursively (other files in them are
+    passed over). Ingesting the same input again updates articles, never duplicates them.
+    Inputs without article text are skipped; exits with 1 when any input failed (unreadable,
+    malformed, unsupported).
     """
     files, skipped = find_files(paths)
     counts: Counter[str] = Counter()
@@ -97,13 +99,16 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
             _index_pending(store, index_dir)
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
+    failed = [item for item in skipped if item.failed]
     click.echo(
         f"added {counts[ADDED]}, updated {counts[UPDATED]}, unchanged {counts[UNCHANGED]}, "
-        f"skipped {len(skipped)} in {time.monotonic() - started:.1f} s"
+        f"skipped {len(skipped) - len(failed)} without text, failed {len(failed)} "
+        f"in {time.monotonic() - started:.1f} s"
     )
     for item in skipped:
-        click.echo(f"  skipped {item.origin}: {item.reason}", err=True)
-    if skipped:
+        verb = "failed" if item.failed else "skipped"
+        click.echo(f"  {verb} {item.origin}: {item.reason}", err=True)
+    if failed:
         sys.exit(1)
 
 
@@ -115,7 +120,7 @@ def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article 
         return clean_document(item)
     except CleanError as error:
         logger.debug("skipped %s: %s", item.origin, error)
-        skipped.append(Skipped(item.origin, str(error)))
+        skipped.append(Skipped(item.origin, str(error), error.failed))
         return None
 
 

@@ -1,4 +1,4 @@
-"""Index generations: build a new one beside the live one, switch atomically, add to the live one."""
+"""Index generations: build one beside the live one, switch atomically, add to the live one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Query in, ranked hits with snippets, facets and suggestions out (plain values, no Whoosh types)."""
+"""Query in, ranked hits with snippets, facets and suggestions out (no Whoosh types leak)."""
 
 from __future__ import annotations
 
@@ -196,6 +196,8 @@ def _escaped_start(text: str, chars: int = SNIPPET_CHARS) -> str:
     return html.escape(text[:chars].rsplit(" ", 1)[0]) + " …"
 
 
+# A word of three letters or more that is not a field name, wildcard or fuzzy term.
+_PLAIN_WORD = re.compile(r"(?<![\w:*?~])[^\W\d_]{3,}(?![\w:*?~])")
 _UNKNOWN_FIELD = re.compile(r"(?<![\w\"])([A-Za-z_]+):(?=\S)")
 
 
@@ -209,7 +211,7 @@ def _notices(text: str) -> list[str]:
     for name in dict.fromkeys(_UNKNOWN_FIELD.findall(text)):
         if name.lower() not in schema.FIELD_ALIASES:
             fields = ", ".join(f"{f}:" for f in schema.FIELD_ALIASES)
-            notices.append(f"There is no field {name!r}: it was searched as words. Fields: {fields}")
+            notices.append(f"There is no field {name!r}: searched as words. Fields: {fields}")
     return notices
 
 
@@ -360,9 +362,9 @@ class Searcher:
         """A respelling of the query when its words are rare and a near spelling finds more."""
         reader = searcher.reader()
         analyzer = searcher.schema[schema.BODY].analyzer
-        corrector = reader.corrector(schema.BODY)
+        corrector = reader.corrector(schema.SPELLING)
         corrected = request.q
-        for match in reversed(list(re.finditer(r"(?<![\w:*?~])[^\W\d_]{3,}(?![\w:*?~])", request.q))):
+        for match in reversed(list(_PLAIN_WORD.finditer(request.q))):
             word = match.group(0)
             stems = [t.text for t in analyzer(word)]
             if not stems:
@@ -416,11 +418,7 @@ def _filter_query(request: SearchRequest) -> query.Query | None:
         parts += [query.Term(fieldname, value) for value in getattr(request, name)]
     if request.date_from or request.date_to:
         start = datetime.combine(request.date_from, dtime.min) if request.date_from else None
-        end = (
-            datetime.combine(request.date_to + timedelta(days=1), dtime.min) - timedelta(microseconds=1)
-            if request.date_to
-            else None
-        )
+        end = datetime.combine(request.date_to, dtime.max) if request.date_to else None
         parts.append(query.DateRange(schema.PUBLISHED, start, end))
     return query.And(parts) if parts else None
 

@@ -14,13 +14,13 @@ from werkzeug.exceptions import HTTPException
 
 from search import settings
 from search.indexer import IndexMissing
-from search.searcher import InvalidRequest, Limits, SearchRequest, Searcher
+from search.searcher import InvalidRequest, Limits, Searcher, SearchRequest
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Create the app: built-in defaults, then SEARCH_* environment variables, then ``test_config``."""
+    """Create the app: the built-in defaults, then SEARCH_* variables, then ``test_config``."""
     app = Flask(__name__)
     app.config.from_mapping({s.name: s.default for s in settings.SETTINGS})
     app.config.from_prefixed_env(settings.ENV_PREFIX.rstrip("_"))

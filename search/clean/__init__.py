@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.article import Article
+from search.article import Article, NoText
 from search.clean.html import clean_html, decode_html
 from search.clean.reuters import clean_reuters
 from search.clean.text import clean_text
@@ -10,7 +10,14 @@ from search.scrape.files import HTML, JSONL, REUTERS, TEXT, Document
 
 
 class CleanError(ValueError):
-    """A document that cannot become an article; the message says why."""
+    """A document that cannot become an article; the message says why.
+
+    ``failed`` is False when the document was read fine but holds no article text.
+    """
+
+    def __init__(self, reason: str, failed: bool = True):
+        super().__init__(reason)
+        self.failed = failed
 
 
 def clean_document(document: Document, url: str | None = None) -> Article:
@@ -37,8 +44,10 @@ def clean_document(document: Document, url: str | None = None) -> Article:
                 raise ValueError("a JSON line must be an object")
             article = Article.from_dict(document.content)
             if not (article.title or article.body):
-                raise ValueError("article has neither title nor body")
+                raise NoText("article has neither title nor body")
             return article
+    except NoText as error:
+        raise CleanError(str(error), failed=False) from error
     except (ValueError, TypeError, LookupError) as error:
         raise CleanError(str(error) or type(error).__name__) from error
     raise CleanError(f"no cleaner for {document.kind!r}")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import trafilatura
 from bs4 import BeautifulSoup, UnicodeDammit
 
-from search.article import Article, id_from_url, normalize_line, parse_datetime
+from search.article import Article, NoText, id_from_url, normalize_line, parse_datetime
 from search.clean.names import people_in_text
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ def clean_html(html: str, url: str, source: str | None = None) -> Article:
     title = _title(soup, article_ld, site)
     body = _main_text(html, url)
     if not body:
-        raise ValueError("no main text found")
+        raise NoText("no main text found")
     first, _, rest = body.partition("\n\n")
     if rest and normalize_line(first).casefold() == title.casefold():
         body = rest

@@ -99,7 +99,7 @@ def _clean_candidate(text: str) -> str | None:
         return None
     for word in words:
         bare = word.strip(".'\u2019-").casefold()
-        if bare in _NOT_A_NAME:
+        if bare in _NOT_A_NAME or not (word[0].isupper() or re.fullmatch(_PARTICLE, word)):
             return None
         # Acronyms (OIC, NATO) are organisations, not given names.
         if len(word) > 1 and word.isupper():

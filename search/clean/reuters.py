@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from search.article import Article, normalize_line
+from search.article import Article, NoText, normalize_line
 
 SOURCE = "reuters"
 
@@ -58,7 +58,7 @@ def clean_reuters(story: str) -> Article:
         body = "\n".join(lines[1:])
     title = normalize_line(title or "")
     if not title and not body:
-        raise ValueError("story has no text")
+        raise NoText("story has no text")
     published = None
     if date := _DATE.search(_element(story, "DATE") or ""):
         stamp = datetime.strptime(" ".join(date.groups()).title(), "%d-%b-%Y %H:%M:%S")

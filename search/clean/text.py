@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from search.article import Article, id_from_url, normalize_line, normalize_text
+from search.article import Article, NoText, id_from_url, normalize_line, normalize_text
 from search.clean.names import people_in_text, split_topic_line
 
 _TOPICS_LINE = re.compile(r"\n\s*TOPICS\s*:(?P<topics>[^\n]*)\s*$", re.IGNORECASE)
@@ -45,7 +45,7 @@ def clean_text(text: str, url: str, source: str) -> Article:
         text = ("\n" + text.rstrip())[: match.start()]
     body = normalize_text(text)
     if not body:
-        raise ValueError("no text")
+        raise NoText("no text")
     if match:
         topics = split_topic_line(normalize_line(match.group("topics")), body)
     lines = text.strip().split("\n")

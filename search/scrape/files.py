@@ -34,6 +34,7 @@ class Skipped:
 
     origin: str
     reason: str
+    failed: bool = True  # False when the input was fine but held no article text
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
