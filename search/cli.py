@@ -265,5 +265,6 @@ def serve(host: str, port: int, workers: int, index_dir: Path) -> None:
     click.echo(f"serving {index_dir} at http://{host}:{port}", err=True)
     _Server().run()
 
+
 if __name__ == "__main__":
     main()

@@ -122,9 +122,7 @@ def create_schema() -> fields.Schema:
             PERSON: fields.KEYWORD(commas=True, scorable=True),
             SOURCE: fields.ID(stored=True, sortable=True),
             # Missing dates sort as the oldest, so "newest first" puts undated articles last.
-            PUBLISHED: fields.DATETIME(
-                stored=True, sortable=columns.NumericColumn("Q", default=0)
-            ),
+            PUBLISHED: fields.DATETIME(stored=True, sortable=columns.NumericColumn("Q", default=0)),
             MONTH: fields.ID(sortable=True),
             # A field of its own rather than Whoosh's spelling=True, for the same reason.
             SPELLING: fields.TEXT(analyzer=news_analyzer(stemming=False), phrase=False),

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -113,9 +113,7 @@ class SearchRequest:
             per_page=per_page,
         )
         if request.date_from and request.date_to and request.date_from > request.date_to:
-            raise InvalidRequest(
-                f"'from' ({request.date_from}) is after 'to' ({request.date_to})"
-            )
+            raise InvalidRequest(f"'from' ({request.date_from}) is after 'to' ({request.date_to})")
         return request
 
     def to_params(self) -> dict[str, Any]:
@@ -348,9 +346,7 @@ class Searcher:
             "request": request.to_params(),
             "total": total,
             "results": hits,
-            "facets": {
-                name: _top_counts(results.groups(name)) for name in schema.FACET_FIELDS
-            },
+            "facets": {name: _top_counts(results.groups(name)) for name in schema.FACET_FIELDS},
             "suggestion": self._suggest(request, searcher, total) if request.q else None,
             "notices": notices,
             "generation": self._generation.name if self._generation else None,

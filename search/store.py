@@ -141,4 +141,3 @@ class CorpusStore:
             "SELECT source, count(*) AS n FROM articles GROUP BY source ORDER BY n DESC, source"
         )
         return dict(rows.fetchall())
-
