@@ -49,6 +49,8 @@ _KEYWORD_METAS = [
 _TITLE_SUFFIX = re.compile(r"\s+[|\-\u2013\u2014:\u00b7]\s+[^|\-\u2013\u2014:\u00b7]+$")
 # CMS codes and ids that pages put among their tags: "tag:abc123", "cms-00412", "a1b2c3d4...".
 _CMS_CODE = re.compile(r"[:/=_#]|\d{3,}|^[0-9a-f]{8,}$|^[a-z0-9]+(?:-[a-z0-9]+)*-\d+$", re.I)
+# Less than this is a menu or a caption that trafilatura fell back on, not an article.
+MIN_TEXT_CHARS = 40
 _EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
 
 
@@ -206,8 +208,8 @@ def clean_html(html: str, url: str, source: str | None = None) -> Article:
     site = _site_name(soup, article_ld, url)
     title = _title(soup, article_ld, site)
     body = _main_text(html, url)
-    if not body:
-        raise NoText("no main text found")
+    if len(body) < MIN_TEXT_CHARS:
+        raise NoText(f"no main text found ({len(body)} characters)")
     first, _, rest = body.partition("\n\n")
     if rest and normalize_line(first).casefold() == title.casefold():
         body = rest

@@ -69,7 +69,7 @@ _SPEECH = r"(?:said|says|told|added|stated|argued|noted|warned|explained|insiste
 _AFTER_TITLE = re.compile(rf"\b{_TITLE}\s+({_NAME})")
 _BEFORE_SPEECH = re.compile(rf"({_NAME}),?\s+{_SPEECH}\b")
 _AFTER_SPEECH = re.compile(rf"\b{_SPEECH},?\s+({_NAME})")
-_LEADING_TITLE = re.compile(rf"^(?:(?:{_TITLE})\s+)+")
+_TITLE_WORDS = re.compile(rf"\b{_TITLE}\s+")
 
 # Words that mark a capitalised run as something other than a person.
 _NOT_A_NAME = frozenset(
@@ -93,7 +93,8 @@ _NOT_A_NAME = frozenset(
 
 def _clean_candidate(text: str) -> str | None:
     """Return ``text`` as a person's name, or None when it does not read as one."""
-    name = _LEADING_TITLE.sub("", " ".join(text.split())).strip(" ,")
+    # "Harbour Commissioner Olav Strand": the name is what follows the last title.
+    name = _TITLE_WORDS.split(" ".join(text.split()))[-1].strip(" ,")
     words = name.split()
     if len(words) < 2:
         return None
