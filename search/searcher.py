@@ -259,9 +259,8 @@ class Searcher:
             local.searcher = index.searcher(weighting=scoring.BM25F())
             local.generation = generation
         elif not current.up_to_date():
+            # refresh() hands the segments it can reuse to the new searcher and closes the rest.
             local.searcher = current.refresh()
-            if local.searcher is not current:
-                current.close()
         return local.searcher
 
     def _parser(self, searcher) -> qparser.QueryParser:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real data folder (SQLite store + Whoosh generations) per test, the Flask app."""
+"""Shared fixtures: a real data folder (SQLite store, Whoosh generations) per test, the app."""
 
 from __future__ import annotations
 

@@ -152,7 +152,9 @@ def test_html_page_metadata_and_main_text():
 
 
 def test_site_name_h1_is_not_the_title():
-    [article] = clean_path(HTML_DIR / "harbourherald" / "storm-surge-barrier-first-winter-test.html")
+    [article] = clean_path(
+        HTML_DIR / "harbourherald" / "storm-surge-barrier-first-winter-test.html"
+    )
     assert article.title == "Storm Surge Barrier Passes First Winter Test"
     assert article.people == ["Olav Strand"]
 
@@ -204,7 +206,9 @@ def test_reader_comments_are_not_article_text(page):
 def test_canonical_link_wins_over_the_given_url():
     html = (
         '<html><head><link rel="canonical" href="https://news.example/a"><title>A | Site</title>'
-        "</head><body><article><p>" + "Some words of the article. " * 20 + "</p></article></body></html>"
+        "</head><body><article><p>"
+        + "Some words of the article. " * 20
+        + "</p></article></body></html>"
     )
     article = clean_html(html, "https://news.example/a?utm_source=x")
     assert article.url == "https://news.example/a"

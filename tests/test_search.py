@@ -32,7 +32,11 @@ def test_seed_is_found_with_marked_snippet(client, q):
     body = search(client, q=q)
     top = body["results"][0]
     assert top["title"].startswith("China moved to solidify")
-    assert top["topics"] == ["Hissein Brahim Taha", "Organisation of Islamic Cooperation", "Wang Yi"]
+    assert top["topics"] == [
+        "Hissein Brahim Taha",
+        "Organisation of Islamic Cooperation",
+        "Wang Yi",
+    ]
     assert top["people"] == ["Wang Yi", "Hissein Brahim Taha", "Han Zheng"]
     if not q.startswith(("topic", "people", "person")):
         assert "<mark>" in top["snippet"]
@@ -45,7 +49,15 @@ def test_response_shape_follows_the_contract(client):
     assert len(body["results"]) == 3 and body["total"] > 3
     hit = body["results"][0]
     assert set(hit) >= {
-        "id", "url", "title", "published", "source", "topics", "people", "score", "snippet"
+        "id",
+        "url",
+        "title",
+        "published",
+        "source",
+        "topics",
+        "people",
+        "score",
+        "snippet",
     }
     assert set(body["facets"]) == {"topics", "people", "sources", "months"}
     # Facets count all matches, not just the page.
@@ -84,7 +96,9 @@ def test_filters_narrow_and_combine(client):
     source = search(client, q="energy", source="Northgate Times")
     assert source["total"] and all(r["source"] == "Northgate Times" for r in source["results"])
     dated = search(client, q="energy", **{"from": "2026-01-01", "to": "2026-06-30"})
-    assert dated["total"] and all("2026-01" <= r["published"][:7] <= "2026-06" for r in dated["results"])
+    assert dated["total"] and all(
+        "2026-01" <= r["published"][:7] <= "2026-06" for r in dated["results"]
+    )
 
 
 def test_person_filter_uses_the_exact_name(client):
@@ -147,9 +161,33 @@ def test_repeated_single_parameter_is_400(client):
 
 @pytest.mark.parametrize(
     "q",
-    ['"unbalanced', "(open", "close)", "AND", "OR OR", "NOT", "title:", ":", "foo:bar", "*",
-     "a*", "?", "wind~", "wind~9", '"a b"~99', "date:[2026 to", "date:notadate", "+", "-",
-     "((((", "🙂 energy", "טקסט", "\\", "^2", "wind^x"],
+    [
+        '"unbalanced',
+        "(open",
+        "close)",
+        "AND",
+        "OR OR",
+        "NOT",
+        "title:",
+        ":",
+        "foo:bar",
+        "*",
+        "a*",
+        "?",
+        "wind~",
+        "wind~9",
+        '"a b"~99',
+        "date:[2026 to",
+        "date:notadate",
+        "+",
+        "-",
+        "((((",
+        "🙂 energy",
+        "טקסט",
+        "\\",
+        "^2",
+        "wind^x",
+    ],
 )
 def test_odd_queries_answer_200_or_400_never_500(client, q):
     response = client.get("/api/search", query_string={"q": q})
@@ -184,7 +222,9 @@ def test_health(client):
 def test_service_without_an_index_says_so(tmp_path):
     client = create_app({"INDEX_DIR": str(tmp_path / "none")}).test_client()
     response = client.get("/api/search?q=x")
-    assert response.status_code == 503 and "search ingest" in response.get_json()["error"]["message"]
+    assert (
+        response.status_code == 503 and "search ingest" in response.get_json()["error"]["message"]
+    )
 
 
 def test_page_renders_results_facets_and_chips(client):

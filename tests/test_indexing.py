@@ -1,0 +1,176 @@
+"""Ingest, the corpus store and index generations: updates not duplicates, atomic reindex."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+
+import pytest
+
+from search import indexer
+from search.indexer import WriterBusy, list_generations, live_generation, write_lock
+from search.searcher import Limits, Searcher, SearchRequest
+from search.store import CorpusStore
+from tests.conftest import DEMO, ingest, run_cli, write_jsonl
+from web import create_app
+
+
+def article(n: int, **fields) -> dict:
+    return {"id": f"a{n}", "title": f"Story {n} about harbours", "body": f"Body {n}.", **fields}
+
+
+def total(data_dir, q: str) -> int:
+    request = SearchRequest.from_params({"q": [q]}, Limits())
+    return Searcher(data_dir).search(request)["total"]
+
+
+def test_ingest_reports_and_reingest_updates_never_duplicates(data_dir, tmp_path):
+    feed = write_jsonl(tmp_path / "a.jsonl", article(1), article(2))
+    assert "added 2, updated 0, unchanged 0" in ingest(data_dir, feed).output
+    assert "added 0, updated 0, unchanged 2" in ingest(data_dir, feed).output
+    write_jsonl(feed, article(1, title="Story 1 about ferries"), article(2))
+    assert "added 0, updated 1, unchanged 1" in ingest(data_dir, feed).output
+    with CorpusStore(data_dir) as store:
+        assert store.count() == 2 and store.count_pending() == 0
+    assert total(data_dir, "ferries") == 1
+    assert total(data_dir, "harbours") == 1
+    assert total(data_dir, "") == 2
+
+
+def test_ingest_reports_failures_and_goes_on(data_dir, tmp_path):
+    feed = tmp_path / "mixed.jsonl"
+    feed.write_text(json.dumps(article(1)) + "\n{broken\n" + json.dumps(article(2)) + "\n")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    result = run_cli(
+        "ingest", str(feed), str(tmp_path / "notes.pdf"), "missing.txt", data_dir=data_dir
+    )
+    assert result.exit_code == 1
+    assert "added 2" in result.output and "failed 3" in result.output
+    assert "mixed.jsonl:2: invalid JSON" in result.output
+    assert "unsupported file type" in result.output and "no such file or folder" in result.output
+
+
+def test_ingest_of_a_folder_passes_over_other_files(data_dir):
+    result = ingest(data_dir, DEMO)
+    assert "added 36" in result.output and "failed 0" in result.output
+
+
+def test_reindex_builds_a_new_generation_and_switches(data_dir, tmp_path):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2)))
+    first = live_generation(data_dir)
+    result = run_cli("reindex", data_dir=data_dir)
+    assert result.exit_code == 0 and "2 articles" in result.output
+    second = live_generation(data_dir)
+    assert second.name > first.name
+    assert total(data_dir, "harbours") == 2
+    for _ in range(3):
+        run_cli("reindex", data_dir=data_dir)
+    # Old generations are pruned: the live one and its predecessor stay.
+    assert len(list_generations(data_dir)) == 2
+
+
+def test_failed_reindex_leaves_the_live_generation_serving(data_dir, tmp_path):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2)))
+    live = live_generation(data_dir)
+
+    def broken():
+        yield from CorpusStore(data_dir).articles()
+        raise OSError("disk full")
+
+    with pytest.raises(OSError), write_lock(data_dir, 1):
+        indexer.build_generation(data_dir, broken())
+    assert live_generation(data_dir) == live
+    assert [g.name for g in list_generations(data_dir)] == [live.name]
+    assert total(data_dir, "harbours") == 2
+
+
+def test_half_built_generation_is_cleared_by_the_next_writer(data_dir, tmp_path):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
+    debris = indexer.generations_dir(data_dir) / "gen-000099"
+    debris.mkdir()
+    (debris / "junk").write_text("half written")
+    assert run_cli("reindex", data_dir=data_dir).exit_code == 0
+    assert not debris.exists()
+    assert total(data_dir, "harbours") == 1
+
+
+def test_second_writer_gets_a_clear_error(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEARCH_LOCK_TIMEOUT", "0.2")
+    feed = write_jsonl(tmp_path / "a.jsonl", article(1))
+    with write_lock(data_dir, 1):
+        with pytest.raises(WriterBusy), write_lock(data_dir, 0.2):
+            pass
+        for args in (("ingest", str(feed)), ("reindex",)):
+            result = run_cli(*args, data_dir=data_dir)
+            assert result.exit_code == 1 and "another ingest or reindex" in result.output
+
+
+def test_articles_left_pending_by_a_killed_ingest_are_indexed_next_time(data_dir, tmp_path):
+    # As if an ingest died after storing its batch but before writing the index.
+    with CorpusStore(data_dir) as store:
+        from search.article import Article
+
+        store.upsert([Article.from_dict(article(7))])
+        assert store.count_pending() == 1
+    ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(8)))
+    assert total(data_dir, "harbours") == 2
+
+
+def test_searcher_picks_up_a_new_generation_without_restart(data_dir, tmp_path):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
+    searcher = Searcher(data_dir)
+    request = SearchRequest.from_params({"q": ["harbours"]}, Limits())
+    assert searcher.search(request)["total"] == 1
+    ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(2)))  # into the live generation
+    assert searcher.search(request)["total"] == 2
+    run_cli("reindex", data_dir=data_dir)  # a new generation
+    response = searcher.search(request)
+    assert response["total"] == 2 and response["generation"] == live_generation(data_dir).name
+
+
+def test_web_keeps_answering_during_reindex(data_dir, tmp_path):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", *(article(n) for n in range(60))))
+    client = create_app({"INDEX_DIR": str(data_dir)}).test_client()
+    answers: list[tuple[int, int, str]] = []
+    stop = threading.Event()
+
+    def query_loop():
+        while not stop.is_set():
+            response = client.get("/api/search?q=harbours")
+            body = response.get_json()
+            answers.append((response.status_code, body.get("total"), body.get("generation")))
+
+    thread = threading.Thread(target=query_loop)
+    thread.start()
+    try:
+        for _ in range(2):
+            assert run_cli("reindex", data_dir=data_dir).exit_code == 0
+    finally:
+        stop.set()
+        thread.join()
+    assert answers and {(status, count) for status, count, _ in answers} == {(200, 60)}
+    final = client.get("/api/search?q=harbours").get_json()["generation"]
+    assert final == live_generation(data_dir).name
+
+
+def test_store_survives_integrity_check(data_dir, tmp_path):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
+    with sqlite3.connect(data_dir / "corpus.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_cli_clean_query_and_stats(data_dir, tmp_path):
+    page = DEMO / "html" / "valleyscience" / "sodium-battery-lifespan-breakthrough.html"
+    cleaned = run_cli("clean", str(page))
+    assert cleaned.exit_code == 0
+    assert json.loads(cleaned.output)["source"] == "Valley Science Wire"
+    ingest(data_dir, DEMO)
+    result = run_cli("query", "sodium battery", "--limit", "2", data_dir=data_dir)
+    assert result.exit_code == 0 and "Sodium" in result.output
+    as_json = json.loads(run_cli("query", "sodium", "--json", data_dir=data_dir).output)
+    assert as_json["total"] >= 1
+    stats = run_cli("stats", data_dir=data_dir).output
+    assert "articles: 36" in stats and "Valley Science Wire: 6" in stats and "(live)" in stats
+    bad = run_cli("query", "x" * 2000, data_dir=data_dir)
+    assert bad.exit_code == 1 and "limit" in bad.output

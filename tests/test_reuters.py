@@ -1,0 +1,67 @@
+"""All of Reuters-21578 through ingest: counts, odd bytes, briefs, and a few known stories."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.searcher import Limits, Searcher, SearchRequest
+from search.store import CorpusStore
+from tests.conftest import REUTERS, need_shared, run_cli
+
+pytestmark = pytest.mark.slow
+
+STORIES = 21578
+EMPTY_STORIES = 1  # NEWID 12793 (reut2-012.sgm) is an UNPROC story with no text at all
+
+
+@pytest.fixture(scope="module")
+def reuters_dir(tmp_path_factory):
+    need_shared(REUTERS)
+    data_dir = tmp_path_factory.mktemp("reuters") / "index"
+    result = run_cli("ingest", str(REUTERS), data_dir=data_dir)
+    assert result.exit_code == 0, result.output[-2000:]
+    assert f"added {STORIES - EMPTY_STORIES}," in result.output
+    assert "skipped 1 without text, failed 0" in result.output
+    assert "reut2-012.sgm#story793: story has no text" in result.output
+    return data_dir
+
+
+def test_every_story_with_text_is_stored_and_indexed(reuters_dir):
+    with CorpusStore(reuters_dir) as store:
+        assert store.count() == STORIES - EMPTY_STORIES
+        assert store.count_by_source() == {"reuters": STORIES - EMPTY_STORIES}
+        first = store.get("reuters-1")
+    assert first.title == "BAHIA COCOA REVIEW"
+    assert first.topics == ["cocoa"]
+    assert first.extra["places"] == ["el-salvador", "usa", "uruguay"]
+    assert first.published.isoformat() == "1987-02-26T15:01:01+00:00"
+    assert first.body.startswith("Showers continued throughout the week in the Bahia cocoa zone")
+    assert not first.body.endswith("Reuter")
+    assert Searcher(reuters_dir).health()["documents"] == STORIES - EMPTY_STORIES
+
+
+def search(data_dir, **params):
+    request = SearchRequest.from_params({k: [v] for k, v in params.items()}, Limits())
+    return Searcher(data_dir).search(request)
+
+
+def test_known_stories_are_found(reuters_dir):
+    top = search(reuters_dir, q='"Bahia cocoa"')["results"][0]
+    assert top["id"] == "reuters-1"
+    baker = search(reuters_dir, person="James Baker")
+    assert baker["total"] > 50
+    assert all("James Baker" in r["people"] for r in baker["results"])
+    facets = search(reuters_dir, q="")["facets"]
+    assert facets["topics"][0] == {"value": "earn", "count": pytest.approx(3987, abs=50)}
+
+
+def test_latin1_story_reads(reuters_dir):
+    # reut2-017.sgm holds bytes that are not UTF-8; its stories are still all there.
+    with CorpusStore(reuters_dir) as store:
+        ids = {int(a.id.split("-")[1]) for a in store.articles()}
+    assert set(range(17001, 18001)) <= ids
+
+
+def test_reingest_changes_nothing(reuters_dir):
+    result = run_cli("ingest", str(REUTERS / "reut2-021.sgm"), data_dir=reuters_dir)
+    assert "added 0, updated 0, unchanged 578" in result.output
