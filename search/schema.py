@@ -151,8 +151,9 @@ def article_document(article: Article) -> dict[str, Any]:
         f"_stored_{TOPICS}": article.topics,
         PEOPLE: "\n\n".join(article.people),
         f"_stored_{PEOPLE}": article.people,
-        TOPIC: [v.replace(",", " ") for v in article.topics],
-        PERSON: [v.replace(",", " ") for v in article.people],
+        # A list is indexed value by value (commas inside a value are kept).
+        TOPIC: article.topics,
+        PERSON: article.people,
         SOURCE: article.source,
         FETCHED: article.fetched.isoformat() if article.fetched else None,
         EXTRA: article.extra,

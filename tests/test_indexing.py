@@ -174,3 +174,12 @@ def test_cli_clean_query_and_stats(data_dir, tmp_path):
     assert "articles: 36" in stats and "Valley Science Wire: 6" in stats and "(live)" in stats
     bad = run_cli("query", "x" * 2000, data_dir=data_dir)
     assert bad.exit_code == 1 and "limit" in bad.output
+
+
+def test_filter_values_may_contain_commas(data_dir, tmp_path):
+    feed = write_jsonl(tmp_path / "a.jsonl", article(1, people=["Smith, John"], topics=["A, B"]))
+    ingest(data_dir, feed)
+    request = SearchRequest.from_params({"person": ["Smith, John"], "topic": ["A, B"]}, Limits())
+    response = Searcher(data_dir).search(request)
+    assert response["total"] == 1
+    assert response["facets"]["people"] == [{"value": "Smith, John", "count": 1}]
