@@ -213,6 +213,16 @@ def _notices(text: str) -> list[str]:
     return notices
 
 
+# A "?" is a one-letter wildcard only inside a word ("te?t"); elsewhere it ends a question.
+_QUESTION_MARK = re.compile(r"(?<![\w*?])\?+|\?+(?![\w*?])")
+_WORD = re.compile(r"\w+(?:['\u2019.]\w+)*")
+
+
+def _question_marks(text: str) -> str:
+    """Read a question mark that ends a word or stands alone as punctuation, not a wildcard."""
+    return _QUESTION_MARK.sub(" ", text)
+
+
 def _weigh_repeats(q: query.Query) -> query.Query:
     """Make a word given twice count twice (Whoosh would drop the repeat)."""
     if isinstance(q, query.CompoundQuery) and not isinstance(q, query.Not):
@@ -275,7 +285,8 @@ class Searcher:
             if alias != target:
                 aliases.setdefault(target, []).append(alias)
         parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-        parser.add_plugin(qparser.PlusMinusPlugin())
+        # + and - mark a word only at its start: "real-gas" and "Coca-Cola" are not exclusions.
+        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
         parser.add_plugin(qparser.FuzzyTermPlugin())
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
@@ -289,13 +300,30 @@ class Searcher:
         searcher = searcher or self._searcher()
         if not text:
             return query.Every(), []
+        notices = _notices(text)
+        parser = self._parser(searcher)
         try:
-            parsed = self._parser(searcher).parse(text, normalize=False)
-            parsed = _weigh_repeats(parsed).normalize()
+            parsed = parser.parse(_question_marks(text), normalize=False)
         except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
+            # A stray operator ("pitot tubes - calibration") must not lose the reader's words.
             logger.debug("unparseable query %r: %s", text, error)
-            raise InvalidRequest(f"could not understand the query: {error}") from None
-        return parsed, _notices(text)
+            words = " ".join(_WORD.findall(text))
+            try:
+                parsed = parser.parse(words, normalize=False)
+            except Exception as error:
+                raise InvalidRequest(f"could not understand the query: {error}") from None
+            notices.append("The query's operators could not be read: its words were searched.")
+        return _weigh_repeats(parsed).normalize(), notices
+
+    def rank(self, text: str, limit: int = 1000) -> list[tuple[str, float]]:
+        """Return the ids and scores of the best ``limit`` matches of a query, best first.
+
+        The ranking of :meth:`search` without its snippets and facets (for evaluation).
+        """
+        searcher = self._searcher()
+        parsed, _ = self.parse(text, searcher)
+        results = searcher.search(parsed, limit=limit)
+        return [(hit[schema.ID], hit.score) for hit in results]
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         """Run ``request``; return the JSON-ready response of the search contract."""
