@@ -15,10 +15,10 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-from whoosh import highlight, qparser, query, scoring, sorting
+from whoosh import highlight, qparser, query, sorting
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from search import schema, settings
+from search import ranking, schema, settings, suggest
 from search.article import Article
 from search.indexer import Generation, IndexMissing, live_generation, open_generation
 
@@ -65,8 +65,10 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = settings.default("PER_PAGE")
+    recency: float = 0.0  # 0 (off) to 1: how much publication date weighs in the ranking
+    explain: bool = False  # return each hit's score broken down by field and word
 
-    SINGLE = ("q", "from", "to", "sort", "page", "per_page")
+    SINGLE = ("q", "from", "to", "sort", "page", "per_page", "recency", "explain")
     REPEATABLE = ("topic", "person", "source")
 
     @classmethod
@@ -111,6 +113,8 @@ class SearchRequest:
             sort=sort,
             page=_integer(single, "page", 1, 1, max_page),
             per_page=per_page,
+            recency=_fraction(single, "recency"),
+            explain=_flag(single, "explain"),
         )
         if request.date_from and request.date_to and request.date_from > request.date_to:
             raise InvalidRequest(f"'from' ({request.date_from}) is after 'to' ({request.date_to})")
@@ -128,6 +132,8 @@ class SearchRequest:
             "sort": self.sort,
             "page": self.page,
             "per_page": self.per_page,
+            "recency": self.recency,
+            "explain": self.explain,
         }
 
     @property
@@ -154,6 +160,26 @@ def _integer(single: dict[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise InvalidRequest(f"{name} must be from {low} to {high}, not {value}")
     return value
+
+
+def _fraction(single: dict[str, str], name: str) -> float:
+    raw = single.get(name, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:  # also refuses nan and inf
+        raise InvalidRequest(f"{name} must be a number from 0 to 1, not {raw!r}")
+    return value
+
+
+def _flag(single: dict[str, str], name: str) -> bool:
+    raw = single.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false"):
+        raise InvalidRequest(f"{name} must be 1 or 0, not {raw!r}")
+    return raw in ("1", "true")
 
 
 def _date(single: dict[str, str], name: str) -> date | None:
@@ -250,6 +276,7 @@ class Searcher:
         self._generation: Generation | None = None
         self._index = None
         self._local = threading.local()
+        self._vocabulary = None  # (index state, suggest.Vocabulary) of the autocomplete
 
     def _searcher(self):
         """The calling thread's Whoosh searcher over the newest live generation."""
@@ -266,7 +293,7 @@ class Searcher:
         if current is None or local.generation != generation:
             if current is not None:
                 current.close()
-            local.searcher = index.searcher(weighting=scoring.BM25F())
+            local.searcher = index.searcher(weighting=ranking.weighting())
             local.generation = generation
         elif not current.up_to_date():
             # refresh() hands the segments it can reuse to the new searcher and closes the rest.
@@ -285,8 +312,9 @@ class Searcher:
             if alias != target:
                 aliases.setdefault(target, []).append(alias)
         parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-        # + and - mark a word only at its start: "real-gas" and "Coca-Cola" are not exclusions.
-        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
+        # + and - mark a word only at its start: "real-gas" and "Coca-Cola" are not exclusions,
+        # and a dash standing alone ("pitot tubes - calibration") is punctuation.
+        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=\S)", r"(?<![^\s(])-(?=\S)"))
         parser.add_plugin(qparser.FuzzyTermPlugin())
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
@@ -322,7 +350,7 @@ class Searcher:
         """
         searcher = self._searcher()
         parsed, _ = self.parse(text, searcher)
-        results = searcher.search(parsed, limit=limit)
+        results = searcher.search(ranking.with_feedback(searcher, parsed), limit=limit)
         return [(hit[schema.ID], hit.score) for hit in results]
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
@@ -340,11 +368,16 @@ class Searcher:
             )
             for name, fieldname in schema.FACET_FIELDS.items()
         }
+        filter_query = _filter_query(request)
+        scored = parsed if newest else ranking.with_feedback(searcher, parsed, filter_query)
+        blend = None
+        if request.recency and not newest:
+            blend = ranking.RecencyBlend(request.recency, self._newest(searcher))
         results = searcher.search(
-            parsed,
+            scored,
             limit=end,
-            filter=_filter_query(request),
-            sortedby=schema.PUBLISHED if newest else None,
+            filter=filter_query,
+            sortedby=schema.PUBLISHED if newest else blend,
             reverse=newest,
             groupedby=facets,
             terms=True,
@@ -360,14 +393,19 @@ class Searcher:
             article = schema.stored_article(stored)
             snippet = hit.highlights(schema.BODY, top=2) or _escaped_start(article.body)
             title = title_highlighter.highlight_hit(hit, schema.TITLE, top=1, minscore=0)
+            score = hit.score
+            if blend is not None and score is not None:
+                score = -score  # the blend's sort key is the negated blended score
             hits.append(
                 {
                     **_summary(article),
-                    "score": round(hit.score, 4) if hit.score is not None else None,
+                    "score": round(score, 4) if score is not None else None,
                     "title_html": title or html.escape(article.title),
                     "snippet": snippet,
                 }
             )
+            if request.explain and request.q:
+                hits[-1]["explain"] = self._explain(searcher, scored, hit, request, parsed)
         total = len(results)
         response = {
             "request": request.to_params(),
@@ -380,6 +418,64 @@ class Searcher:
         }
         response["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return response
+
+    def _newest(self, searcher) -> int:
+        """The newest publication date of the index (cached while the index is unchanged)."""
+        key = (self._generation, searcher.doc_count_all())
+        cached = getattr(self._local, "newest", None)
+        if cached is None or cached[0] != key:
+            cached = (key, ranking.newest_ticks(searcher))
+            self._local.newest = cached
+        return cached[1]
+
+    def _explain(self, searcher, scored, hit, request: SearchRequest, parsed) -> dict[str, Any]:
+        """Why a hit ranked: its score by field and word, and the recency factor applied."""
+        detail = ranking.explain(searcher, scored, hit.docnum, ranking.query_words(parsed))
+        factor, score = 1.0, hit.score or 0.0
+        if request.recency and request.sort != "newest":
+            published = hit.get(schema.PUBLISHED)
+            ticks = ranking.datetime_ticks(published) if published else 0
+            factor = ranking.recency_factor(ticks, self._newest(searcher), request.recency)
+            score = -score / factor if factor else 0.0  # the blend's key, back to relevance
+        # What single words do not account for: phrases, wildcards, fuzzy words.
+        other = score - sum(detail["fields"].values())
+        return {
+            **detail,
+            "other": round(other, 4) if other > 1e-3 else 0.0,
+            "recency_factor": round(factor, 4),
+        }
+
+    def similar(self, article_id: str, limit: int = 5) -> list[dict[str, Any]] | None:
+        """Articles like the one with this id, best first; None when there is no such article."""
+        searcher = self._searcher()
+        docnum = searcher.document_number(**{schema.ID: article_id})
+        if docnum is None:
+            return None
+        stored = searcher.stored_fields(docnum)
+        text = " ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY))
+        hits = searcher.more_like(docnum, schema.BODY, text=text, top=limit, numterms=15)
+        return [
+            {**_summary(schema.stored_article(hit.fields())), "score": round(hit.score, 4)}
+            for hit in hits
+        ]
+
+    def complete(self, text: str, limit: int = 5) -> dict[str, Any]:
+        """Autocomplete ``text``: people, topics and title words (see search.suggest).
+
+        Raises:
+            InvalidRequest: the text is empty or too long.
+        """
+        if not text.strip() or len(text) > suggest.MAX_PREFIX or "\x00" in text:
+            raise InvalidRequest(f"q must be 1 to {suggest.MAX_PREFIX} characters of text")
+        searcher = self._searcher()
+        key = (self._generation, searcher.doc_count_all())
+        with self._lock:
+            cached = self._vocabulary
+        if cached is None or cached[0] != key:
+            cached = (key, suggest.build_vocabulary(searcher.reader()))
+            with self._lock:
+                self._vocabulary = cached
+        return suggest.suggestions(cached[1], text, limit)
 
     def _suggest(self, request: SearchRequest, searcher, total: int) -> str | None:
         """A respelling of the query when its words are rare and a near spelling finds more."""
