@@ -10,9 +10,10 @@ from whoosh.util.times import datetime_to_long
 
 from search import schema
 
-# BM25's saturation and length normalisation (one default for every collection).
-K1 = 1.2
-B = 0.75
+# BM25's saturation and length normalisation: one default for every collection, chosen with
+# `search eval` on Cranfield and CISI together (k1 1.2-3, b .5-1 tried; see README).
+K1 = 2.0
+B = 0.9
 FIELD_B: dict[str, float] = {}
 
 
@@ -44,7 +45,8 @@ def weighting() -> scoring.WeightingModel:
 FEEDBACK_MIN_WORDS = 4
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 20
-FEEDBACK_WEIGHT = 0.5
+FEEDBACK_WEIGHT = 4.0  # of the top expansion word (Bo1 weights are normalised to at most 1)
+FEEDBACK_FIELDS = tuple(schema.SEARCH_FIELDS)  # where the added words are looked for
 
 
 def _query_words(q: query.Query) -> set[str]:
@@ -69,6 +71,7 @@ def with_feedback(searcher, q: query.Query, filter_query: query.Query | None = N
         query.Term(fieldname, word, boost=FEEDBACK_WEIGHT * weight * fieldboost)
         for word, weight in expander.expanded_terms(FEEDBACK_TERMS, normalize=True)
         for fieldname, fieldboost in schema.SEARCH_FIELDS.items()
+        if fieldname in FEEDBACK_FIELDS
     ]
     return query.AndMaybe(q, query.Or(expansion)) if expansion else q
 
