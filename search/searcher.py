@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import html
 import logging
 import re
@@ -12,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from whoosh import highlight, qparser, query, scoring, sorting
+from whoosh import highlight, qparser, query, scoring
 from whoosh.qparser.dateparse import DateParserPlugin
+from whoosh.reading import TermNotFound
 
 from search import schema, settings
 from search.article import Article
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 SORTS = ("relevance", "newest")
 FACET_SIZE = 10
+# Posting sets kept per searcher: enough for the words of a busy day's queries.
+TERM_CACHE_SIZE = 4096
 SNIPPET_CHARS = 240
 # A query word found in at most this many documents gets a spelling check; a respelling is
 # offered when it is in at least SUGGEST_MIN documents and SUGGEST_RATIO times as many.
@@ -227,6 +232,106 @@ def _weigh_repeats(q: query.Query) -> query.Query:
     return q
 
 
+class _Snapshot:
+    """One Whoosh searcher and the caches that make queries over it fast.
+
+    Built per thread and per version of the live generation, dropped when the index changes, so
+    the caches never outlive the documents they describe.
+    """
+
+    def __init__(self, searcher, parser: qparser.QueryParser):
+        self.searcher = searcher
+        self.parser = parser
+        reader = searcher.reader()
+        self.all_docs = frozenset(reader.all_doc_ids())
+        self._terms: dict[tuple[str, str], frozenset[int]] = {}
+        self._facets: dict[str, list[tuple[str, ...]]] | None = None
+        self._published: list[int] | None = None
+        self._everything: dict[str, list[dict[str, Any]]] | None = None
+
+    def term_docs(self, fieldname: str, text: str) -> frozenset[int]:
+        """The documents holding a term (cached: popular words recur across queries)."""
+        key = (fieldname, text)
+        docs = self._terms.get(key)
+        if docs is None:
+            try:
+                docs = frozenset(self.searcher.reader().postings(fieldname, text).all_ids())
+            except TermNotFound:
+                docs = frozenset()
+            if len(self._terms) >= TERM_CACHE_SIZE:
+                self._terms.pop(next(iter(self._terms)))  # the oldest entry
+            self._terms[key] = docs
+        return docs
+
+    def docs(self, q: query.Query) -> frozenset[int]:
+        """Every document ``q`` matches, unscored.
+
+        Words and their combinations are answered from cached posting sets; anything else
+        (phrases, wildcards, ranges) by Whoosh's own matcher.
+        """
+        if isinstance(q, query.Term) and isinstance(q.text, str):
+            return self.term_docs(q.fieldname, q.text)
+        if isinstance(q, query.Every):
+            return self.all_docs
+        if q is query.NullQuery:
+            return frozenset()
+        if type(q) in (query.Or, query.DisjunctionMax):
+            return frozenset().union(*(self.docs(sub) for sub in q.subqueries))
+        if type(q) is query.And:
+            parts = sorted((self.docs(sub) for sub in q.subqueries), key=len)
+            return parts[0].intersection(*parts[1:]) if parts else frozenset()
+        if type(q) is query.AndNot:
+            return self.docs(q.a) - self.docs(q.b)
+        if type(q) is query.AndMaybe:
+            return self.docs(q.a)
+        if type(q) is query.Require:
+            return self.docs(q.a) & self.docs(q.b)
+        return frozenset(self.searcher.docs_for_query(q))
+
+    def _facet_values(self) -> dict[str, list[tuple[str, ...]]]:
+        """For each facet, the values of every document, by document number."""
+        if self._facets is None:
+            reader = self.searcher.reader()
+            size = reader.doc_count_all()
+            self._facets = {}
+            for name, fieldname in schema.FACET_FIELDS.items():
+                values: list[tuple[str, ...]] = [()] * size
+                for term in reader.lexicon(fieldname):
+                    value = term.decode("utf-8")
+                    for docnum in reader.postings(fieldname, term).all_ids():
+                        values[docnum] += (value,)
+                self._facets[name] = values
+        return self._facets
+
+    def facets(self, docs: frozenset[int]) -> dict[str, list[dict[str, Any]]]:
+        """The top values of each facet and their counts over ``docs``."""
+        if docs is self.all_docs and self._everything is not None:
+            return self._everything
+        counts = {
+            name: _top_counts(Counter(chain.from_iterable(map(values.__getitem__, docs))))
+            for name, values in self._facet_values().items()
+        }
+        if docs is self.all_docs:
+            self._everything = counts
+        return counts
+
+    def newest(self, docs: frozenset[int], count: int) -> list[int]:
+        """The ``count`` most recently published of ``docs`` (undated ones last)."""
+        if self._published is None:
+            # Segment by segment: Whoosh's multi-segment column reader fails when a segment
+            # has no dated document (and so no column).
+            self._published = []
+            for segment, _ in self.searcher.reader().leaf_readers():
+                size = segment.doc_count_all()
+                if segment.has_column(schema.PUBLISHED):
+                    column = segment.column_reader(schema.PUBLISHED)
+                    self._published += [column[docnum] for docnum in range(size)]
+                else:
+                    self._published += [0] * size
+        published = self._published
+        return heapq.nlargest(count, docs, key=lambda d: (published[d], -d))
+
+
 class Searcher:
     """Searches the live generation of a data folder; picks up new generations by itself.
 
@@ -241,8 +346,8 @@ class Searcher:
         self._index = None
         self._local = threading.local()
 
-    def _searcher(self):
-        """The calling thread's Whoosh searcher over the newest live generation."""
+    def _snapshot(self) -> _Snapshot:
+        """The calling thread's searcher over the newest version of the live generation."""
         generation = live_generation(self.data_dir)
         if generation is None:
             raise IndexMissing(f"no index in {self.data_dir}: run `search ingest` first")
@@ -252,16 +357,21 @@ class Searcher:
                 self._generation = generation
             index = self._index
         local = self._local
-        current = getattr(local, "searcher", None)
+        current: _Snapshot | None = getattr(local, "snapshot", None)
         if current is None or local.generation != generation:
             if current is not None:
-                current.close()
-            local.searcher = index.searcher(weighting=scoring.BM25F())
+                current.searcher.close()
+            searcher = index.searcher(weighting=scoring.BM25F())
+            local.snapshot = _Snapshot(searcher, self._parser(searcher))
             local.generation = generation
-        elif not current.up_to_date():
+        elif not current.searcher.up_to_date():
             # refresh() hands the segments it can reuse to the new searcher and closes the rest.
-            local.searcher = current.refresh()
-        return local.searcher
+            local.snapshot = _Snapshot(current.searcher.refresh(), current.parser)
+        return local.snapshot
+
+    def _searcher(self):
+        """The calling thread's Whoosh searcher over the newest live generation."""
+        return self._snapshot().searcher
 
     def _parser(self, searcher) -> qparser.QueryParser:
         parser = qparser.MultifieldParser(
@@ -280,81 +390,94 @@ class Searcher:
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
 
-    def parse(self, text: str, searcher=None) -> tuple[query.Query, list[str]]:
+    def parse(self, text: str, snapshot: _Snapshot | None = None) -> tuple[query.Query, list[str]]:
         """Parse a query in the documented syntax; return it with notices for the reader.
 
         Raises:
             InvalidRequest: the query cannot be read at all.
         """
-        searcher = searcher or self._searcher()
         if not text:
             return query.Every(), []
+        parser = (snapshot or self._snapshot()).parser
         try:
-            parsed = self._parser(searcher).parse(text, normalize=False)
+            parsed = parser.parse(text, normalize=False)
             parsed = _weigh_repeats(parsed).normalize()
         except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
             logger.debug("unparseable query %r: %s", text, error)
             raise InvalidRequest(f"could not understand the query: {error}") from None
         return parsed, _notices(text)
 
+    def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> frozenset[int]:
+        """The documents that match the query and pass every filter."""
+        docs = snapshot.docs(parsed)
+        restriction = _filter_query(request)
+        if restriction is not None:
+            docs = docs & snapshot.docs(restriction)
+        return docs
+
     def search(self, request: SearchRequest) -> dict[str, Any]:
-        """Run ``request``; return the JSON-ready response of the search contract."""
+        """Run ``request``; return the JSON-ready response of the search contract.
+
+        The match set (for the total and the facets) comes from cached posting sets; only the
+        page is scored by Whoosh, and only the page is highlighted.
+        """
         started = time.perf_counter()
-        searcher = self._searcher()
-        parsed, notices = self.parse(request.q, searcher)
-        end = request.page * request.per_page
-        newest = request.sort == "newest" or not request.q
-        facets = {
-            name: sorting.FieldFacet(
-                fieldname,
-                allow_overlap=fieldname in (schema.TOPIC, schema.PERSON),
-                maptype=sorting.Count,
-            )
-            for name, fieldname in schema.FACET_FIELDS.items()
-        }
-        results = searcher.search(
-            parsed,
-            limit=end,
-            filter=_filter_query(request),
-            sortedby=schema.PUBLISHED if newest else None,
-            reverse=newest,
-            groupedby=facets,
-            terms=True,
-        )
-        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=90)
-        results.formatter = MarkFormatter()
-        title_highlighter = highlight.Highlighter(
-            fragmenter=highlight.WholeFragmenter(), formatter=MarkFormatter()
-        )
-        hits = []
-        for hit in list(results)[end - request.per_page : end]:
-            stored = hit.fields()
-            article = schema.stored_article(stored)
-            snippet = hit.highlights(schema.BODY, top=2) or _escaped_start(article.body)
-            title = title_highlighter.highlight_hit(hit, schema.TITLE, top=1, minscore=0)
-            hits.append(
-                {
-                    **_summary(article),
-                    "score": round(hit.score, 4) if hit.score is not None else None,
-                    "title_html": title or html.escape(article.title),
-                    "snippet": snippet,
-                }
-            )
-        total = len(results)
+        snapshot = self._snapshot()
+        searcher = snapshot.searcher
+        parsed, notices = self.parse(request.q, snapshot)
+        matched = self._matches(request, snapshot, parsed)
+        start, end = (request.page - 1) * request.per_page, request.page * request.per_page
+        if request.sort == "newest" or not request.q:
+            page = [(docnum, None) for docnum in snapshot.newest(matched, end)[start:]]
+        else:
+            results = searcher.search(parsed, limit=end, filter=set(matched))
+            page = [(hit.docnum, hit.score) for hit in list(results)[start:end]]
+        terms = _highlight_terms(parsed, searcher.reader())
+        hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
+        total = len(matched)
         response = {
             "request": request.to_params(),
             "total": total,
             "results": hits,
-            "facets": {name: _top_counts(results.groups(name)) for name in schema.FACET_FIELDS},
-            "suggestion": self._suggest(request, searcher, total) if request.q else None,
+            "facets": snapshot.facets(matched),
+            "suggestion": self._suggest(request, snapshot, total) if request.q else None,
             "notices": notices,
             "generation": self._generation.name if self._generation else None,
         }
         response["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return response
 
-    def _suggest(self, request: SearchRequest, searcher, total: int) -> str | None:
+    @staticmethod
+    def _hit(searcher, docnum: int, score: float | None, terms) -> dict[str, Any]:
+        """One result: the stored article, its score and its highlighted title and snippet."""
+        article = schema.stored_article(searcher.stored_fields(docnum))
+        analyzer = searcher.schema[schema.BODY].analyzer
+        snippet = highlight.highlight(
+            article.body,
+            terms.get(schema.BODY, ()),
+            analyzer,
+            highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=90),
+            MarkFormatter(),
+            top=2,
+        )
+        title = highlight.highlight(
+            article.title,
+            terms.get(schema.TITLE, ()),
+            analyzer,
+            highlight.WholeFragmenter(),
+            MarkFormatter(),
+            minscore=0,
+        )
+        return {
+            **_summary(article),
+            "score": round(score, 4) if score is not None else None,
+            "title_html": title or html.escape(article.title),
+            "snippet": snippet or _escaped_start(article.body),
+        }
+
+    def _suggest(self, request: SearchRequest, snapshot: _Snapshot, total: int) -> str | None:
         """A respelling of the query when its words are rare and a near spelling finds more."""
+        searcher = snapshot.searcher
         reader = searcher.reader()
         analyzer = searcher.schema[schema.BODY].analyzer
         corrector = reader.corrector(schema.SPELLING)
@@ -380,10 +503,10 @@ class Searcher:
         if corrected == request.q:
             return None
         try:
-            parsed, _ = self.parse(corrected, searcher)
+            parsed, _ = self.parse(corrected, snapshot)
         except InvalidRequest:
             return None
-        found = len(searcher.search(parsed, limit=1, filter=_filter_query(request)))
+        found = len(self._matches(request, snapshot, parsed))
         return corrected if found >= max(2 * total, total + 3) else None
 
     def article(self, article_id: str) -> Article | None:
@@ -418,13 +541,20 @@ def _filter_query(request: SearchRequest) -> query.Query | None:
     return query.And(parts) if parts else None
 
 
-def _top_counts(groups: dict[Any, int]) -> list[dict[str, Any]]:
-    counts = [(key, count) for key, count in groups.items() if key not in (None, "", b"")]
-    counts.sort(key=lambda item: (-item[1], str(item[0])))
-    return [
-        {"value": key.decode() if isinstance(key, bytes) else str(key), "count": count}
-        for key, count in counts[:FACET_SIZE]
-    ]
+def _top_counts(counts: Counter) -> list[dict[str, Any]]:
+    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
+    return [{"value": value, "count": count} for value, count in top]
+
+
+def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:
+    """The indexed words of the query by field (wildcards expanded), for highlighting."""
+    terms: dict[str, set[str]] = {}
+    # Leaf by leaf: Query.existing_terms() skips every field after the first one it meets.
+    for leaf in parsed.leaves():
+        for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+            word = text.decode("utf-8") if isinstance(text, bytes) else text
+            terms.setdefault(fieldname, set()).add(word)
+    return terms
 
 
 def _summary(article: Article) -> dict[str, Any]:
