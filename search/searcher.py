@@ -9,15 +9,17 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from itertools import chain
+from functools import lru_cache
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from whoosh import highlight, qparser, query, scoring
+from whoosh.analysis import Token
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import TermNotFound
 
@@ -246,7 +248,9 @@ class _Snapshot:
         self.all_docs = frozenset(reader.all_doc_ids())
         self._terms: dict[tuple[str, str], frozenset[int]] = {}
         self._facets: dict[str, list[tuple[str, ...]]] | None = None
-        self._published: list[int] | None = None
+        self._dates: list[datetime] = []
+        self._by_date: list[int] | None = None
+        self._respellings: dict[str, str | None] = {}
         self._everything: dict[str, list[dict[str, Any]]] | None = None
 
     def term_docs(self, fieldname: str, text: str) -> frozenset[int]:
@@ -317,19 +321,52 @@ class _Snapshot:
 
     def newest(self, docs: frozenset[int], count: int) -> list[int]:
         """The ``count`` most recently published of ``docs`` (undated ones last)."""
-        if self._published is None:
+        if self._by_date is None:
             # Segment by segment: Whoosh's multi-segment column reader fails when a segment
-            # has no dated document (and so no column).
-            self._published = []
+            # has no dated document (and so no column). Undated documents count as oldest.
+            dates: list[datetime] = []
             for segment, _ in self.searcher.reader().leaf_readers():
                 size = segment.doc_count_all()
                 if segment.has_column(schema.PUBLISHED):
                     column = segment.column_reader(schema.PUBLISHED)
-                    self._published += [column[docnum] for docnum in range(size)]
+                    dates += [column[d] or datetime.min for d in range(size)]
                 else:
-                    self._published += [0] * size
-        published = self._published
-        return heapq.nlargest(count, docs, key=lambda d: (published[d], -d))
+                    dates += [datetime.min] * size
+            self._dates = dates
+            self._by_date = sorted(self.all_docs, key=lambda d: (dates[d], -d), reverse=True)
+        if len(docs) * 8 < len(self._by_date):
+            dates = self._dates
+            return heapq.nlargest(count, docs, key=lambda d: (dates[d], -d))
+        # A large share of the corpus: walk the date order until the page is full.
+        return list(islice((d for d in self._by_date if d in docs), count))
+
+    def respell(self, word: str) -> str | None:
+        """A much more common near spelling of a rare ``word``, or None (cached)."""
+        if word in self._respellings:
+            return self._respellings[word]
+        reader = self.searcher.reader()
+        analyzer = self.searcher.schema[schema.BODY].analyzer
+        stems = [t.text for t in analyzer(word)]
+        rarity = reader.doc_frequency(schema.BODY, stems[0]) if stems else RARE_DOC_FREQUENCY + 1
+        best, best_frequency = None, 0
+        if rarity <= RARE_DOC_FREQUENCY:
+            corrector = reader.corrector(schema.SPELLING)
+            # One edit finds most typos and is far cheaper to look for than two.
+            candidates = corrector.suggest(word.lower(), limit=5, maxdist=1, prefix=1)
+            candidates = candidates or corrector.suggest(word.lower(), limit=5, maxdist=2, prefix=1)
+            for candidate in candidates:
+                candidate_stems = [t.text for t in analyzer(candidate)]
+                frequency = (
+                    reader.doc_frequency(schema.BODY, candidate_stems[0]) if candidate_stems else 0
+                )
+                if frequency > best_frequency:
+                    best, best_frequency = candidate, frequency
+        if best_frequency < max(SUGGEST_MIN, SUGGEST_RATIO * rarity):
+            best = None
+        if len(self._respellings) >= TERM_CACHE_SIZE:
+            self._respellings.pop(next(iter(self._respellings)))
+        self._respellings[word] = best
+        return best
 
 
 class Searcher:
@@ -431,7 +468,8 @@ class Searcher:
             page = [(docnum, None) for docnum in snapshot.newest(matched, end)[start:]]
         else:
             results = searcher.search(parsed, limit=end, filter=set(matched))
-            page = [(hit.docnum, hit.score) for hit in list(results)[start:end]]
+            # top_n, not iteration: iterating Results first counts every match again.
+            page = [(docnum, score) for score, docnum in results.top_n[start:end]]
         terms = _highlight_terms(parsed, searcher.reader())
         hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
         total = len(matched)
@@ -451,22 +489,14 @@ class Searcher:
     def _hit(searcher, docnum: int, score: float | None, terms) -> dict[str, Any]:
         """One result: the stored article, its score and its highlighted title and snippet."""
         article = schema.stored_article(searcher.stored_fields(docnum))
-        analyzer = searcher.schema[schema.BODY].analyzer
-        snippet = highlight.highlight(
+        snippet = _highlight(
             article.body,
             terms.get(schema.BODY, ()),
-            analyzer,
             highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=90),
-            MarkFormatter(),
             top=2,
         )
-        title = highlight.highlight(
-            article.title,
-            terms.get(schema.TITLE, ()),
-            analyzer,
-            highlight.WholeFragmenter(),
-            MarkFormatter(),
-            minscore=0,
+        title = _highlight(
+            article.title, terms.get(schema.TITLE, ()), highlight.WholeFragmenter(), minscore=0
         )
         return {
             **_summary(article),
@@ -477,29 +507,11 @@ class Searcher:
 
     def _suggest(self, request: SearchRequest, snapshot: _Snapshot, total: int) -> str | None:
         """A respelling of the query when its words are rare and a near spelling finds more."""
-        searcher = snapshot.searcher
-        reader = searcher.reader()
-        analyzer = searcher.schema[schema.BODY].analyzer
-        corrector = reader.corrector(schema.SPELLING)
         corrected = request.q
         for match in reversed(list(_PLAIN_WORD.finditer(request.q))):
-            word = match.group(0)
-            stems = [t.text for t in analyzer(word)]
-            if not stems:
-                continue
-            rarity = reader.doc_frequency(schema.BODY, stems[0])
-            if rarity > RARE_DOC_FREQUENCY:
-                continue
-            best, best_frequency = None, 0
-            for candidate in corrector.suggest(word.lower(), limit=5, maxdist=2, prefix=1):
-                candidate_stems = [t.text for t in analyzer(candidate)]
-                if not candidate_stems:
-                    continue
-                frequency = reader.doc_frequency(schema.BODY, candidate_stems[0])
-                if frequency > best_frequency:
-                    best, best_frequency = candidate, frequency
-            if best and best_frequency >= max(SUGGEST_MIN, SUGGEST_RATIO * rarity):
-                corrected = corrected[: match.start()] + best + corrected[match.end() :]
+            better = snapshot.respell(match.group(0))
+            if better:
+                corrected = corrected[: match.start()] + better + corrected[match.end() :]
         if corrected == request.q:
             return None
         try:
@@ -544,6 +556,41 @@ def _filter_query(request: SearchRequest) -> query.Query | None:
 def _top_counts(counts: Counter) -> list[dict[str, Any]]:
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
     return [{"value": value, "count": count} for value, count in top]
+
+
+_ANALYZER = schema.news_analyzer()
+
+
+@lru_cache(maxsize=200_000)
+def _indexed_form(word: str) -> str | None:
+    """The term the index holds for one word of text (None for a stop word)."""
+    terms = [token.text for token in _ANALYZER(word)]
+    return terms[0] if terms else None
+
+
+def _marked_tokens(text: str, terms) -> Iterator[Token]:
+    """The tokens of ``text`` with their character spans, those of ``terms`` marked.
+
+    One regular-expression pass with a memoised word-to-term map: the same tokens the index
+    analyzer makes, without running its filter chain over every word of every hit.
+    """
+    for match in schema.TOKEN_PATTERN.finditer(text):
+        token = Token(chars=True)
+        token.text = match.group()
+        token.startchar, token.endchar = match.span()
+        token.matched = _indexed_form(token.text) in terms
+        yield token
+
+
+def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
+    """``text`` escaped, its best fragments chosen and the words of ``terms`` in <mark>."""
+    if not terms and minscore:
+        return ""
+    fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms))
+    chosen = highlight.top_fragments(
+        fragments, top, highlight.BasicFragmentScorer(), highlight.FIRST, minscore
+    )
+    return MarkFormatter().format(chosen)
 
 
 def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:
