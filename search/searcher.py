@@ -467,7 +467,10 @@ class Searcher:
         if request.sort == "newest" or not request.q:
             page = [(docnum, None) for docnum in snapshot.newest(matched, end)[start:]]
         else:
-            results = searcher.search(parsed, limit=end, filter=set(matched))
+            # A filter makes Whoosh visit every match; without one it skips blocks that cannot
+            # reach the top, so it is passed only when the request narrows the results.
+            narrowed = set(matched) if request.has_filters else None
+            results = searcher.search(parsed, limit=end, filter=narrowed)
             # top_n, not iteration: iterating Results first counts every match again.
             page = [(docnum, score) for score, docnum in results.top_n[start:end]]
         terms = _highlight_terms(parsed, searcher.reader())
