@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine_line, need, summary
+from bench.common import build_fts5, machine_line, need, summary
 from search.searcher import Limits, Searcher, SearchRequest
 from search.store import CorpusStore
 
@@ -66,16 +66,6 @@ def run_product(data_dir: Path, queries, rounds: int) -> list[float]:
     return timings
 
 
-def build_fts5(articles, path: Path) -> float:
-    started = time.perf_counter()
-    db = sqlite3.connect(path)
-    db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='porter unicode61')")
-    db.executemany("INSERT INTO docs (title, body) VALUES (?, ?)", ((a.title, a.body) for a in articles))
-    db.commit()
-    db.close()
-    return time.perf_counter() - started
-
-
 def run_fts5(path: Path, queries, rounds: int) -> list[float]:
     db = sqlite3.connect(path)
     sql = (
@@ -116,7 +106,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         fts = Path(tmp) / "fts.sqlite3"
         build_fts5(articles, fts)
-        print(summary("baseline SQLite FTS5 (top 10, snippet)", run_fts5(fts, queries, args.rounds)))
+        print(
+            summary("baseline SQLite FTS5 (top 10, snippet)", run_fts5(fts, queries, args.rounds))
+        )
 
 
 if __name__ == "__main__":
