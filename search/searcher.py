@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import html
 import logging
+import operator
 import re
 import threading
 import time
@@ -13,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from functools import lru_cache
-from itertools import chain, islice
+from functools import lru_cache, reduce
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 SORTS = ("relevance", "newest")
 FACET_SIZE = 10
-# Posting sets kept per searcher: enough for the words of a busy day's queries.
-TERM_CACHE_SIZE = 4096
+# Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
+TERM_CACHE_BYTES = 32 * 1024 * 1024
 SNIPPET_CHARS = 240
 # A query word found in at most this many documents gets a spelling check; a respelling is
 # offered when it is in at least SUGGEST_MIN documents and SUGGEST_RATIO times as many.
@@ -234,98 +235,86 @@ def _weigh_repeats(q: query.Query) -> query.Query:
     return q
 
 
-class _Snapshot:
-    """One Whoosh searcher and the caches that make queries over it fast.
+def _bits(docnums, size: int) -> int:
+    """A set of document numbers as a bitset: a Python int whose bit d stands for document d."""
+    data = bytearray((size + 7) // 8)
+    for docnum in docnums:
+        data[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(data, "little")
 
-    Built per thread and per version of the live generation, dropped when the index changes, so
-    the caches never outlive the documents they describe.
+
+def _docnums(bits: int) -> list[int]:
+    """The document numbers in a bitset, in order."""
+    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    return [i * 8 + b for i, byte in enumerate(data) if byte for b in range(8) if byte >> b & 1]
+
+
+class _DocSets:
+    """Cached document sets of one version of the index, shared by a process's threads.
+
+    Sets are bitsets (Python ints): a corpus of N documents costs N/8 bytes a set, and union,
+    intersection and counting run in C. Dropped as soon as the index changes, so nothing here
+    outlives the document numbers it describes.
     """
 
-    def __init__(self, searcher, parser: qparser.QueryParser):
-        self.searcher = searcher
-        self.parser = parser
-        reader = searcher.reader()
-        self.all_docs = frozenset(reader.all_doc_ids())
-        self._terms: dict[tuple[str, str], frozenset[int]] = {}
-        self._facets: dict[str, list[tuple[str, ...]]] | None = None
+    def __init__(self, reader):
+        self.size = reader.doc_count_all()
+        self.all = _bits(reader.all_doc_ids(), self.size)
+        self._terms: dict[tuple[str, str], int] = {}
+        self._term_bytes = 0
+        self._facets: dict[str, list[tuple[str, int]]] | None = None
+        self._everything: dict[str, list[dict[str, Any]]] | None = None
         self._dates: list[datetime] = []
         self._by_date: list[int] | None = None
         self._respellings: dict[str, str | None] = {}
-        self._everything: dict[str, list[dict[str, Any]]] | None = None
 
-    def term_docs(self, fieldname: str, text: str) -> frozenset[int]:
+    def term(self, reader, fieldname: str, text: str) -> int:
         """The documents holding a term (cached: popular words recur across queries)."""
         key = (fieldname, text)
-        docs = self._terms.get(key)
-        if docs is None:
+        bits = self._terms.get(key)
+        if bits is None:
             try:
-                docs = frozenset(self.searcher.reader().postings(fieldname, text).all_ids())
+                bits = _bits(reader.postings(fieldname, text).all_ids(), self.size)
             except TermNotFound:
-                docs = frozenset()
-            if len(self._terms) >= TERM_CACHE_SIZE:
+                bits = 0
+            self._term_bytes += self.size // 8
+            while self._terms and self._term_bytes > TERM_CACHE_BYTES:
                 self._terms.pop(next(iter(self._terms)))  # the oldest entry
-            self._terms[key] = docs
-        return docs
+                self._term_bytes -= self.size // 8
+            self._terms[key] = bits
+        return bits
 
-    def docs(self, q: query.Query) -> frozenset[int]:
-        """Every document ``q`` matches, unscored.
-
-        Words and their combinations are answered from cached posting sets; anything else
-        (phrases, wildcards, ranges) by Whoosh's own matcher.
-        """
-        if isinstance(q, query.Term) and isinstance(q.text, str):
-            return self.term_docs(q.fieldname, q.text)
-        if isinstance(q, query.Every):
-            return self.all_docs
-        if q is query.NullQuery:
-            return frozenset()
-        if type(q) in (query.Or, query.DisjunctionMax):
-            return frozenset().union(*(self.docs(sub) for sub in q.subqueries))
-        if type(q) is query.And:
-            parts = sorted((self.docs(sub) for sub in q.subqueries), key=len)
-            return parts[0].intersection(*parts[1:]) if parts else frozenset()
-        if type(q) is query.AndNot:
-            return self.docs(q.a) - self.docs(q.b)
-        if type(q) is query.AndMaybe:
-            return self.docs(q.a)
-        if type(q) is query.Require:
-            return self.docs(q.a) & self.docs(q.b)
-        return frozenset(self.searcher.docs_for_query(q))
-
-    def _facet_values(self) -> dict[str, list[tuple[str, ...]]]:
-        """For each facet, the values of every document, by document number."""
-        if self._facets is None:
-            reader = self.searcher.reader()
-            size = reader.doc_count_all()
-            self._facets = {}
-            for name, fieldname in schema.FACET_FIELDS.items():
-                values: list[tuple[str, ...]] = [()] * size
-                for term in reader.lexicon(fieldname):
-                    value = term.decode("utf-8")
-                    for docnum in reader.postings(fieldname, term).all_ids():
-                        values[docnum] += (value,)
-                self._facets[name] = values
-        return self._facets
-
-    def facets(self, docs: frozenset[int]) -> dict[str, list[dict[str, Any]]]:
-        """The top values of each facet and their counts over ``docs``."""
-        if docs is self.all_docs and self._everything is not None:
+    def facets(self, reader, matched: int) -> dict[str, list[dict[str, Any]]]:
+        """The top values of each facet, counted over the documents in ``matched``."""
+        if matched == self.all and self._everything is not None:
             return self._everything
-        counts = {
-            name: _top_counts(Counter(chain.from_iterable(map(values.__getitem__, docs))))
-            for name, values in self._facet_values().items()
-        }
-        if docs is self.all_docs:
+        if self._facets is None:
+            self._facets = {
+                name: [
+                    (
+                        term.decode("utf-8"),
+                        _bits(reader.postings(fieldname, term).all_ids(), self.size),
+                    )
+                    for term in reader.lexicon(fieldname)
+                ]
+                for name, fieldname in schema.FACET_FIELDS.items()
+            }
+        counts = {}
+        for name, values in self._facets.items():
+            found = ((value, (bits & matched).bit_count()) for value, bits in values)
+            top = sorted((item for item in found if item[1]), key=lambda i: (-i[1], i[0]))
+            counts[name] = [{"value": v, "count": c} for v, c in top[:FACET_SIZE]]
+        if matched == self.all:
             self._everything = counts
         return counts
 
-    def newest(self, docs: frozenset[int], count: int) -> list[int]:
-        """The ``count`` most recently published of ``docs`` (undated ones last)."""
+    def newest(self, reader, matched: int, count: int) -> list[int]:
+        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
         if self._by_date is None:
             # Segment by segment: Whoosh's multi-segment column reader fails when a segment
             # has no dated document (and so no column). Undated documents count as oldest.
             dates: list[datetime] = []
-            for segment, _ in self.searcher.reader().leaf_readers():
+            for segment, _ in reader.leaf_readers():
                 size = segment.doc_count_all()
                 if segment.has_column(schema.PUBLISHED):
                     column = segment.column_reader(schema.PUBLISHED)
@@ -333,19 +322,22 @@ class _Snapshot:
                 else:
                     dates += [datetime.min] * size
             self._dates = dates
-            self._by_date = sorted(self.all_docs, key=lambda d: (dates[d], -d), reverse=True)
-        if len(docs) * 8 < len(self._by_date):
+            self._by_date = sorted(_docnums(self.all), key=lambda d: (dates[d], -d), reverse=True)
+        total = matched.bit_count()
+        if total * 8 < len(self._by_date):
             dates = self._dates
-            return heapq.nlargest(count, docs, key=lambda d: (dates[d], -d))
+            return heapq.nlargest(count, _docnums(matched), key=lambda d: (dates[d], -d))
         # A large share of the corpus: walk the date order until the page is full.
-        return list(islice((d for d in self._by_date if d in docs), count))
+        data = matched.to_bytes((self.size + 7) // 8, "little")
+        chosen = (d for d in self._by_date if data[d >> 3] >> (d & 7) & 1)
+        return list(islice(chosen, count))
 
-    def respell(self, word: str) -> str | None:
+    def respell(self, searcher, word: str) -> str | None:
         """A much more common near spelling of a rare ``word``, or None (cached)."""
         if word in self._respellings:
             return self._respellings[word]
-        reader = self.searcher.reader()
-        analyzer = self.searcher.schema[schema.BODY].analyzer
+        reader = searcher.reader()
+        analyzer = searcher.schema[schema.BODY].analyzer
         stems = [t.text for t in analyzer(word)]
         rarity = reader.doc_frequency(schema.BODY, stems[0]) if stems else RARE_DOC_FREQUENCY + 1
         best, best_frequency = None, 0
@@ -363,10 +355,55 @@ class _Snapshot:
                     best, best_frequency = candidate, frequency
         if best_frequency < max(SUGGEST_MIN, SUGGEST_RATIO * rarity):
             best = None
-        if len(self._respellings) >= TERM_CACHE_SIZE:
+        if len(self._respellings) >= 10_000:
             self._respellings.pop(next(iter(self._respellings)))
         self._respellings[word] = best
         return best
+
+
+@dataclass
+class _Snapshot:
+    """A thread's Whoosh searcher and parser, with the document sets of its index version."""
+
+    searcher: Any
+    parser: qparser.QueryParser
+    sets: _DocSets
+
+    def docs(self, q: query.Query) -> int:
+        """Every document ``q`` matches, unscored, as a bitset.
+
+        Words and their combinations are answered from cached posting sets; anything else
+        (phrases, wildcards, ranges) by Whoosh's own matcher.
+        """
+        if isinstance(q, query.Term) and isinstance(q.text, str):
+            return self.sets.term(self.searcher.reader(), q.fieldname, q.text)
+        if isinstance(q, query.Every):
+            return self.sets.all
+        if q is query.NullQuery:
+            return 0
+        if type(q) in (query.Or, query.DisjunctionMax):
+            return reduce(operator.or_, (self.docs(sub) for sub in q.subqueries), 0)
+        if type(q) is query.And:
+            return reduce(operator.and_, (self.docs(sub) for sub in q.subqueries), self.sets.all)
+        if type(q) is query.AndNot:
+            return self.docs(q.a) & ~self.docs(q.b)
+        if type(q) is query.AndMaybe:
+            return self.docs(q.a)
+        if type(q) is query.Require:
+            return self.docs(q.a) & self.docs(q.b)
+        return _bits(self.searcher.docs_for_query(q), self.sets.size)
+
+    def facets(self, matched: int) -> dict[str, list[dict[str, Any]]]:
+        """The top values of each facet over ``matched``."""
+        return self.sets.facets(self.searcher.reader(), matched)
+
+    def newest(self, matched: int, count: int) -> list[int]:
+        """The ``count`` newest documents of ``matched``."""
+        return self.sets.newest(self.searcher.reader(), matched, count)
+
+    def respell(self, word: str) -> str | None:
+        """A common near spelling of a rare word, or None."""
+        return self.sets.respell(self.searcher, word)
 
 
 class Searcher:
@@ -382,6 +419,8 @@ class Searcher:
         self._generation: Generation | None = None
         self._index = None
         self._local = threading.local()
+        self._shared_key: tuple | None = None
+        self._shared: _DocSets | None = None
 
     def _snapshot(self) -> _Snapshot:
         """The calling thread's searcher over the newest version of the live generation."""
@@ -399,12 +438,21 @@ class Searcher:
             if current is not None:
                 current.searcher.close()
             searcher = index.searcher(weighting=scoring.BM25F())
-            local.snapshot = _Snapshot(searcher, self._parser(searcher))
+            local.snapshot = _Snapshot(searcher, self._parser(searcher), self._sets(searcher))
             local.generation = generation
         elif not current.searcher.up_to_date():
             # refresh() hands the segments it can reuse to the new searcher and closes the rest.
-            local.snapshot = _Snapshot(current.searcher.refresh(), current.parser)
+            searcher = current.searcher.refresh()
+            local.snapshot = _Snapshot(searcher, current.parser, self._sets(searcher))
         return local.snapshot
+
+    def _sets(self, searcher) -> _DocSets:
+        """The document sets of the searcher's index version, shared by this process's threads."""
+        key = (self._generation, searcher.reader().generation())
+        with self._lock:
+            if self._shared_key != key:
+                self._shared_key, self._shared = key, _DocSets(searcher.reader())
+            return self._shared
 
     def _searcher(self):
         """The calling thread's Whoosh searcher over the newest live generation."""
@@ -444,8 +492,8 @@ class Searcher:
             raise InvalidRequest(f"could not understand the query: {error}") from None
         return parsed, _notices(text)
 
-    def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> frozenset[int]:
-        """The documents that match the query and pass every filter."""
+    def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> int:
+        """The documents that match the query and pass every filter, as a bitset."""
         docs = snapshot.docs(parsed)
         restriction = _filter_query(request)
         if restriction is not None:
@@ -469,13 +517,13 @@ class Searcher:
         else:
             # A filter makes Whoosh visit every match; without one it skips blocks that cannot
             # reach the top, so it is passed only when the request narrows the results.
-            narrowed = set(matched) if request.has_filters else None
+            narrowed = set(_docnums(matched)) if request.has_filters else None
             results = searcher.search(parsed, limit=end, filter=narrowed)
             # top_n, not iteration: iterating Results first counts every match again.
             page = [(docnum, score) for score, docnum in results.top_n[start:end]]
         terms = _highlight_terms(parsed, searcher.reader())
         hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
-        total = len(matched)
+        total = matched.bit_count()
         response = {
             "request": request.to_params(),
             "total": total,
@@ -521,7 +569,7 @@ class Searcher:
             parsed, _ = self.parse(corrected, snapshot)
         except InvalidRequest:
             return None
-        found = len(self._matches(request, snapshot, parsed))
+        found = self._matches(request, snapshot, parsed).bit_count()
         return corrected if found >= max(2 * total, total + 3) else None
 
     def article(self, article_id: str) -> Article | None:
@@ -554,11 +602,6 @@ def _filter_query(request: SearchRequest) -> query.Query | None:
         end = datetime.combine(request.date_to, dtime.max) if request.date_to else None
         parts.append(query.DateRange(schema.PUBLISHED, start, end))
     return query.And(parts) if parts else None
-
-
-def _top_counts(counts: Counter) -> list[dict[str, Any]]:
-    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
-    return [{"value": value, "count": count} for value, count in top]
 
 
 _ANALYZER = schema.news_analyzer()
