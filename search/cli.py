@@ -191,7 +191,8 @@ def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     """Print the ranked results of a query (same syntax as the search box)."""
     try:
         request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, Limits())
-        response = Searcher(index_dir).search(request)
+        with Searcher(index_dir) as searcher:
+            response = searcher.search(request)
     except (InvalidRequest, IndexMissing) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
@@ -234,7 +235,8 @@ def stats(index_dir: Path) -> None:
         click.echo(f"  {generation.name}{marker}: {size / 1e6:.1f} MB")
     if live:
         try:
-            click.echo(f"indexed documents: {Searcher(index_dir).health()['documents']}")
+            with Searcher(index_dir) as searcher:
+                click.echo(f"indexed documents: {searcher.health()['documents']}")
         except IndexMissing as error:
             raise click.ClickException(str(error)) from None
 

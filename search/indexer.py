@@ -23,6 +23,9 @@ GENERATIONS_DIR = "generations"
 LIVE_FILE = "LIVE"  # holds the name of the live generation; replaced atomically
 LOCK_FILE = "write.lock"
 _PREFIX = "gen-"
+# Writers keep a segment's files apart (compound=False): a reader of a compound segment copies
+# each part of it into memory, once per searcher, which multiplies a worker's memory by its
+# threads. Separate files are read through the page cache instead.
 
 
 class WriterBusy(Exception):
@@ -158,7 +161,7 @@ def build_generation(
     count = 0
     try:
         ix = whoosh_index.open_dir(str(generation.path))
-        with ix.writer(limitmb=256) as writer:
+        with ix.writer(limitmb=256, compound=False) as writer:
             for article in articles:
                 writer.add_document(**schema.article_document(article))
                 count += 1
@@ -187,7 +190,7 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
         live = generation
     ix = whoosh_index.open_dir(str(live.path))
     count = 0
-    with ix.writer(limitmb=256) as writer:
+    with ix.writer(limitmb=256, compound=False) as writer:
         for article in articles:
             writer.update_document(**schema.article_document(article))
             count += 1

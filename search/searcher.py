@@ -9,6 +9,7 @@ import operator
 import re
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -235,6 +236,13 @@ def _weigh_repeats(q: query.Query) -> query.Query:
     return q
 
 
+def _close_all(searchers: dict[int, Any]) -> None:
+    """Close the Whoosh searchers in ``searchers`` and forget them."""
+    for searcher in searchers.values():
+        searcher.close()
+    searchers.clear()
+
+
 def _bits(docnums, size: int) -> int:
     """A set of document numbers as a bitset: a Python int whose bit d stands for document d."""
     data = bytearray((size + 7) // 8)
@@ -419,6 +427,9 @@ class Searcher:
         self._generation: Generation | None = None
         self._index = None
         self._local = threading.local()
+        self._open: dict[int, Any] = {}  # thread ident -> its Whoosh searcher
+        # Files are closed even when nobody calls close(): when this object is collected.
+        weakref.finalize(self, _close_all, self._open)
         self._shared_key: tuple | None = None
         self._shared: _DocSets | None = None
 
@@ -435,16 +446,43 @@ class Searcher:
         local = self._local
         current: _Snapshot | None = getattr(local, "snapshot", None)
         if current is None or local.generation != generation:
-            if current is not None:
-                current.searcher.close()
             searcher = index.searcher(weighting=scoring.BM25F())
             local.snapshot = _Snapshot(searcher, self._parser(searcher), self._sets(searcher))
             local.generation = generation
+            self._track(searcher, close_previous=True)
         elif not current.searcher.up_to_date():
             # refresh() hands the segments it can reuse to the new searcher and closes the rest.
             searcher = current.searcher.refresh()
             local.snapshot = _Snapshot(searcher, current.parser, self._sets(searcher))
+            self._track(searcher, close_previous=False)
         return local.snapshot
+
+    def _track(self, searcher, close_previous: bool) -> None:
+        """Remember the calling thread's Whoosh searcher, so that its files are closed.
+
+        Closes the thread's previous searcher (unless refresh() already did) and those of
+        threads that have ended.
+        """
+        with self._lock:
+            previous = self._open.pop(threading.get_ident(), None)
+            if previous is not None and close_previous:
+                previous.close()
+            alive = {thread.ident for thread in threading.enumerate()}
+            for ident in [i for i in self._open if i not in alive]:
+                self._open.pop(ident).close()
+            self._open[threading.get_ident()] = searcher
+
+    def close(self) -> None:
+        """Close every open Whoosh searcher (of all threads)."""
+        with self._lock:
+            _close_all(self._open)
+        self._local = threading.local()
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _sets(self, searcher) -> _DocSets:
         """The document sets of the searcher's index version, shared by this process's threads."""
