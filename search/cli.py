@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 WSGI_APP = "web:create_app()"
+GUNICORN_CONFIG = "python:web.gunicorn_conf"
 _SETTING = {s.name: s for s in settings.SETTINGS}
 
 
@@ -244,20 +245,23 @@ def stats(index_dir: Path) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Worker processes [default: one per core]."
+)
 @_index_dir_option
-def serve(host: str, port: int, workers: int, index_dir: Path) -> None:
-    """Serve the search page and the JSON API with gunicorn (as in production)."""
-    from gunicorn.app.base import BaseApplication
+def serve(host: str, port: int, workers: int | None, index_dir: Path) -> None:
+    """Serve the search page and the JSON API with gunicorn (the production settings)."""
+    from gunicorn.app.base import Application
     from gunicorn.util import import_app
 
     os.environ[_SETTING["INDEX_DIR"].env] = str(index_dir)
 
-    class _Server(BaseApplication):
+    class _Server(Application):
         def load_config(self):
+            self.load_config_from_module_name_or_filename(GUNICORN_CONFIG)
             self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
+            if workers:
+                self.cfg.set("workers", workers)
 
         def load(self):
             # The same application string as the production command; the engine never
