@@ -44,7 +44,7 @@ def wait_until_up(port: int, deadline: float) -> None:
 
 
 def load(port: int, paths: list[str], requests: int, concurrency: int):
-    """Send ``requests`` GETs over ``concurrency`` connections; return latencies, errors, seconds."""
+    """Send GETs over ``concurrency`` keep-alive connections; return latencies, errors, time."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -129,7 +129,7 @@ def main() -> None:
             load(port, urls[:50], 100, args.concurrency)  # warm every worker's searcher
             latencies, errors, seconds = load(port, urls, args.requests, args.concurrency)
             print(
-                f"{label}: {args.requests} requests at {args.concurrency} clients in {seconds:.1f} s"
+                f"{label}: {args.requests} requests, {args.concurrency} clients, {seconds:.1f} s"
                 f" = {args.requests / seconds:.0f} req/s, {len(errors)} errors"
             )
             print(summary(f"  {label} latency", latencies))

@@ -149,11 +149,14 @@ def build_generation(
     articles: Iterable[Article],
     keep: int = 2,
     progress: Callable[[int], None] | None = None,
+    procs: int = 1,
 ) -> tuple[Generation, int]:
     """Index ``articles`` into a new generation, then make it live; return it and its size.
 
     The caller holds :func:`write_lock`. Until the final switch the live generation is
     untouched: an error (or a kill) leaves it serving and the half-built one is removed.
+    With ``procs`` > 1, that many processes analyse and write segments side by side (left
+    unmerged: merging them would cost what the second process saved).
     """
     data_dir = Path(data_dir)
     _prune(data_dir, keep)
@@ -161,7 +164,8 @@ def build_generation(
     count = 0
     try:
         ix = whoosh_index.open_dir(str(generation.path))
-        with ix.writer(limitmb=256, compound=False) as writer:
+        parallel = {"procs": procs, "multisegment": True} if procs > 1 else {}
+        with ix.writer(limitmb=256, compound=False, **parallel) as writer:
             for article in articles:
                 writer.add_document(**schema.article_document(article))
                 count += 1
