@@ -1,47 +1,26 @@
 """Autocomplete latency: /api/suggest per keystroke, beside /api/health and /api/search baselines.
 
-Usage: .venv/bin/python bench/suggest_latency.py [CORPUS ...] [--requests N]
+Usage: .venv/bin/python -m bench.suggest_latency [CORPUS ...] [--requests N]
 
 Ingests the corpus (default: the demo corpus; e.g. ../shared/data/reuters21578 for Reuters)
 into a temporary data folder, then times requests through the real Flask app in-process:
 every prefix of 1 to 4 letters of sampled headline words, as a reader types them. Prints
-medians and 90th percentiles in milliseconds, the machine and the library versions.
+percentiles in milliseconds, the machine and the library versions.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
-import statistics
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from bench.common import ROOT, machine_line, summary
 from search.cli import main as search_cli
 from web import create_app
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def machine() -> str:
-    """Cores, CPU model, Python and library versions."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("Whoosh-Reloaded", "Flask", "PyStemmer")
-    )
-    return f"{os.cpu_count()} cores, {model}; Python {platform.python_version()}; {versions}"
 
 
 def timed(client, url: str) -> float:
@@ -53,20 +32,13 @@ def timed(client, url: str) -> float:
     return elapsed
 
 
-def summary(name: str, samples: list[float]) -> str:
-    """Median and 90th percentile of ``samples``."""
-    p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) > 1 else samples[0]
-    median = statistics.median(samples)
-    return f"{name:<34} median {median:7.2f} ms   p90 {p90:7.2f} ms   n={len(samples)}"
-
-
 def run() -> None:
     """Ingest, warm up, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="*", default=[str(ROOT / "demo")])
     parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
-    print(machine())
+    print(machine_line())
     with tempfile.TemporaryDirectory(prefix="bench-suggest-") as tmp:
         data_dir = Path(tmp) / "index"
         result = CliRunner().invoke(
@@ -92,7 +64,7 @@ def run() -> None:
         suggest = [timed(client, f"/api/suggest?q={p}") for p in prefixes]
         search = [timed(client, f"/api/search?q={p}*") for p in prefixes[:100]]
         print(summary("baseline /api/health", health))
-        print(summary("/api/suggest (1-4 letter prefixes)", suggest))
+        print(summary("/api/suggest, 1-4 letter prefixes", suggest))
         print(summary("baseline /api/search?q=prefix*", search))
 
 
