@@ -1,4 +1,4 @@
-"""The ranking model: BM25 over the index's fields, with the settings `search eval` chose."""
+"""The ranking: BM25 over the index's fields, pseudo-relevance feedback, recency, explanations."""
 
 from __future__ import annotations
 
@@ -53,20 +53,23 @@ def _query_words(q: query.Query) -> set[str]:
     return {text for fieldname, text in q.iter_all_terms() if fieldname in schema.SEARCH_FIELDS}
 
 
-def with_feedback(searcher, q: query.Query, filter_query: query.Query | None = None) -> query.Query:
+def with_feedback(searcher, q: query.Query, only: set[int] | None = None) -> query.Query:
     """Return ``q`` rescored by pseudo-relevance feedback when it is a long query, else ``q``.
 
-    The expansion only reorders what ``q`` matches (AndMaybe): totals and facets stay those of
-    the reader's own words.
+    ``only``, when given, holds the document numbers the feedback may learn from (the
+    request's filters). The expansion only reorders what ``q`` matches (AndMaybe): totals and
+    facets stay those of the reader's own words.
     """
     if FEEDBACK_WEIGHT <= 0 or len(_query_words(q)) < FEEDBACK_MIN_WORDS:
         return q
-    top = searcher.search(q, limit=FEEDBACK_DOCS, filter=filter_query)
-    if len(top) == 0:
+    # top_n rather than len() or iteration, which would count every match.
+    top = searcher.search(q, limit=FEEDBACK_DOCS, filter=only).top_n
+    if not top:
         return q
     expander = classify.Expander(searcher.reader(), schema.BODY, model=classify.Bo1Model)
-    for hit in top:
-        expander.add_text(" ".join(hit.get(name) or "" for name in (schema.TITLE, schema.BODY)))
+    for _, docnum in top:
+        stored = searcher.stored_fields(docnum)
+        expander.add_text(" ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY)))
     expansion = [
         query.Term(fieldname, word, boost=FEEDBACK_WEIGHT * weight * fieldboost)
         for word, weight in expander.expanded_terms(FEEDBACK_TERMS, normalize=True)
