@@ -44,23 +44,31 @@ def build_vocabulary(reader) -> Vocabulary:
     for kind, fieldname in (("people", schema.PERSON), ("topics", schema.TOPIC)):
         rows = []
         for term, info in reader.iter_field(fieldname):
-            value = term.decode("utf-8") if isinstance(term, bytes) else term
+            value = _text(term)
             folded = fold(value)
             # "yi" finds "Wang Yi": every word of a name or topic is a way in.
             for match in _WORD_START.finditer(folded):
                 rows.append((folded[match.start() :], value, info.doc_frequency()))
         kinds[kind] = _sorted(rows)
+    # One pass over each lexicon: looking every word up in the title field costs seconds.
+    in_titles = {
+        _text(term): info.doc_frequency() for term, info in reader.iter_field(schema.TITLE)
+    }
     rows = []
     for term, _ in reader.iter_field(schema.SPELLING):
-        word = term.decode("utf-8") if isinstance(term, bytes) else term
+        word = _text(term)
         if len(word) < 2 or not word[0].isalpha():
             continue
         # The unstemmed words of the text, kept when their stem is in some title.
-        count = reader.doc_frequency(schema.TITLE, schema.stem(word))
+        count = in_titles.get(schema.stem(word))
         if count:
             rows.append((fold(word), word, count))
     kinds["words"] = _sorted(rows)
     return Vocabulary(kinds)
+
+
+def _text(term: bytes | str) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term
 
 
 def _sorted(rows: list[tuple[str, str, int]]) -> tuple[list[str], list[tuple[str, int]]]:
