@@ -1,11 +1,12 @@
 """Autocomplete latency: /api/suggest per keystroke, beside /api/health and /api/search baselines.
 
-Usage: .venv/bin/python -m bench.suggest_latency [CORPUS ...] [--requests N]
+Usage: .venv/bin/python -m bench.suggest_latency [CORPUS ...] [--index-dir DIR] [--requests N]
 
 Ingests the corpus (default: the demo corpus; e.g. ../shared/data/reuters21578 for Reuters)
-into a temporary data folder, then times requests through the real Flask app in-process:
-every prefix of 1 to 4 letters of sampled headline words, as a reader types them. Prints
-percentiles in milliseconds, the machine and the library versions.
+into a temporary data folder (or uses the data folder given by --index-dir), then times
+requests through the real Flask app in-process: every prefix of 1 to 4 letters of sampled
+headline words, as a reader types them. Prints percentiles in milliseconds, the machine and
+the library versions.
 """
 
 from __future__ import annotations
@@ -36,15 +37,17 @@ def run() -> None:
     """Ingest, warm up, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="*", default=[str(ROOT / "demo")])
+    parser.add_argument("--index-dir", type=Path, help="an existing data folder to measure")
     parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
     print(machine_line())
     with tempfile.TemporaryDirectory(prefix="bench-suggest-") as tmp:
-        data_dir = Path(tmp) / "index"
-        result = CliRunner().invoke(
-            search_cli, ["-q", "ingest", *args.corpus, "--index-dir", str(data_dir)]
-        )
-        print(result.output.strip().splitlines()[-1])
+        data_dir = args.index_dir or Path(tmp) / "index"
+        if not args.index_dir:
+            result = CliRunner().invoke(
+                search_cli, ["-q", "ingest", *args.corpus, "--index-dir", str(data_dir)]
+            )
+            print(result.output.strip().splitlines()[-1])
         client = create_app({"INDEX_DIR": str(data_dir)}).test_client()
         titles = [
             hit["title"] for hit in client.get("/api/search?per_page=100").get_json()["results"]
@@ -62,7 +65,7 @@ def run() -> None:
         timed(client, "/api/search?q=a")
         health = [timed(client, "/api/health") for _ in prefixes]
         suggest = [timed(client, f"/api/suggest?q={p}") for p in prefixes]
-        search = [timed(client, f"/api/search?q={p}*") for p in prefixes[:100]]
+        search = [timed(client, f"/api/search?q={p}*") for p in prefixes[:40]]
         print(summary("baseline /api/health", health))
         print(summary("/api/suggest, 1-4 letter prefixes", suggest))
         print(summary("baseline /api/search?q=prefix*", search))
