@@ -8,10 +8,11 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,12 @@ SUGGEST_MIN = 3
 SUGGEST_RATIO = 20
 # Bonus for documents that match more of the query's words (Whoosh's OrGroup scale).
 MATCH_MORE_BONUS = 0.9
+# Bounds on what one query may cost (see _bound_query): fuzzy words beyond two edits expand to
+# most of the vocabulary, slop beyond this is "anywhere in the text", and a boost of 1e400 would
+# make a score of infinity, which is not JSON.
+MAX_EDITS = 2
+MAX_SLOP = 100
+MAX_BOOST = 1000.0
 
 
 class InvalidRequest(Exception):
@@ -50,6 +57,7 @@ class Limits:
     max_per_page: int = settings.default("MAX_PER_PAGE")
     max_depth: int = settings.default("MAX_DEPTH")
     max_query_length: int = settings.default("MAX_QUERY_LENGTH")
+    max_expansion: int = settings.default("MAX_EXPANSION")
 
 
 @dataclass
@@ -213,6 +221,57 @@ def _notices(text: str) -> list[str]:
     return notices
 
 
+def _walk(q: query.Query) -> Iterator[query.Query]:
+    yield q
+    for child in q.children():
+        yield from _walk(child)
+
+
+def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Query, list[str]]:
+    """Cap what ``q`` may cost, whatever was typed; return it with notices of what was capped.
+
+    Fuzzy edits, phrase slop and boosts are clamped; wildcard and fuzzy words together expand
+    to at most ``max_expansion`` index words (Whoosh would otherwise OR together every match,
+    which for ``a*`` or ``wind~9`` is most of the vocabulary); a bare ``*`` is every article
+    (Whoosh would walk every posting of every field to find the same set).
+    """
+    notices: dict[str, None] = {}
+    multi = [s for s in _walk(q) if isinstance(s, query.MultiTerm)]
+    share = max(1, max_expansion // len(multi)) if multi else 0
+
+    def bound(sub: query.Query) -> query.Query:
+        if getattr(sub, "boost", 1.0) > MAX_BOOST:
+            sub.boost = MAX_BOOST
+            notices[f"Boosts are capped at {MAX_BOOST:g}."] = None
+        if isinstance(sub, query.Every) and sub.fieldname in (schema.TITLE, schema.BODY):
+            return query.Every(boost=sub.boost)
+        if isinstance(sub, query.Phrase) and sub.slop > MAX_SLOP:
+            sub.slop = MAX_SLOP
+            notices[f"Phrase distance is capped at ~{MAX_SLOP} words."] = None
+        if isinstance(sub, query.FuzzyTerm) and sub.maxdist > MAX_EDITS:
+            sub.maxdist = MAX_EDITS
+            notices[f"Fuzzy words allow at most {MAX_EDITS} edits: {sub.text}~{MAX_EDITS}."] = None
+        if isinstance(sub, query.MultiTerm):
+            expanded = list(islice(sub.expanded_terms(reader), share + 1))
+            if len(expanded) > share:
+                word = sub.text + ("*" if isinstance(sub, query.Prefix) else "")
+                word += "~" if isinstance(sub, query.FuzzyTerm) else ""
+                notices[
+                    f"{word} matches too many words; only the first {share} were searched "
+                    "(make it longer to be more precise)."
+                ] = None
+                field = reader.schema[sub.fieldname]
+                # Fuzzy terms expand to str, wildcards to bytes.
+                terms = [
+                    query.Term(name, text if isinstance(text, str) else field.from_bytes(text))
+                    for name, text in expanded[:share]
+                ]
+                return query.Or(terms, boost=sub.boost)
+        return sub
+
+    return q.accept(bound), list(notices)
+
+
 def _weigh_repeats(q: query.Query) -> query.Query:
     """Make a word given twice count twice (Whoosh would drop the repeat)."""
     if isinstance(q, query.CompoundQuery) and not isinstance(q, query.Not):
@@ -294,8 +353,11 @@ class Searcher:
             parsed = _weigh_repeats(parsed).normalize()
         except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
             logger.debug("unparseable query %r: %s", text, error)
-            raise InvalidRequest(f"could not understand the query: {error}") from None
-        return parsed, _notices(text)
+            raise InvalidRequest(
+                f"could not understand the query ({error}); check its AND, OR, NOT and brackets"
+            ) from None
+        parsed, bounded = _bound_query(parsed, searcher.reader(), self.limits.max_expansion)
+        return parsed, _notices(text) + bounded
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         """Run ``request``; return the JSON-ready response of the search contract."""

@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         max_per_page=int(app.config["MAX_PER_PAGE"]),
         max_depth=int(app.config["MAX_DEPTH"]),
         max_query_length=int(app.config["MAX_QUERY_LENGTH"]),
+        max_expansion=int(app.config["MAX_EXPANSION"]),
     )
     searcher = Searcher(app.config["INDEX_DIR"], limits)
     app.extensions["searcher"] = searcher
