@@ -34,6 +34,11 @@ SETTINGS = [
         1000,
         "Most index words the wildcards and fuzzy words of one query may expand to, in all.",
     ),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        65536,
+        "Largest request body, in bytes; larger ones get a 413 (the service reads none).",
+    ),
     Setting("LOCK_TIMEOUT", 60.0, "Seconds an ingest or reindex waits for another to finish."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the live one included."),
 ]
