@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from whoosh import highlight, qparser, query, scoring, sorting
+from whoosh import fields, highlight, qparser, query, scoring, sorting
 from whoosh.qparser.dateparse import DateParserPlugin
 
 from search import schema, settings
@@ -260,10 +260,10 @@ def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Quer
                     f"{word} matches too many words; only the first {share} were searched "
                     "(make it longer to be more precise)."
                 ] = None
-                field = reader.schema[sub.fieldname]
+                fieldtype = reader.schema[sub.fieldname]
                 # Fuzzy terms expand to str, wildcards to bytes.
                 terms = [
-                    query.Term(name, text if isinstance(text, str) else field.from_bytes(text))
+                    query.Term(name, text if isinstance(text, str) else fieldtype.from_bytes(text))
                     for name, text in expanded[:share]
                 ]
                 return query.Or(terms, boost=sub.boost)
@@ -323,9 +323,14 @@ class Searcher:
         return local.searcher
 
     def _parser(self, searcher) -> qparser.QueryParser:
+        # Only the documented fields may be named: `url:x` or `month:x` are words, as the
+        # notices say, rather than searches of internal fields (or errors, for stored-only ones).
+        queryable = fields.Schema()
+        for name in dict.fromkeys(schema.FIELD_ALIASES.values()):
+            queryable.add(name, searcher.schema[name])
         parser = qparser.MultifieldParser(
             list(schema.SEARCH_FIELDS),
-            searcher.schema,
+            queryable,
             fieldboosts=schema.SEARCH_FIELDS,
             group=qparser.OrGroup.factory(MATCH_MORE_BONUS),
         )
