@@ -270,7 +270,9 @@ def serve(host: str, port: int, workers: int, index_dir: Path) -> None:
     from gunicorn.util import import_app
 
     os.environ[_SETTING["INDEX_DIR"].env] = str(index_dir)
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    else:
         # Each worker counts its own requests into this folder; /metrics adds them up.
         metrics_dir = tempfile.mkdtemp(prefix="search-metrics-")
         atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
