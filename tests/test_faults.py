@@ -178,10 +178,12 @@ def run_search(*args: str, env: dict | None = None, prefix: list[str] | None = N
     )
 
 
-def test_reindex_twice_under_load_fails_no_request(tmp_path, serve):
+def test_reindex_twice_and_ingest_under_load_fail_no_request(tmp_path, serve):
     data_dir = tmp_path / "index"
-    count = 300
-    ingest(data_dir, write_feed(tmp_path / "a.jsonl", make_articles(count, words=60)))
+    count, added = 300, 50
+    articles = make_articles(count + added, words=60)
+    ingest(data_dir, write_feed(tmp_path / "a.jsonl", articles[:count]))
+    more = write_feed(tmp_path / "b.jsonl", articles[count:])
     server = serve(data_dir)
     first = live_generation(data_dir).name
     paths = [
@@ -194,7 +196,7 @@ def test_reindex_twice_under_load_fails_no_request(tmp_path, serve):
     done = Counter()
     lock = threading.Lock()
     failures: list[str] = []
-    answers: list[tuple[float, float, str]] = []  # (sent, answered, generation) of harbour
+    answers: list[tuple[float, float, str, int]] = []  # sent, answered, generation, total
 
     def one(n: int) -> None:
         path = paths[n % len(paths)]
@@ -205,9 +207,9 @@ def test_reindex_twice_under_load_fails_no_request(tmp_path, serve):
                 failures.append(f"{path}: {status} {body[:200]!r}")
             elif path == paths[0]:
                 response = json.loads(body)
-                if response["total"] != count:
-                    failures.append(f"{path}: total {response['total']}, expected {count}")
-                answers.append((sent, time.monotonic(), response["generation"]))
+                if response["total"] not in (count, count + added):
+                    failures.append(f"{path}: total {response['total']}")
+                answers.append((sent, time.monotonic(), response["generation"], response["total"]))
         except Exception as error:  # a refused or dropped connection is a failure too
             failures.append(f"{path}: {error!r}")
         with lock:
@@ -218,35 +220,41 @@ def test_reindex_twice_under_load_fails_no_request(tmp_path, serve):
             time.sleep(0.05)
 
     started = time.monotonic()
-    reindexed: list[tuple[str, float]] = []
+    steps: list[tuple[str, float, float, str]] = []  # command, began, ended, live generation
     with ThreadPoolExecutor(LOAD_CLIENTS) as pool:
         pool_futures = [pool.submit(one, n) for n in range(LOAD_REQUESTS)]
 
         def all_done() -> bool:
             return all(f.done() for f in pool_futures)
 
-        for _ in range(2):
-            wait_for(done["requests"] + 300)
-            result = run_search("reindex", "--index-dir", str(data_dir))
+        # A reindex, new articles into the live generation, another reindex: all while serving.
+        for args in (("reindex",), ("ingest", str(more)), ("reindex",)):
+            wait_for(done["requests"] + 250)
+            began = time.monotonic()
+            result = run_search(*args, "--index-dir", str(data_dir))
             assert result.returncode == 0, result.stderr
-            reindexed.append((live_generation(data_dir).name, time.monotonic()))
+            steps.append((args[0], began, time.monotonic(), live_generation(data_dir).name))
         for future in pool_futures:
             future.result()
     elapsed = time.monotonic() - started
 
-    (second, _), (third, switched) = reindexed
-    seen = Counter(generation for _, _, generation in answers)
-    after = [generation for sent, _, generation in answers if sent > switched]
+    (_, _, _, second), (_, ingest_began, ingested, _), (_, _, switched, third) = steps
+    seen = Counter(generation for _, _, generation, _ in answers)
+    after = [generation for sent, _, generation, _ in answers if sent > switched]
     print(
         f"\nload: {done['requests']} requests from {LOAD_CLIENTS} clients in {elapsed:.1f} s, "
-        f"{len(failures)} failed; reindexed {first} -> {second} -> {third}; "
-        f"answers per generation {dict(seen)}; {len(after)} sent after the last switch"
+        f"{len(failures)} failed; reindex {first} -> {second}, ingest of {added}, "
+        f"reindex -> {third}; answers per generation {dict(seen)}; "
+        f"{len(after)} sent after the last switch"
     )
     assert done["requests"] == LOAD_REQUESTS
     assert failures == []
     assert first < second < third and set(seen) == {first, second, third}
     assert len(after) >= 20, "the load ended before the last reindex: raise LOAD_REQUESTS"
     assert set(after) == {third}  # every worker switched, none restarted
+    # The ingested articles appear once written, and never go away again.
+    assert {total for _, answered, _, total in answers if answered < ingest_began} == {count}
+    assert {total for sent, _, _, total in answers if sent > ingested} == {count + added}
 
     # /metrics adds up both workers: every search request is counted.
     status, body = get(server.url + "/metrics")
