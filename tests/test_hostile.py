@@ -497,3 +497,23 @@ def test_health_reports_generation_documents_and_age(hostile_client):
     body = hostile_client.get("/api/health").get_json()
     assert body["status"] == "ok" and body["generation"].startswith("gen-")
     assert body["documents"] == 136 and body["index_age_seconds"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/article/%00", 404),
+        ("/api/article/%FF", 404),
+        ("/api/article/" + "x" * 100_000, 404),
+        ("/article/..%2F..%2Fetc%2Fpasswd", 404),
+        ("/static/..%2F..%2Fsearch%2Fcli.py", 404),
+        ("/api/search?%FF=1", 400),
+        ("/api/health?x=1", 200),
+    ],
+)
+def test_odd_paths_answer_with_a_message(hostile_client, url, status):
+    response = hostile_client.get(url)
+    response.close()
+    assert response.status_code == status
+    if url.startswith("/api/") and status != 200:
+        assert response.get_json()["error"]["message"]
