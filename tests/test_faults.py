@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -274,7 +275,9 @@ def corpus_dir(tmp_path_factory) -> Path:
     return folder / "index"
 
 
-def kill_when(command: list[str], condition, delay: float = 0.0) -> tuple[int, bool]:
+def kill_when(
+    command: list[str], condition: Callable[[], object], delay: float = 0.0
+) -> tuple[int, bool]:
     """Start ``command``, SIGKILL it ``delay`` s after ``condition()`` holds; return its code and
     whether the condition was seen before it exited by itself."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -426,7 +429,8 @@ def test_ingest_killed_at_varied_points_keeps_whole_batches_and_completes(tmp_pa
     print("\n".join("  " + line for line in report))
 
 
-def wait_until(condition, timeout: float = 60.0) -> None:
+def wait_until(condition: Callable[[], object], timeout: float = 60.0) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
