@@ -317,8 +317,9 @@ def test_reindex_killed_at_varied_points_never_harms_the_live_generation(
     process = subprocess.Popen(reindex, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until(lambda: building() is not None or live_generation(data_dir) != first)
     appeared = time.monotonic()
-    assert process.wait(timeout=COMMAND_TIMEOUT) == 0
+    wait_until(lambda: live_generation(data_dir) != first, COMMAND_TIMEOUT)
     build = time.monotonic() - appeared
+    assert process.wait(timeout=COMMAND_TIMEOUT) == 0
     # Kill points: during start-up, as the new generation appears, at six points while it is
     # built, once its index is committed but not yet live, and right after the switch.
     points = [("0.3 s after start", lambda: True, 0.3), ("as building starts", building, 0.0)]
