@@ -518,18 +518,50 @@ def unwritable(path: Path) -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
-@pytest.mark.parametrize("fault", ["file-size-limit", "unwritable-index", "unwritable-folder"])
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of its own (root with CAP_SYS_ADMIN only): a real "No space left on device"."""
+    mountpoint = tmp_path / "disk"
+    mountpoint.mkdir()
+
+    def mount(*options: str) -> bool:
+        command = ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(mountpoint)]
+        return subprocess.run(command, capture_output=True).returncode == 0
+
+    if os.geteuid() != 0 or not mount("size=64m"):
+        pytest.skip("mounting a small tmpfs needs root with CAP_SYS_ADMIN")
+
+    def resize(free_bytes: int | None) -> None:
+        """Leave ``free_bytes`` free on the disk (None: plenty)."""
+        size = 64 << 20 if free_bytes is None else shutil.disk_usage(mountpoint).used + free_bytes
+        assert mount("remount", f"size={size}"), "tmpfs remount failed"
+
+    yield mountpoint, resize
+    subprocess.run(["umount", "-l", str(mountpoint)], check=True)
+
+
+@pytest.mark.parametrize(
+    "fault", ["file-size-limit", "full-disk", "unwritable-index", "unwritable-folder"]
+)
 @pytest.mark.parametrize("command", ["reindex", "ingest"])
-def test_disk_and_permission_faults_give_a_clear_error_and_keep_serving(tmp_path, fault, command):
+def test_disk_and_permission_faults_give_a_clear_error_and_keep_serving(
+    tmp_path, fault, command, request
+):
     data_dir = tmp_path / "index"
+    if fault == "full-disk":
+        mountpoint, resize = request.getfixturevalue("small_disk")
+        data_dir = mountpoint / "index"
     ingest(data_dir, DEMO)
     live = live_generation(data_dir)
     energy = indexed_total(data_dir, "energy")
     snapshot = store_snapshot(data_dir)
     feed = write_feed(tmp_path / "more.jsonl", make_articles(400, seed=3))
     args = ("reindex",) if command == "reindex" else ("ingest", str(feed))
+    prefix: list[str] = []
     if fault == "file-size-limit":
         prefix = FILE_SIZE_LIMIT
+    elif fault == "full-disk":
+        resize(64 << 10)  # too little for a new generation or for 400 more articles
     elif fault == "unwritable-index":
         # Neither a new generation (reindex) nor the live one (ingest) can be written.
         live.path.chmod(0o555)
@@ -557,6 +589,8 @@ def test_disk_and_permission_faults_give_a_clear_error_and_keep_serving(tmp_path
     else:
         assert count in range(36, 437)
     # With the fault gone, the same command succeeds.
+    if fault == "full-disk":
+        resize(None)
     assert run_search(*args, "--index-dir", str(data_dir)).returncode == 0
     expected = 36 if command == "reindex" else 436
     assert Searcher(data_dir).health()["documents"] == expected
