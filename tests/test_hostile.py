@@ -143,6 +143,12 @@ HOSTILE = [
     (q("date:]"), 200, None),
     (q("date:99999"), 200, None),
     (q("date:[to]"), 200, None),
+    (q('date:""'), 400, "not a parseable date"),
+    # Found by fuzzing: a fixed fuzzy prefix longer than the word, ranges over words.
+    (q("oil~2/9"), 200, None),
+    (q("[a to z]"), 200, "[a to z] matches too many words"),
+    (q("topic:{a TO z]"), 200, None),
+    (q('topic:{a TO z]{ to ~9{a TO z]"~2/3now}2026'), 200, None),
     ("from=2026-02-01&to=2026-01-01", 400, "is after 'to'"),
     ("from=2026-13-45", 400, "must be a date written YYYY-MM-DD"),
     ("to=tomorrow", 400, "must be a date written YYYY-MM-DD"),
@@ -236,6 +242,24 @@ FUZZ = settings(
 def test_any_query_text_answers_200_or_400(hostile_client, text):
     response = hostile_client.get("/api/search?" + q(text))
     assert response.status_code in (200, 400), response.get_data(as_text=True)[:500]
+    _strict_json(response.data)
+
+
+QUERY_SYNTAX = st.lists(
+    st.sampled_from(
+        ['"', "(", ")", "[", "]", "{", "}", " AND ", " OR ", " NOT ", "+", "-", "*", "?", "~"]
+        + ["~9", "^", "^99", ":", "title:", "topic:", "date:", "source:", " to ", "\\", "'"]
+        + ["/", "oil", "alpha", "energy", "2026", "2026-01", "🙂", "\x00", " ", " ", " "]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(FUZZ, max_examples=80)
+@given(text=QUERY_SYNTAX)
+def test_any_mix_of_query_syntax_answers_200_or_400(hostile_client, text):
+    response = hostile_client.get("/api/search?" + q(text))
+    assert response.status_code in (200, 400), (text, response.get_data(as_text=True)[:500])
     _strict_json(response.data)
 
 
