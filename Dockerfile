@@ -12,8 +12,6 @@ RUN pip install --no-cache-dir . \
 USER news
 
 ENV SEARCH_INDEX_DIR=/data
-# Where the workers keep their request counts for /metrics; emptied at each start.
-ENV PROMETHEUS_MULTIPROC_DIR=/tmp/search-metrics
 VOLUME /data
 EXPOSE 8000
-CMD ["sh", "-c", "rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --access-logfile - 'web:create_app()'"]
+CMD ["gunicorn", "-c", "python:web.gunicorn_conf", "web:create_app()"]

@@ -122,8 +122,9 @@ class Gunicorn:
         }
         self.log = open(tmp / "gunicorn.log", "w+b")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}"]
-            + ["--workers", str(workers), "--timeout", "60", "web:create_app()"],
+            # The production settings, on a loopback port with a bounded number of workers.
+            [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf"]
+            + ["--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "web:create_app()"],
             cwd=ROOT,
             env=env,
             stdout=self.log,
