@@ -199,8 +199,17 @@ def test_reindex_twice_and_ingest_under_load_fail_no_request(tmp_path, serve):
     lock = threading.Lock()
     failures: list[str] = []
     answers: list[tuple[float, float, str, int]] = []  # sent, answered, generation, total
+    timings: list[tuple[float, float]] = []  # sent, answered: every request
+    # The requests come in four blocks; block k waits for step k to finish, so that load is
+    # running before, during and after each step however fast the server answers.
+    block = LOAD_REQUESTS // 4
+    released = [threading.Event() for _ in range(4)]
+    released[0].set()
 
     def one(n: int) -> None:
+        if not released[n // block].wait(COMMAND_TIMEOUT):
+            failures.append(f"request {n} never released")
+            return
         path = paths[n % len(paths)]
         sent = time.monotonic()
         try:
@@ -214,31 +223,29 @@ def test_reindex_twice_and_ingest_under_load_fail_no_request(tmp_path, serve):
                 answers.append((sent, time.monotonic(), response["generation"], response["total"]))
         except Exception as error:  # a refused or dropped connection is a failure too
             failures.append(f"{path}: {error!r}")
+        timings.append((sent, time.monotonic()))
         with lock:
             done["requests"] += 1
-
-    def wait_for(requests: int) -> None:
-        while done["requests"] < requests and pool_futures and not all_done():
-            time.sleep(0.05)
 
     started = time.monotonic()
     steps: list[tuple[str, float, float, str]] = []  # command, began, ended, live generation
     with ThreadPoolExecutor(LOAD_CLIENTS) as pool:
-        pool_futures = [pool.submit(one, n) for n in range(LOAD_REQUESTS)]
-
-        def all_done() -> bool:
-            return all(f.done() for f in pool_futures)
-
+        futures = [pool.submit(one, n) for n in range(LOAD_REQUESTS)]
         # A reindex, new articles into the live generation, another reindex: all while serving.
-        for args in (("reindex",), ("ingest", str(more)), ("reindex",)):
-            wait_for(done["requests"] + 250)
+        for k, args in enumerate((("reindex",), ("ingest", str(more)), ("reindex",)), 1):
+            wait_until(lambda k=k: done["requests"] >= block * (k - 1) + 100, COMMAND_TIMEOUT)
             began = time.monotonic()
             result = run_search(*args, "--index-dir", str(data_dir))
             assert result.returncode == 0, result.stderr
             steps.append((args[0], began, time.monotonic(), live_generation(data_dir).name))
-        for future in pool_futures:
+            released[k].set()
+        for future in futures:
             future.result()
     elapsed = time.monotonic() - started
+    during = [
+        sum(1 for sent, answered in timings if answered > began and sent < ended)
+        for _, began, ended, _ in steps
+    ]
 
     (_, _, _, second), (_, ingest_began, ingested, _), (_, _, switched, third) = steps
     seen = Counter(generation for _, _, generation, _ in answers)
@@ -247,10 +254,11 @@ def test_reindex_twice_and_ingest_under_load_fail_no_request(tmp_path, serve):
         f"\nload: {done['requests']} requests from {LOAD_CLIENTS} clients in {elapsed:.1f} s, "
         f"{len(failures)} failed; reindex {first} -> {second}, ingest of {added}, "
         f"reindex -> {third}; answers per generation {dict(seen)}; "
-        f"{len(after)} sent after the last switch"
+        f"{len(after)} sent after the last switch; requests overlapping each step {during}"
     )
     assert done["requests"] == LOAD_REQUESTS
     assert failures == []
+    assert all(during), "a step ran without load"
     assert first < second < third and set(seen) == {first, second, third}
     assert len(after) >= 20, "the load ended before the last reindex: raise LOAD_REQUESTS"
     assert set(after) == {third}  # every worker switched, none restarted
