@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -100,6 +101,8 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
             _index_pending(store, index_dir)
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(_write_failed(error, index_dir)) from None
     failed = [item for item in skipped if item.failed]
     click.echo(
         f"added {counts[ADDED]}, updated {counts[UPDATED]}, unchanged {counts[UNCHANGED]}, "
@@ -111,6 +114,18 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
         click.echo(f"  {verb} {item.origin}: {item.reason}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _write_failed(error: OSError | sqlite3.Error, index_dir: Path) -> str:
+    """What went wrong writing to the data folder, and what still stands."""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
+    live = live_generation(index_dir)
+    serving = f"generation {live.name} keeps serving as before" if live else "there is no index yet"
+    return (
+        f"cannot write to {index_dir}: {reason}{where}. The live index is untouched: {serving}. "
+        "Free some space or fix the folder's permissions, then run the command again."
+    )
 
 
 def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article | None:
@@ -178,6 +193,8 @@ def reindex(index_dir: Path) -> None:
             store.mark_indexed()
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(_write_failed(error, index_dir)) from None
     click.echo(
         f"generation {generation.name} is live: {count} articles "
         f"in {time.monotonic() - started:.1f} s"
