@@ -1,0 +1,277 @@
+"""The crawler against a fixture news site on 127.0.0.1: politeness, discovery, faults, resume."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from search.scrape.discover import gunzip, urls_in_sitemap
+from search.scrape.fetch import retry_after
+from search.scrape.robots import RobotsRules
+from search.scrape.urls import BadURL, Scope, canonical_url
+from search.searcher import Searcher
+from search.store import CorpusStore
+from tests.conftest import ROOT, run_cli
+from tests.crawl_site import Handler, Site, article_html, links_page
+
+# Small limits keep the faults quick: 0.5 s timeouts, one retry, 200 kB pages.
+FAST = ["--allow-private", "--delay", "0", "--timeout", "0.5", "--retries", "1",
+        "--backoff", "0.1", "--max-bytes", "200000"]  # fmt: skip
+CRAWL_DELAY = 0.1
+ARTICLES = {
+    "/news/a1": ("Harbour cranes return", "harbour cranes"),
+    "/news/a2": ("Rail strike ends", "rail strike"),
+    "/news/a3": ("Wheat prices climb", "wheat prices"),
+    "/news/a4": ("Orchestra tours north", "orchestra tour"),
+    "/news/a5": ("Glacier survey published", "glacier survey"),
+    "/news/a6": ("Bridge repairs delayed", "bridge repairs"),
+    "/news/a7": ("Ferry line reopens", "ferry line"),
+    "/news/a8": ("Market opens late", "market opening"),
+    "/news/a10": ("Library extends hours", "library hours"),
+    "/private/open-letter": ("An open letter", "open letter"),
+}
+CP1252_TITLE = "Café owners “cautious” about rents"
+
+
+def _busy_then_fine(body: bytes):
+    calls = []
+
+    def route(handler: Handler) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            handler.reply(429, b"slow down", "text/plain", {"Retry-After": "1"}, etag=False)
+        else:
+            handler.reply(200, body)
+
+    return route
+
+
+def _slow(handler: Handler) -> None:
+    time.sleep(1.5)
+    handler.reply(200, article_html("slow", "Slow page", "slowness").encode())
+
+
+def _endless(handler: Handler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.wfile.write(b"<html><body>")
+    for _ in range(100_000):  # 6 MB at most: stops when the crawler hangs up
+        handler.wfile.write(b"<p>more and more</p>" * 3)
+
+
+# 60 MB of HTML in 60 kB of gzip: made once, when the site is built.
+BOMB: list[bytes] = []
+
+
+def _bomb(handler: Handler) -> None:
+    handler.reply(200, BOMB[0], "text/html", {"Content-Encoding": "gzip"}, etag=False)
+
+
+def _redirect(target: str, status: int = 301):
+    def route(handler: Handler) -> None:
+        handler.reply(status, b"", "text/plain", {"Location": target}, etag=False)
+
+    return route
+
+
+def news_site() -> Site:
+    """The fixture site: every page and every fault the issue lists."""
+    if not BOMB:
+        BOMB.append(gzip.compress(b"<p>" + b" " * 60_000_000, 9))
+    site = Site().start()
+    base = site.base
+    for path, (title, words) in ARTICLES.items():
+        if path not in ("/news/a8",):
+            site.page(path, article_html(path, title, words))
+    a7 = article_html("/news/a7", *ARTICLES["/news/a7"])
+    canonical = f"<link rel='canonical' href='{base}/news/a7'>"
+    site.page("/news/a7", a7.replace("<title>", canonical + "<title>"))
+    site.page("/news/a7-amp", a7.replace("<title>", canonical + "<title>"))
+    site.routes["/news/a8"] = _busy_then_fine(article_html("a8", *ARTICLES["/news/a8"]).encode())
+    # The same text as a5, under a URL of its own and no canonical link.
+    site.page("/copy/a5", article_html("/news/a5", *ARTICLES["/news/a5"]))
+    site.page(
+        "/news/a9",
+        article_html("a9", CP1252_TITLE, "café rents and “cautious” owners").encode("cp1252"),
+        "text/html; charset=windows-1252",
+    )
+    broken = article_html("/news/a10", *ARTICLES["/news/a10"])
+    site.page("/news/a10", broken.replace("</p>", "").replace("</article>", "</div></span>"))
+    site.page("/private/secret", article_html("secret", "Secret", "secrets"))
+    site.page("/robots.txt", (
+        "User-agent: *\nDisallow: /private/\nAllow: /private/open-letter\nDisallow: /*?print=\n"
+        f"Crawl-delay: {CRAWL_DELAY}\n\nUser-agent: OtherBot\nDisallow: /\n\n"
+        f"Sitemap: {base}/sitemap_index.xml\n"
+    ), "text/plain")  # fmt: skip
+    site.page("/sitemap_index.xml", (
+        "<?xml version='1.0' encoding='UTF-8'?><sitemapindex"
+        " xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+        f"<sitemap><loc>{base}/sitemaps/news.xml.gz</loc></sitemap></sitemapindex>"
+    ), "application/xml")  # fmt: skip
+    news_sitemap = (
+        "<?xml version='1.0' encoding='UTF-8'?><urlset"
+        " xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
+        " xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>"
+        + "".join(
+            f"<url><loc>{base}{p}</loc><news:news><news:publication>"
+            "<news:name>Fixture News</news:name><news:language>en</news:language>"
+            f"</news:publication><news:title>{ARTICLES[p][0]}</news:title></news:news></url>"
+            for p in ("/news/a1", "/news/a2")
+        )
+        + "</urlset>"
+    )
+    site.page("/sitemaps/news.xml.gz", gzip.compress(news_sitemap.encode()), "application/gzip")
+    site.page("/feed.rss", (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Fixture News</title>"
+        f"<link>{base}/</link><description>All the news</description>"
+        f"<item><title>Wheat</title><link>{base}/news/a3</link></item>"
+        f"<item><title>Orchestra</title><link>{base}/news/a4?utm_source=rss</link></item>"
+        "</channel></rss>"
+    ), "application/rss+xml")  # fmt: skip
+    feed_link = "<link rel='alternate' type='application/rss+xml' href='/feed.rss'>"
+    site.routes["/"] = lambda h: h.reply(
+        200,
+        links_page("Fixture News", ["/world/", "/business/"], feed_link).encode(),
+        headers={"Set-Cookie": "session=abc; Path=/"},
+    )
+    site.page("/world/", links_page("World", [
+        "/news/a5", "/news/a6", "/news/a1?utm_source=x&utm_medium=y#comments",
+        "/news/a7-amp", "/private/secret", "/private/open-letter", "/news/a1?print=1",
+        "/old/a2", "/loop/a", "/missing", "/broken-server", "/slow", "/huge", "/endless",
+        "/bomb", "/report.pdf", "/news/a9", "/news/a10", "/copy/a5", "mailto:desk@example.org",
+    ]))  # fmt: skip
+    site.page("/business/", links_page("Business", ["/news/a8", "/news/a1"]))
+    site.routes["/old/a2"] = _redirect("/redirect/step")
+    site.routes["/redirect/step"] = _redirect(f"{base}/news/a2", 302)
+    site.routes["/loop/a"] = _redirect("/loop/b")
+    site.routes["/loop/b"] = _redirect("/loop/a", 302)
+    site.routes["/broken-server"] = lambda h: h.reply(500, b"oops", "text/plain", etag=False)
+    site.routes["/slow"] = _slow
+    site.routes["/huge"] = lambda h: h.reply(200, b"<p>" + b"x" * 300_000, etag=False)
+    site.routes["/endless"] = _endless
+    site.routes["/bomb"] = _bomb
+    site.page("/report.pdf", b"%PDF-1.4 not really", "application/pdf")
+    return site
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """One crawl of the news site, then a --recrawl of it (the site's log split between them)."""
+    site = news_site()
+    data_dir = tmp_path_factory.mktemp("crawl") / "index"
+    os.environ["SEARCH_CRAWL_CONTACT"] = "https://example.org/bot"
+    try:
+        first = run_cli("crawl", site.base + "/", *FAST, data_dir=data_dir)
+        first_log = site.hits()
+        second = run_cli("crawl", site.base + "/", "--recrawl", *FAST, data_dir=data_dir)
+    finally:
+        del os.environ["SEARCH_CRAWL_CONTACT"]
+        site.stop()
+    return site, data_dir, first, first_log, second, site.hits()[len(first_log) :]
+
+
+def _paths(log) -> list[str]:
+    return [h.path for h in log]
+
+
+def test_crawl_indexes_each_expected_article_once(crawled):
+    site, data_dir, first, *_ = crawled
+    with CorpusStore(data_dir) as store:
+        articles = list(store.articles())
+    urls = sorted(a.url.removeprefix(site.base) for a in articles)
+    assert urls == sorted([*ARTICLES, "/news/a9"])
+    assert Searcher(data_dir).health()["documents"] == len(ARTICLES) + 1
+    assert sorted(a.title for a in articles) == sorted(
+        [t for t, _ in ARTICLES.values()] + [CP1252_TITLE]
+    )
+
+
+def test_windows_1252_page_reads_right(crawled):
+    _, data_dir, *_ = crawled
+    hits = Searcher(data_dir).health()
+    assert hits["documents"]
+    with CorpusStore(data_dir) as store:
+        (article,) = [a for a in store.articles() if a.url.endswith("/news/a9")]
+    assert article.title == CP1252_TITLE and "café rents and “cautious” owners" in article.body
+
+
+def test_every_fault_is_reported_and_the_exit_code_says_so(crawled):
+    _, _, first, *_ = crawled
+    assert first.exit_code == 1
+    out = first.output
+    for path, reason in [
+        ("/loop/a", "redirect loop"),
+        ("/missing", "HTTP 404"),
+        ("/broken-server", "HTTP 500 after 2 attempts"),
+        ("/slow", "timeout"),
+        ("/huge", "too large"),
+        ("/endless", "too large"),
+        ("/bomb", "too large"),
+        ("/report.pdf", "not a page we read (application/pdf)"),
+        ("/private/secret", "disallowed by robots.txt"),
+        ("/news/a1?print=1", "disallowed by robots.txt"),
+        ("/copy/a5", "same text as"),
+    ]:
+        line = next((x for x in out.splitlines() if f"/{path.lstrip('/')}:" in x), "")
+        assert reason in line, f"{path}: {reason!r} not reported in:\n{out}"
+    assert "failed 7," in out and "skipped 4," in out
+
+
+def test_robots_rules_and_crawl_delay_hold_in_the_server_log(crawled):
+    _, _, _, first_log, *_ = crawled
+    paths = _paths(first_log)
+    assert paths[0] == "/robots.txt"
+    assert "/private/secret" not in paths and not any("print=" in p for p in paths)
+    assert "/private/open-letter" in paths  # Allow beats the shorter Disallow
+    arrivals = sorted(h.at for h in first_log)
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    # One request at a time, and Crawl-delay between them (retries wait at least as long).
+    assert min(gaps) >= CRAWL_DELAY
+    agents = {h.headers.get("User-Agent") for h in first_log}
+    assert agents == {"NewsSearchBot/0.1.0 (news search crawler; +https://example.org/bot)"}
+    assert not any("Cookie" in h.headers or "Authorization" in h.headers for h in first_log)
+
+
+def test_http_faults_are_retried_as_they_should_be(crawled):
+    _, _, _, first_log, *_ = crawled
+    paths = _paths(first_log)
+    assert paths.count("/missing") == 1  # 404: recorded, not retried
+    assert paths.count("/broken-server") == 2  # 5xx: one retry (--retries 1)
+    busy = [h for h in first_log if h.path == "/news/a8"]
+    assert [h.status for h in busy] == [429, 200]
+    assert busy[1].at - busy[0].at >= 1.0  # Retry-After: 1
+    assert paths.count("/loop/a") == 1 and paths.count("/loop/b") == 1
+    assert paths.count("/news/a1") == 1  # tracking parameters and fragment dropped
+    assert "/news/a7-amp" in paths and paths.count("/news/a7") == 0  # canonical link honoured
+    # Discovery: the gzipped sitemap behind the index, and the feed linked from the home page.
+    assert {"/sitemap_index.xml", "/sitemaps/news.xml.gz", "/feed.rss"} <= set(paths)
+    assert paths.count("/news/a4") == 1
+
+
+def test_recrawl_gets_304s_for_unchanged_pages(crawled):
+    _, data_dir, _, _, second, second_log = crawled
+    articles = [h for h in second_log if h.path in ARTICLES]
+    assert articles and all(h.status == 304 for h in articles)
+    assert all(h.headers.get("If-None-Match") for h in articles)
+    assert "indexed 0 articles" in second.output
+    with CorpusStore(data_dir) as store:
+        assert store.count() == len(ARTICLES) + 1
+
+
+def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_path):
+    _, data_dir, *_ = crawled
+    # The site is stopped: a reclean that touched the network would fail.
+    result = run_cli("reindex", "--reclean", data_dir=data_dir)
+    assert result.exit_code == 0, result.output
+    assert "0 articles added" in result.output and "0 failed" in result.output
+    assert Searcher(data_dir).health()["documents"] == len(ARTICLES) + 1
