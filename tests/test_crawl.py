@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -275,3 +274,133 @@ def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_pat
     assert result.exit_code == 0, result.output
     assert "0 articles added" in result.output and "0 failed" in result.output
     assert Searcher(data_dir).health()["documents"] == len(ARTICLES) + 1
+
+
+def test_private_addresses_are_refused_by_default(data_dir):
+    site = news_site()
+    try:
+        result = run_cli("crawl", site.base + "/", "--delay", "0", data_dir=data_dir)
+    finally:
+        site.stop()
+    assert result.exit_code == 1
+    assert "loopback, private, link-local or multicast" in result.output
+    assert site.hits() == []  # not one request reached the server
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ftp://example.org/"], "only http and https"),
+        (["javascript:alert(1)"], "only http and https"),
+        (["--resume"], "nothing to resume"),
+    ],
+)
+def test_bad_start_urls_get_a_clear_error(data_dir, args, message):
+    result = run_cli("crawl", *args, data_dir=data_dir)
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_no_start_url_is_a_usage_error(data_dir):
+    result = run_cli("crawl", data_dir=data_dir)
+    assert result.exit_code == 2 and "at least one URL" in result.output
+
+
+def test_killed_crawl_resumes_without_refetching_what_it_stored(tmp_path):
+    count = 40
+    site = Site().start()
+    paths = [f"/story/{n}" for n in range(count)]
+    for n, path in enumerate(paths):
+        site.page(path, article_html(path, f"Story number {n}", f"topic{n} matters{n}"))
+    site.page("/", links_page("Home", paths))
+    data_dir = tmp_path / "index"
+    command = [sys.executable, "-m", "search.cli", "crawl", site.base + "/", "--allow-private",
+               "--delay", "0.05", "--index-dir", str(data_dir)]  # fmt: skip
+    try:
+        child = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while sum(h.path.startswith("/story/") for h in site.hits()) < 12:
+            assert child.poll() is None and time.monotonic() < deadline, "crawl never got going"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        first = len(site.hits())
+        with sqlite3.connect(data_dir / "corpus.sqlite3") as db:
+            stored = {url.removeprefix(site.base) for (url,) in db.execute("SELECT url FROM pages")}
+        assert 10 <= len(stored) < count  # killed midway
+        result = run_cli(
+            "crawl", "--resume", "--allow-private", "--delay", "0.05", data_dir=data_dir
+        )
+    finally:
+        site.stop()
+    assert result.exit_code == 0, result.output
+    again = {h.path for h in site.hits()[first:]} - {"/robots.txt", "/sitemap.xml"}
+    assert again and not again & stored
+    with CorpusStore(data_dir) as store:
+        assert sorted(a.title for a in store.articles()) == sorted(
+            f"Story number {n}" for n in range(count)
+        )
+    assert Searcher(data_dir).health()["documents"] == count
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("HTTP://WWW.Example.COM:80/a/b?b=2&a=1#top", "http://www.example.com/a/b?a=1&b=2"),
+        ("https://example.com:443", "https://example.com/"),
+        ("https://example.com:8443/x", "https://example.com:8443/x"),
+        ("https://user:secret@example.com/x", "https://example.com/x"),
+        ("https://example.com/x?utm_source=a&utm_campaign=b&id=7", "https://example.com/x?id=7"),
+        ("https://example.com/x?fbclid=abc&gclid=def", "https://example.com/x"),
+    ],
+)
+def test_canonical_urls(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/", "mailto:a@b.c", "http:///nohost", "file:///etc/passwd"]
+)
+def test_only_http_urls_with_a_host_are_crawled(url):
+    with pytest.raises(BadURL):
+        canonical_url(url)
+
+
+def test_scope_is_the_start_sites_and_their_subdomains():
+    scope = Scope(["https://www.example.com/news/", "partner.org"])
+    assert "http://example.com/a" in scope and "https://live.example.com/b" in scope
+    assert "https://partner.org/c" in scope and "https://www.partner.org/c" in scope
+    assert "https://example.org/" not in scope and "https://notexample.com/" not in scope
+
+
+def test_robots_wildcards_precedence_and_delay():
+    rules = RobotsRules.from_text(
+        "User-agent: *\nDisallow: /a/\nAllow: /a/open\nDisallow: /*.pdf$\nCrawl-delay: 3\n"
+        "User-agent: NewsSearchBot\nDisallow: /b/\nCrawl-delay: 2\n"
+    )
+    assert not rules.allows("http://x/b/1", "NewsSearchBot") and rules.allows(
+        "http://x/a/1", "NewsSearchBot"
+    )
+    assert not rules.allows("http://x/a/1", "Other") and rules.allows("http://x/a/open", "Other")
+    assert not rules.allows("http://x/r.pdf", "Other") and rules.allows("http://x/r.pdfx", "Other")
+    assert rules.delay("NewsSearchBot") == 2 and rules.delay("Other") == 3
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("3", 3.0), ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0), ("soon", None), (None, None)],
+)
+def test_retry_after(header, seconds):
+    from datetime import UTC, datetime
+
+    now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC)
+    assert retry_after(header, now) == seconds
+
+
+def test_gzipped_sitemaps_never_expand_past_the_limit():
+    bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000)
+    with pytest.raises(ValueError, match="too large"):
+        gunzip(bomb, 100_000)
+    with pytest.raises(ValueError, match="not a sitemap"):
+        urls_in_sitemap(b"<html><body>hi</body></html>", "http://x/", 100_000)

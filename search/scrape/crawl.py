@@ -273,6 +273,10 @@ class Crawler:
                 return others[0]
             host.queue.popleft()
             self.stats.queued -= 1
+            if host.rules.disallow_all:
+                # Not the site's wish but our failure to learn it: a fault to report.
+                self._settle(task.url, FAILED, host.rules.reason)
+                continue
             if not host.rules.allows(task.url, self.agent):
                 self._settle(task.url, SKIPPED, "disallowed by robots.txt")
                 continue
@@ -414,7 +418,7 @@ class Crawler:
             rules = RobotsRules.allow_all(f"robots.txt unreadable: {response.skipped}")
         else:
             reason = response.error or f"HTTP {response.status}"
-            rules = RobotsRules.deny_all(f"robots.txt could not be fetched: {reason}")
+            rules = RobotsRules.deny_all(f"its robots.txt could not be fetched: {reason}")
             logger.warning("%s: %s; fetching nothing from it", host.key, rules.reason)
         host.rules = rules
         host.delay = max(self.options.delay, rules.delay(self.agent))

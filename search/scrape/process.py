@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import signal
+import threading
 from dataclasses import dataclass, field
 
 from search.article import Article, NoText, id_from_url
@@ -43,10 +46,19 @@ class Processed:
 
 
 def init_worker() -> None:
-    """Quiet a worker process: Ctrl-C is the parent's to handle; the parent reports pages."""
+    """Set up a worker process: Ctrl-C and reporting are the parent's; it dies with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("trafilatura", "htmldate", "courlan", "justext"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # A crawl killed outright (SIGKILL, the OOM killer) must not leave its workers behind.
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent) -> None:
+    parent.join()
+    os._exit(0)
 
 
 def is_xml(content_type: str, body: bytes) -> bool:
