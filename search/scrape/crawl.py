@@ -6,6 +6,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import Counter, deque
@@ -14,6 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from search.article import Article
 from search.scrape.fetch import Fetcher, FetchPolicy, Response
@@ -170,14 +172,14 @@ class Crawler:
         clean_pool = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
         )
+        handlers = self._catch_signals()
         try:
             for task in unclean:
                 self._clean_stored(clean_pool, task)
             self._loop(fetch_pool, clean_pool)
-        except KeyboardInterrupt:
-            self.stats.interrupted = True
-            logger.warning("interrupted: storing what was fetched (Ctrl-C again to abandon it)")
         finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
             self.stop.set()
             fetch_pool.shutdown(wait=True, cancel_futures=True)
             try:
@@ -187,9 +189,23 @@ class Crawler:
         self.progress(self.stats)
         return self.stats
 
+    def _catch_signals(self) -> dict[int, Any]:
+        """Make Ctrl-C (and SIGTERM) stop the crawl between two steps; a second one aborts."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def stop(signum: int, frame: Any) -> None:
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            self.stats.interrupted = True
+            self.stop.set()
+            logger.warning("stopping: storing what was fetched (Ctrl-C again to abandon it)")
+
+        return {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+
     def _loop(self, fetch_pool: ThreadPoolExecutor, clean_pool: ProcessPoolExecutor) -> None:
         shown = 0.0
-        while True:
+        while not self.stop.is_set():
             self._dispatch(fetch_pool)
             pending = list(self._fetches) + list(self._cleanings)
             if not pending:
@@ -218,7 +234,7 @@ class Crawler:
         """After the loop: keep what the fetches in flight brought, finish cleaning, publish."""
         for future, (task, host) in list(self._fetches.items()):
             if future.done() and not future.cancelled():
-                self._fetched(task, host, future.result(), clean_pool, cleaning=False)
+                self._fetched(task, host, future.result(), clean_pool)
         self._fetches.clear()
         for future, task in list(self._cleanings.items()):
             self._cleaned(task, _outcome(task, future))
@@ -334,7 +350,6 @@ class Crawler:
         host: _Host | None,
         response: Response,
         clean_pool: ProcessPoolExecutor,
-        cleaning: bool = True,
     ) -> None:
         if host is not None:
             host.in_flight -= 1
@@ -385,8 +400,7 @@ class Crawler:
             self._settle(task.url, FAILED, f"HTTP {response.status}")
             return
         self.store.frontier_set(task.url, FETCHED)
-        if cleaning:
-            self._clean_stored(clean_pool, task)
+        self._clean_stored(clean_pool, task)
 
     def _clean_stored(self, pool: ProcessPoolExecutor, task: _Task) -> None:
         """Hand the stored copy of a fetched URL to a cleaning process."""
