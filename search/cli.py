@@ -253,9 +253,10 @@ def crawl(
     with CorpusStore(index_dir) as store:
 
         def publish(articles: list[Article]) -> Counter[str]:
-            with _writing(index_dir):
-                outcomes = store.upsert(articles)
-                _index_pending(store, index_dir)
+            # Runs in the crawler's publisher thread: SQLite wants a connection of its own.
+            with _writing(index_dir), CorpusStore(index_dir) as writer:
+                outcomes = writer.upsert(articles)
+                _index_pending(writer, index_dir)
             return Counter(outcome for _, outcome in outcomes)
 
         try:

@@ -100,6 +100,10 @@ class Crawler:
         publish: Callable[[list[Article]], Counter[str]],
         progress: Callable[[CrawlStats], None] | None = None,
     ):
+        """Prepare a crawl; ``publish`` writes articles to the store and the live index.
+
+        ``publish`` runs in a thread of its own, so it opens its own store connection.
+        """
         self.store = store
         self.policy = policy
         self.options = options
@@ -114,8 +118,12 @@ class Crawler:
         self._fetches: dict[Future, tuple[_Task, _Host | None]] = {}
         self._cleanings: dict[Future, _Task] = {}
         self._ready: list[tuple[str, Article, str]] = []  # (page url, article, body hash)
-        self._ready_texts: dict[str, str] = {}  # body hash -> article id, for this batch
+        # body hash -> article id, for articles not yet linked to their page in the store
+        self._ready_texts: dict[str, str] = {}
         self._last_publish = time.monotonic()
+        self._publisher = ThreadPoolExecutor(1, thread_name_prefix="publish")
+        self._publishing: Future | None = None
+        self._publishing_batch: list[tuple[str, Article, str]] = []
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -186,6 +194,7 @@ class Crawler:
                 self._drain(clean_pool)
             finally:
                 clean_pool.shutdown(wait=True, cancel_futures=True)
+                self._publisher.shutdown(wait=True)
         self.progress(self.stats)
         return self.stats
 
@@ -491,20 +500,37 @@ class Crawler:
             logger.debug("skipped %s: %s", url, reason)
 
     def _publish_if_due(self, force: bool = False) -> None:
-        """Write the cleaned articles to the store and the live index, then mark their pages."""
-        if not self._ready:
-            return
+        """Hand the cleaned articles to the publisher thread (store and live index) when due.
+
+        Indexing is the slowest step; in its own thread it overlaps fetching and cleaning. One
+        batch is published at a time; ``force`` waits for everything to be published.
+        """
+        if self._publishing is not None:
+            if not (force or self._publishing.done()):
+                return
+            self._published()
         due = time.monotonic() - self._last_publish >= self.options.publish_every
-        if not (force or due or len(self._ready) >= self.options.publish_batch):
+        if not self._ready or not (force or due or len(self._ready) >= self.options.publish_batch):
             return
-        ready, self._ready, self._ready_texts = self._ready, [], {}
-        outcomes = self.publish([article for _, article, _ in ready])
+        batch, self._ready = self._ready, []
+        self._publishing = self._publisher.submit(self.publish, [a for _, a, _ in batch])
+        self._publishing_batch = batch
+        self._last_publish = time.monotonic()
+        if force:
+            self._published()
+
+    def _published(self) -> None:
+        """Count a finished batch and mark its pages done (re-raising what stopped it)."""
+        future, batch = self._publishing, self._publishing_batch
+        self._publishing, self._publishing_batch = None, []
+        outcomes = future.result()
         self.stats.indexed += outcomes.get("added", 0) + outcomes.get("updated", 0)
         self.stats.unchanged += outcomes.get("unchanged", 0)
-        for url, article, body_hash in ready:
+        for url, article, body_hash in batch:
             self.store.link_page(url, article.id, body_hash)
             self.store.frontier_set(url, DONE)
-        self._last_publish = time.monotonic()
+            if self._ready_texts.get(body_hash) == article.id:
+                del self._ready_texts[body_hash]
 
 
 def _outcome(task: _Task, future: Future) -> Processed:

@@ -1,0 +1,180 @@
+"""Crawl benchmark: a generated news site on 127.0.0.1, crawled end to end, and cleaning alone.
+
+Prints the machine, the versions, and medians of pages/s for: fetching alone (the baseline: the
+same pages over the same loopback server, no cleaning, no store), the whole crawl (`search crawl`
+with no politeness delay: fetch, store, clean on every core, index), and cleaning alone on one
+process and on every core. Run from the repository root:
+
+    .venv/bin/python bench/crawl.py [--pages 1200] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import urllib3  # noqa: E402
+
+from search.scrape.process import init_worker, process_body  # noqa: E402
+from search.store import CorpusStore  # noqa: E402
+from tests.crawl_site import Site, links_page  # noqa: E402
+
+WORDS = (
+    "government market election minister budget trade energy climate court police health "
+    "school transport housing bank inflation export harvest storm river council strike union "
+    "festival museum league coach season vaccine hospital airport railway port factory wages "
+    "parliament treaty border summit talks protest report survey study data growth prices"
+).split()
+
+
+def article(n: int, rng: random.Random) -> str:
+    """One generated news article: headline, date, five paragraphs of varied words."""
+    title = " ".join(rng.choice(WORDS) for _ in range(5)).capitalize() + f" ({n})"
+    paragraphs = "".join(
+        "<p>" + " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 90))) + ".</p>"
+        for _ in range(5)
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title} | Bench"
+        f" News</title></head><body><nav><a href='/'>Home</a> <a href='/section/0'>Top</a></nav>"
+        f"<article><h1>{title}</h1><time datetime='2026-01-{n % 28 + 1:02d}'>Jan</time>"
+        f"{paragraphs}</article><footer>Bench News, all rights reserved</footer></body></html>"
+    )
+
+
+def build_site(pages: int) -> Site:
+    """A site of ``pages`` articles, linked from sections of 50, plus a home page."""
+    rng = random.Random(7)
+    site = Site()
+    paths = [f"/news/{n}" for n in range(pages)]
+    for n, path in enumerate(paths):
+        site.page(path, article(n, rng))
+    sections = [paths[i : i + 50] for i in range(0, pages, 50)]
+    for i, links in enumerate(sections):
+        site.page(f"/section/{i}", links_page(f"Section {i}", links))
+    site.page("/", links_page("Bench News", [f"/section/{i}" for i in range(len(sections))]))
+    site.page("/robots.txt", "User-agent: *\nAllow: /\n", "text/plain")
+    return site.start()
+
+
+def fetch_only(site: Site, paths: list[str], threads: int) -> float:
+    """Baseline: GET every page over the same server with urllib3, nothing else; pages/s."""
+    pool = urllib3.PoolManager(maxsize=threads)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as executor:
+        list(executor.map(lambda p: pool.request("GET", site.base + p).data, paths))
+    return len(paths) / (time.perf_counter() - started)
+
+
+def crawl_once(site: Site, pages: int, concurrency: int) -> tuple[float, int, str]:
+    """`search crawl` into a fresh data folder; returns pages/s, pages fetched, the folder."""
+    data_dir = tempfile.mkdtemp(prefix="bench-crawl-")
+    command = [
+        sys.executable, "-m", "search.cli", "-q", "crawl", site.base + "/", "--allow-private",
+        "--delay", "0", "--concurrency", str(concurrency), "--per-host", str(concurrency),
+        "--max-pages", str(pages * 2), "--index-dir", data_dir,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"crawl failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    with CorpusStore(data_dir) as store:
+        fetched, articles = store.count_pages(), store.count()
+    if articles != pages:
+        raise SystemExit(f"expected {pages} articles, the crawl stored {articles}")
+    return fetched / elapsed, fetched, data_dir
+
+
+def clean_only(data_dir: str, workers: int) -> float:
+    """Clean every stored page of a crawl with ``workers`` processes; pages/s."""
+    with CorpusStore(data_dir) as store:
+        pages = list(store.pages())
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
+        list(pool.map(_noop, range(workers * 4)))  # start the workers before the clock
+        started = time.perf_counter()
+        args = [(p.url, p.final_url, p.body, p.content_type, p.charset, 10**7) for p in pages]
+        results = list(pool.map(_clean, args, chunksize=8))
+        elapsed = time.perf_counter() - started
+    assert sum(r.article is not None for r in results) >= len(pages) * 0.9
+    return len(pages) / elapsed
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+def _clean(args: tuple):
+    return process_body(*args)
+
+
+def machine() -> str:
+    """Cores, CPU model, Python and library versions."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    libs = ", ".join(
+        f"{name} {version(name)}"
+        for name in ("urllib3", "trafilatura", "lxml", "protego", "feedparser", "Whoosh-Reloaded")
+    )
+    return (
+        f"{os.cpu_count()} cores, {model}; Python {platform.python_version()} "
+        f"({platform.system()} {platform.machine()})\n{libs}"
+    )
+
+
+def main() -> None:
+    """Run the benchmark and print its medians."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=1200, help="articles on the site (>= 1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
+    parser.add_argument("--concurrency", type=int, default=4, help="crawler requests in flight")
+    args = parser.parse_args()
+    print(machine())
+    cores = os.cpu_count() or 1
+    site = build_site(args.pages)
+    try:
+        paths = [f"/news/{n}" for n in range(args.pages)]
+        baseline = [fetch_only(site, paths, args.concurrency) for _ in range(args.repeat)]
+        crawls = [crawl_once(site, args.pages, args.concurrency) for _ in range(args.repeat)]
+    finally:
+        site.stop()
+    data_dir = crawls[-1][2]
+    one = [clean_only(data_dir, 1) for _ in range(args.repeat)]
+    every = [clean_only(data_dir, cores) for _ in range(args.repeat)]
+    fetched = crawls[-1][1]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"site: {args.pages} articles, {fetched} pages per crawl; {args.repeat} runs each")
+    print(f"load average at the end (other work on the machine): {load}")
+    rows = [
+        (f"baseline: fetch only, {args.concurrency} threads", baseline),
+        ("crawl end to end, no delay", [c[0] for c in crawls]),
+        ("cleaning alone, 1 process", one),
+        (f"cleaning alone, {cores} processes", every),
+    ]
+    for label, values in rows:
+        print(f"{label:<36} {statistics.median(values):7.1f} pages/s (median)")
+
+
+if __name__ == "__main__":
+    main()
