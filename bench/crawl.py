@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -160,8 +161,12 @@ def main() -> None:
     finally:
         site.stop()
     data_dir = crawls[-1][2]
-    one = [clean_only(data_dir, 1) for _ in range(args.repeat)]
-    every = [clean_only(data_dir, cores) for _ in range(args.repeat)]
+    try:
+        one = [clean_only(data_dir, 1) for _ in range(args.repeat)]
+        every = [clean_only(data_dir, cores) for _ in range(args.repeat)]
+    finally:
+        for _, _, folder in crawls:
+            shutil.rmtree(folder, ignore_errors=True)
     fetched = crawls[-1][1]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"site: {args.pages} articles, {fetched} pages per crawl; {args.repeat} runs each")

@@ -270,8 +270,14 @@ def crawl(
         f"skipped {stats.skipped}, failed {stats.errors}, {stats.queued} left in the queue, "
         f"in {time.monotonic() - stats.started:.1f} s ({stats.rate:.1f} pages/s)"
     )
-    for url, _, _, state, reason in problems:
+    failed = [p for p in problems if p[3] == FAILED]
+    skipped = [p for p in problems if p[3] == SKIPPED]
+    # Every failure is listed; skips (robots.txt, other types) can run to thousands.
+    shown = failed + skipped[: max(0, 50 - len(failed))] if not _verbose() else problems
+    for url, _, _, state, reason in shown:
         click.echo(f"  {state} {url}: {reason}", err=True)
+    if len(shown) < len(problems):
+        click.echo(f"  ... and {len(problems) - len(shown)} more skipped (-v lists them)", err=True)
     if stats.limit_reached:
         click.echo(f"stopped at --max-pages {max_pages}; --resume goes on", err=True)
     if stats.interrupted:
@@ -279,6 +285,11 @@ def crawl(
         sys.exit(130)
     if stats.errors:
         sys.exit(1)
+
+
+def _verbose() -> bool:
+    """Whether `search -v` was given."""
+    return click.get_current_context().find_root().params.get("verbose", 0) > 0
 
 
 def _user_agent() -> str:
@@ -416,6 +427,8 @@ def stats(index_dir: Path) -> None:
     """Print counts: articles, per source, generations and the size of the index."""
     with CorpusStore(index_dir) as store:
         click.echo(f"articles: {store.count()} ({store.count_pending()} waiting for the index)")
+        frontier = ", ".join(f"{n} {state}" for state, n in sorted(store.frontier_counts().items()))
+        click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
         for source, count in store.count_by_source().items():
             click.echo(f"  {source or '(no source)'}: {count}")
     live = live_generation(index_dir)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,12 @@ import time
 import pytest
 
 from search.scrape.discover import gunzip, urls_in_sitemap
-from search.scrape.fetch import retry_after
+from search.scrape.fetch import (
+    _blocked,
+    _GuardedHTTPConnection,
+    _GuardedHTTPSConnection,
+    retry_after,
+)
 from search.scrape.robots import RobotsRules
 from search.scrape.urls import BadURL, Scope, canonical_url
 from search.searcher import Searcher
@@ -167,13 +171,13 @@ def crawled(tmp_path_factory):
     """One crawl of the news site, then a --recrawl of it (the site's log split between them)."""
     site = news_site()
     data_dir = tmp_path_factory.mktemp("crawl") / "index"
-    os.environ["SEARCH_CRAWL_CONTACT"] = "https://example.org/bot"
     try:
-        first = run_cli("crawl", site.base + "/", *FAST, data_dir=data_dir)
-        first_log = site.hits()
-        second = run_cli("crawl", site.base + "/", "--recrawl", *FAST, data_dir=data_dir)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SEARCH_CRAWL_CONTACT", "https://example.org/bot")
+            first = run_cli("crawl", site.base + "/", *FAST, data_dir=data_dir)
+            first_log = site.hits()
+            second = run_cli("crawl", site.base + "/", "--recrawl", *FAST, data_dir=data_dir)
     finally:
-        del os.environ["SEARCH_CRAWL_CONTACT"]
         site.stop()
     return site, data_dir, first, first_log, second, site.hits()[len(first_log) :]
 
@@ -196,8 +200,6 @@ def test_crawl_indexes_each_expected_article_once(crawled):
 
 def test_windows_1252_page_reads_right(crawled):
     _, data_dir, *_ = crawled
-    hits = Searcher(data_dir).health()
-    assert hits["documents"]
     with CorpusStore(data_dir) as store:
         (article,) = [a for a in store.articles() if a.url.endswith("/news/a9")]
     assert article.title == CP1252_TITLE and "café rents and “cautious” owners" in article.body
@@ -408,3 +410,56 @@ def test_gzipped_sitemaps_never_expand_past_the_limit():
         gunzip(bomb, 100_000)
     with pytest.raises(ValueError, match="not a sitemap"):
         urls_in_sitemap(b"<html><body>hi</body></html>", "http://x/", 100_000)
+
+
+def test_a_feed_can_be_the_start_url_of_a_site_without_robots_or_sitemap(data_dir):
+    site = Site().start()
+    base = site.base
+    site.page("/", links_page("Home", []))
+    for n in range(3):
+        site.page(f"/n/{n}", article_html(f"/n/{n}", f"Feed story {n}", f"river{n} council{n}"))
+    site.page("/atom.xml", (
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+        "<title>Fixture</title><id>urn:x</id><updated>2026-03-01T00:00:00Z</updated>"
+        + "".join(
+            f"<entry><title>S{n}</title><id>urn:{n}</id><updated>2026-03-01T00:00:00Z</updated>"
+            f"<link href='{base}/n/{n}'/></entry>"
+            for n in range(3)
+        )
+        + "</feed>"
+    ), "application/atom+xml")  # fmt: skip
+    try:
+        result = run_cli("crawl", base + "/atom.xml", *FAST, data_dir=data_dir)
+    finally:
+        site.stop()
+    assert result.exit_code == 0, result.output
+    assert "indexed 3 articles" in result.output
+    # No robots.txt (404): everything allowed; no sitemap.xml: not a fault.
+    assert _paths(site.hits())[:2] == ["/robots.txt", "/atom.xml"]
+    assert "/sitemap.xml" in _paths(site.hits())
+
+
+@pytest.mark.parametrize(
+    ("address", "blocked"),
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("172.16.0.1", True),
+        ("192.168.1.1", True),
+        ("169.254.169.254", True),
+        ("224.0.0.1", True),
+        ("0.0.0.0", True),
+        ("::1", True),
+        ("fe80::1", True),
+        ("fc00::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("93.184.216.34", False),
+        ("2606:2800:220:1:248:1893:25c8:1946", False),
+    ],
+)
+def test_address_guard(address, blocked):
+    assert _blocked(address) is blocked
+
+
+def test_https_connections_are_guarded_too():
+    assert _GuardedHTTPSConnection._new_conn is _GuardedHTTPConnection._new_conn
