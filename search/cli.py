@@ -259,15 +259,19 @@ def crawl(
                 _index_pending(writer, index_dir)
             return Counter(outcome for _, outcome in outcomes)
 
+        progress = _CrawlProgress()
         try:
-            stats = Crawler(store, policy, options, publish, _CrawlProgress()).run()
+            stats = Crawler(store, policy, options, publish, progress).run()
         except (BadURL, WriterBusy) as error:
             raise click.ClickException(str(error)) from None
+        finally:
+            progress.finish()
         problems = store.frontier(FAILED, SKIPPED)
+        left = store.frontier_counts().get("queued", 0)
     click.echo(
         f"fetched {stats.fetched} pages ({stats.not_modified} more not modified), "
         f"indexed {stats.indexed} articles ({stats.unchanged} unchanged), "
-        f"skipped {stats.skipped}, failed {stats.errors}, {stats.queued} left in the queue, "
+        f"skipped {stats.skipped}, failed {stats.errors}, {left} left in the queue, "
         f"in {time.monotonic() - stats.started:.1f} s ({stats.rate:.1f} pages/s)"
     )
     failed = [p for p in problems if p[3] == FAILED]
@@ -321,6 +325,11 @@ class _CrawlProgress:
         elif time.monotonic() - self.last >= 5:
             click.echo(line, err=True)
             self.last = time.monotonic()
+
+    def finish(self) -> None:
+        """End the status line, so that what follows starts on a line of its own."""
+        if self.tty:
+            click.echo(err=True)
 
 
 @main.command()

@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from search.scrape.crawl import PAGE, Crawler, CrawlOptions
 from search.scrape.discover import gunzip, urls_in_sitemap
 from search.scrape.fetch import (
+    FetchPolicy,
     _blocked,
     _GuardedHTTPConnection,
     _GuardedHTTPSConnection,
@@ -463,3 +465,21 @@ def test_address_guard(address, blocked):
 
 def test_https_connections_are_guarded_too():
     assert _GuardedHTTPSConnection._new_conn is _GuardedHTTPConnection._new_conn
+
+
+def test_the_frontier_keeps_to_scope_and_depth_and_holds_each_url_once(data_dir):
+    options = CrawlOptions(["https://www.example.org/"], ["partner.net"], max_depth=1)
+    with CorpusStore(data_dir) as store:
+        crawler = Crawler(store, FetchPolicy("TestBot/1"), options, publish=lambda a: {})
+        crawler._seed()
+        crawler._enqueue("https://www.example.org/deep", PAGE, 2)  # beyond --max-depth
+        crawler._enqueue("https://elsewhere.com/a", PAGE, 1)  # out of scope
+        crawler._enqueue("https://news.partner.net/a", PAGE, 1)  # --allow-domain
+        crawler._enqueue("https://example.org/b", PAGE, 1)
+        crawler._enqueue("https://example.org/b", PAGE, 1)
+        queued = [url for url, *_ in store.frontier("queued")]
+    assert queued == [
+        "https://www.example.org/",
+        "https://news.partner.net/a",
+        "https://example.org/b",
+    ]
