@@ -124,6 +124,7 @@ class Crawler:
         self._publisher = ThreadPoolExecutor(1, thread_name_prefix="publish")
         self._publishing: Future | None = None
         self._publishing_batch: list[tuple[str, Article, str]] = []
+        self._max_cleanings = 64
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -175,6 +176,8 @@ class Crawler:
         """Crawl until the frontier is empty, the page limit is reached or Ctrl-C."""
         unclean = self._seed()
         workers = self.options.clean_workers or os.cpu_count() or 1
+        # Fetched bodies wait in the cleaning queue: fetching pauses while it is this long.
+        self._max_cleanings = 16 * workers
         fetch_pool = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="fetch")
         # Spawned, not forked: forking a process that runs fetch threads can copy held locks.
         clean_pool = ProcessPoolExecutor(
@@ -215,6 +218,7 @@ class Crawler:
     def _loop(self, fetch_pool: ThreadPoolExecutor, clean_pool: ProcessPoolExecutor) -> None:
         shown = 0.0
         while not self.stop.is_set():
+            self._publish_if_due()
             self._dispatch(fetch_pool)
             pending = list(self._fetches) + list(self._cleanings)
             if not pending:
@@ -233,7 +237,6 @@ class Crawler:
                 else:
                     task = self._cleanings.pop(future)
                     self._cleaned(task, _outcome(task, future))
-            self._publish_if_due()
             if time.monotonic() - shown > 0.25:
                 self.progress(self.stats)
                 shown = time.monotonic()
@@ -267,6 +270,7 @@ class Crawler:
         for host in list(self.hosts.values()):
             while (
                 len(self._fetches) < options.concurrency
+                and len(self._cleanings) < self._max_cleanings
                 and host.in_flight < options.per_host
                 and host.ready_at <= now
                 and host.queue
