@@ -11,7 +11,7 @@ import time
 import pytest
 
 from search.scrape.crawl import PAGE, Crawler, CrawlOptions
-from search.scrape.discover import gunzip, urls_in_sitemap
+from search.scrape.discover import gunzip, links_in_page, urls_in_sitemap
 from search.scrape.fetch import (
     FetchPolicy,
     _blocked,
@@ -483,3 +483,24 @@ def test_the_frontier_keeps_to_scope_and_depth_and_holds_each_url_once(data_dir)
         "https://news.partner.net/a",
         "https://example.org/b",
     ]
+
+
+def test_links_in_a_page_resolve_against_base_and_skip_nofollow_and_scripts():
+    page = (
+        '<?xml version="1.0" encoding="iso-8859-1"?><html><head><base href="http://x.org/s/">'
+        '<link rel="canonical" href="/c"><link rel="alternate" type="application/atom+xml"'
+        ' href="feed"></head><body><a href="a?utm_source=1#top">a</a><a href="a">again</a>'
+        '<a href="javascript:void(0)">js</a><a rel="nofollow" href="/n">n</a></body></html>'
+    )
+    found = links_in_page(page, "http://x.org/page")
+    assert found.pages == ["http://x.org/s/a"]
+    assert found.feeds == ["http://x.org/s/feed"] and found.canonical == "http://x.org/c"
+
+
+def test_sitemaps_without_their_namespace_still_read():
+    index = b"<sitemapindex><sitemap><loc> /s1.xml </loc></sitemap></sitemapindex>"
+    assert urls_in_sitemap(index, "http://x.org/sitemap.xml", 10_000).sitemaps == [
+        "http://x.org/s1.xml"
+    ]
+    urlset = b"<urlset><url><loc>http://x.org/a</loc></url></urlset>"
+    assert urls_in_sitemap(urlset, "http://x.org/s1.xml", 10_000).pages == ["http://x.org/a"]

@@ -19,7 +19,7 @@ FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+j
 _XML_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, recover=True, remove_comments=True
 )
-_SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+_HTML_PARSER = lxml_html.HTMLParser(encoding="utf-8")
 
 
 @dataclass
@@ -45,7 +45,8 @@ def links_in_page(html: str, url: str) -> Found:
     """Return the links, linked feeds and the canonical link of an HTML page."""
     found = Found()
     try:
-        tree = lxml_html.fromstring(html)
+        # Parsed as UTF-8 bytes: lxml refuses a str that keeps its <?xml encoding=...?> line.
+        tree = lxml_html.fromstring(html.encode("utf-8", "replace"), parser=_HTML_PARSER)
     except (etree.ParserError, ValueError):
         return found
     base = next(iter(tree.xpath("//base/@href")), None)

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import DecodeError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from search.scrape.urls import BadURL, canonical_url, host_key
@@ -304,6 +305,8 @@ class Fetcher:
 def _reason(error: Exception) -> str:
     """A short, readable reason for a transport failure."""
     text = str(getattr(error, "reason", None) or error)
+    if isinstance(error, DecodeError):
+        return f"undecodable body (Content-Encoding): {text}"
     if "timed out" in text.lower() or "timeout" in type(error).__name__.lower():
         return f"timeout: {text}"
     return f"connection failed: {text}"
