@@ -58,6 +58,21 @@ def _busy_then_fine(body: bytes):
     return route
 
 
+def _last_modified(body: bytes):
+    """A page validated by its date alone (no ETag)."""
+    stamp = "Sun, 01 Mar 2026 10:00:00 GMT"
+
+    def route(handler: Handler) -> None:
+        if handler.headers.get("If-Modified-Since") == stamp:
+            handler.send_response(304)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        else:
+            handler.reply(200, body, headers={"Last-Modified": stamp}, etag=False)
+
+    return route
+
+
 def _slow(handler: Handler) -> None:
     time.sleep(1.5)
     handler.reply(200, article_html("slow", "Slow page", "slowness").encode())
@@ -101,6 +116,9 @@ def news_site() -> Site:
     canonical = f"<link rel='canonical' href='{base}/news/a7'>"
     site.page("/news/a7", a7.replace("<title>", canonical + "<title>"))
     site.page("/news/a7-amp", a7.replace("<title>", canonical + "<title>"))
+    site.routes["/news/a4"] = _last_modified(
+        article_html("/news/a4", *ARTICLES["/news/a4"]).encode()
+    )
     site.routes["/news/a8"] = _busy_then_fine(article_html("a8", *ARTICLES["/news/a8"]).encode())
     # The same text as a5, under a URL of its own and no canonical link.
     site.page("/copy/a5", article_html("/news/a5", *ARTICLES["/news/a5"]))
@@ -264,7 +282,11 @@ def test_recrawl_gets_304s_for_unchanged_pages(crawled):
     _, data_dir, _, _, second, second_log = crawled
     articles = [h for h in second_log if h.path in ARTICLES]
     assert articles and all(h.status == 304 for h in articles)
-    assert all(h.headers.get("If-None-Match") for h in articles)
+    by_date = [h for h in articles if h.path == "/news/a4"]
+    assert by_date and all(
+        "If-Modified-Since" in h.headers and "If-None-Match" not in h.headers for h in by_date
+    )
+    assert all(h.headers.get("If-None-Match") for h in articles if h.path != "/news/a4")
     assert "indexed 0 articles" in second.output
     with CorpusStore(data_dir) as store:
         assert store.count() == len(ARTICLES) + 1
