@@ -29,7 +29,7 @@ from tests.crawl_site import Handler, Site, article_html, links_page
 # Small limits keep the faults quick: 0.5 s timeouts, one retry, 200 kB pages.
 FAST = ["--allow-private", "--delay", "0", "--timeout", "0.5", "--retries", "1",
         "--backoff", "0.1", "--max-bytes", "200000"]  # fmt: skip
-CRAWL_DELAY = 0.1
+CRAWL_DELAY = 0.05
 ARTICLES = {
     "/news/a1": ("Harbour cranes return", "harbour cranes"),
     "/news/a2": ("Rail strike ends", "rail strike"),
