@@ -56,7 +56,7 @@ def _index_dir_option(command):
 @click.option("-v", "--verbose", count=True, help="Say more (-vv for debugging).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 def main(verbose: int, quiet: bool) -> None:
-    """Full-text search for news: ingest files, rebuild the index, query it, serve it."""
+    """Full-text search for news: crawl sites or ingest files, rebuild the index, query, serve."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:
