@@ -14,4 +14,4 @@ USER news
 ENV SEARCH_INDEX_DIR=/data
 VOLUME /data
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "web:create_app()"]
+CMD ["gunicorn", "-c", "python:web.gunicorn_conf", "web:create_app()"]

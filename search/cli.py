@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 WSGI_APP = "web:create_app()"
+GUNICORN_CONFIG = "python:web.gunicorn_conf"
 _SETTING = {s.name: s for s in settings.SETTINGS}
 
 
@@ -384,6 +385,7 @@ def reindex(reclean: bool, index_dir: Path) -> None:
                     store.articles(),
                     keep=settings.from_env("KEEP_GENERATIONS"),
                     progress=bar.update,
+                    procs=settings.from_env("INDEX_PROCS"),
                 )
             store.mark_indexed()
     except WriterBusy as error:
@@ -403,7 +405,8 @@ def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     """Print the ranked results of a query (same syntax as the search box)."""
     try:
         request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, Limits())
-        response = Searcher(index_dir).search(request)
+        with Searcher(index_dir) as searcher:
+            response = searcher.search(request)
     except (InvalidRequest, IndexMissing) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
@@ -448,7 +451,8 @@ def stats(index_dir: Path) -> None:
         click.echo(f"  {generation.name}{marker}: {size / 1e6:.1f} MB")
     if live:
         try:
-            click.echo(f"indexed documents: {Searcher(index_dir).health()['documents']}")
+            with Searcher(index_dir) as searcher:
+                click.echo(f"indexed documents: {searcher.health()['documents']}")
         except IndexMissing as error:
             raise click.ClickException(str(error)) from None
 
@@ -456,20 +460,23 @@ def stats(index_dir: Path) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Worker processes [default: one per core]."
+)
 @_index_dir_option
-def serve(host: str, port: int, workers: int, index_dir: Path) -> None:
-    """Serve the search page and the JSON API with gunicorn (as in production)."""
-    from gunicorn.app.base import BaseApplication
+def serve(host: str, port: int, workers: int | None, index_dir: Path) -> None:
+    """Serve the search page and the JSON API with gunicorn (the production settings)."""
+    from gunicorn.app.base import Application
     from gunicorn.util import import_app
 
     os.environ[_SETTING["INDEX_DIR"].env] = str(index_dir)
 
-    class _Server(BaseApplication):
+    class _Server(Application):
         def load_config(self):
+            self.load_config_from_module_name_or_filename(GUNICORN_CONFIG)
             self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
+            if workers:
+                self.cfg.set("workers", workers)
 
         def load(self):
             # The same application string as the production command; the engine never

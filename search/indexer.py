@@ -23,6 +23,9 @@ GENERATIONS_DIR = "generations"
 LIVE_FILE = "LIVE"  # holds the name of the live generation; replaced atomically
 LOCK_FILE = "write.lock"
 _PREFIX = "gen-"
+# Writers keep a segment's files apart (compound=False): a reader of a compound segment copies
+# each part of it into memory, once per searcher, which multiplies a worker's memory by its
+# threads. Separate files are read through the page cache instead.
 
 
 class WriterBusy(Exception):
@@ -146,11 +149,14 @@ def build_generation(
     articles: Iterable[Article],
     keep: int = 2,
     progress: Callable[[int], None] | None = None,
+    procs: int = 1,
 ) -> tuple[Generation, int]:
     """Index ``articles`` into a new generation, then make it live; return it and its size.
 
     The caller holds :func:`write_lock`. Until the final switch the live generation is
     untouched: an error (or a kill) leaves it serving and the half-built one is removed.
+    With ``procs`` > 1, that many processes analyse and write segments side by side (left
+    unmerged: merging them would cost what the second process saved).
     """
     data_dir = Path(data_dir)
     _prune(data_dir, keep)
@@ -158,7 +164,8 @@ def build_generation(
     count = 0
     try:
         ix = whoosh_index.open_dir(str(generation.path))
-        with ix.writer(limitmb=256) as writer:
+        parallel = {"procs": procs, "multisegment": True} if procs > 1 else {}
+        with ix.writer(limitmb=256, compound=False, **parallel) as writer:
             for article in articles:
                 writer.add_document(**schema.article_document(article))
                 count += 1
@@ -187,7 +194,7 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
         live = generation
     ix = whoosh_index.open_dir(str(live.path))
     count = 0
-    with ix.writer(limitmb=256) as writer:
+    with ix.writer(limitmb=256, compound=False) as writer:
         for article in articles:
             writer.update_document(**schema.article_document(article))
             count += 1

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import heapq
 import html
 import logging
+import operator
 import re
 import threading
 import time
+import weakref
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
+from functools import lru_cache, reduce
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from whoosh import highlight, qparser, query, scoring, sorting
+from whoosh import highlight, qparser, query, scoring
+from whoosh.analysis import Token
 from whoosh.qparser.dateparse import DateParserPlugin
+from whoosh.reading import TermNotFound
 
 from search import schema, settings
 from search.article import Article
@@ -26,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 SORTS = ("relevance", "newest")
 FACET_SIZE = 10
+# Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
+TERM_CACHE_BYTES = 32 * 1024 * 1024
 SNIPPET_CHARS = 240
 # A query word found in at most this many documents gets a spelling check; a respelling is
 # offered when it is in at least SUGGEST_MIN documents and SUGGEST_RATIO times as many.
@@ -227,6 +236,184 @@ def _weigh_repeats(q: query.Query) -> query.Query:
     return q
 
 
+def _close_all(searchers: dict[int, Any]) -> None:
+    """Close the Whoosh searchers in ``searchers`` and forget them."""
+    for searcher in searchers.values():
+        searcher.close()
+    searchers.clear()
+
+
+def _bits(docnums, size: int) -> int:
+    """A set of document numbers as a bitset: a Python int whose bit d stands for document d."""
+    data = bytearray((size + 7) // 8)
+    for docnum in docnums:
+        data[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(data, "little")
+
+
+def _docnums(bits: int) -> list[int]:
+    """The document numbers in a bitset, in order."""
+    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    return [i * 8 + b for i, byte in enumerate(data) if byte for b in range(8) if byte >> b & 1]
+
+
+class _DocSets:
+    """Cached document sets of one version of the index, shared by a process's threads.
+
+    Sets are bitsets (Python ints): a corpus of N documents costs N/8 bytes a set, and union,
+    intersection and counting run in C. Dropped as soon as the index changes, so nothing here
+    outlives the document numbers it describes.
+    """
+
+    def __init__(self, reader):
+        self.size = reader.doc_count_all()
+        self.all = _bits(reader.all_doc_ids(), self.size)
+        self._terms: dict[tuple[str, str], int] = {}
+        self._term_bytes = 0
+        self._facets: dict[str, list[tuple[str, int]]] | None = None
+        self._everything: dict[str, list[dict[str, Any]]] | None = None
+        self._dates: list[datetime] = []
+        self._by_date: list[int] | None = None
+        self._respellings: dict[str, str | None] = {}
+
+    def term(self, reader, fieldname: str, text: str) -> int:
+        """The documents holding a term (cached: popular words recur across queries)."""
+        key = (fieldname, text)
+        bits = self._terms.get(key)
+        if bits is None:
+            try:
+                bits = _bits(reader.postings(fieldname, text).all_ids(), self.size)
+            except TermNotFound:
+                bits = 0
+            self._term_bytes += self.size // 8
+            while self._terms and self._term_bytes > TERM_CACHE_BYTES:
+                self._terms.pop(next(iter(self._terms)))  # the oldest entry
+                self._term_bytes -= self.size // 8
+            self._terms[key] = bits
+        return bits
+
+    def facets(self, reader, matched: int) -> dict[str, list[dict[str, Any]]]:
+        """The top values of each facet, counted over the documents in ``matched``."""
+        if matched == self.all and self._everything is not None:
+            return self._everything
+        if self._facets is None:
+            self._facets = {
+                name: [
+                    (
+                        term.decode("utf-8"),
+                        _bits(reader.postings(fieldname, term).all_ids(), self.size),
+                    )
+                    for term in reader.lexicon(fieldname)
+                ]
+                for name, fieldname in schema.FACET_FIELDS.items()
+            }
+        counts = {}
+        for name, values in self._facets.items():
+            found = ((value, (bits & matched).bit_count()) for value, bits in values)
+            top = sorted((item for item in found if item[1]), key=lambda i: (-i[1], i[0]))
+            counts[name] = [{"value": v, "count": c} for v, c in top[:FACET_SIZE]]
+        if matched == self.all:
+            self._everything = counts
+        return counts
+
+    def newest(self, reader, matched: int, count: int) -> list[int]:
+        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
+        if self._by_date is None:
+            # Segment by segment: Whoosh's multi-segment column reader fails when a segment
+            # has no dated document (and so no column). Undated documents count as oldest.
+            dates: list[datetime] = []
+            for segment, _ in reader.leaf_readers():
+                size = segment.doc_count_all()
+                if segment.has_column(schema.PUBLISHED):
+                    column = segment.column_reader(schema.PUBLISHED)
+                    dates += [column[d] or datetime.min for d in range(size)]
+                else:
+                    dates += [datetime.min] * size
+            self._dates = dates
+            self._by_date = sorted(_docnums(self.all), key=lambda d: (dates[d], -d), reverse=True)
+        total = matched.bit_count()
+        if total * 8 < len(self._by_date):
+            dates = self._dates
+            return heapq.nlargest(count, _docnums(matched), key=lambda d: (dates[d], -d))
+        # A large share of the corpus: walk the date order until the page is full.
+        data = matched.to_bytes((self.size + 7) // 8, "little")
+        chosen = (d for d in self._by_date if data[d >> 3] >> (d & 7) & 1)
+        return list(islice(chosen, count))
+
+    def respell(self, searcher, word: str) -> str | None:
+        """A much more common near spelling of a rare ``word``, or None (cached)."""
+        if word in self._respellings:
+            return self._respellings[word]
+        reader = searcher.reader()
+        analyzer = searcher.schema[schema.BODY].analyzer
+        stems = [t.text for t in analyzer(word)]
+        rarity = reader.doc_frequency(schema.BODY, stems[0]) if stems else RARE_DOC_FREQUENCY + 1
+        best, best_frequency = None, 0
+        if rarity <= RARE_DOC_FREQUENCY:
+            corrector = reader.corrector(schema.SPELLING)
+            # One edit finds most typos and is far cheaper to look for than two.
+            candidates = corrector.suggest(word.lower(), limit=5, maxdist=1, prefix=1)
+            candidates = candidates or corrector.suggest(word.lower(), limit=5, maxdist=2, prefix=1)
+            for candidate in candidates:
+                candidate_stems = [t.text for t in analyzer(candidate)]
+                frequency = (
+                    reader.doc_frequency(schema.BODY, candidate_stems[0]) if candidate_stems else 0
+                )
+                if frequency > best_frequency:
+                    best, best_frequency = candidate, frequency
+        if best_frequency < max(SUGGEST_MIN, SUGGEST_RATIO * rarity):
+            best = None
+        if len(self._respellings) >= 10_000:
+            self._respellings.pop(next(iter(self._respellings)))
+        self._respellings[word] = best
+        return best
+
+
+@dataclass
+class _Snapshot:
+    """A thread's Whoosh searcher and parser, with the document sets of its index version."""
+
+    searcher: Any
+    parser: qparser.QueryParser
+    sets: _DocSets
+
+    def docs(self, q: query.Query) -> int:
+        """Every document ``q`` matches, unscored, as a bitset.
+
+        Words and their combinations are answered from cached posting sets; anything else
+        (phrases, wildcards, ranges) by Whoosh's own matcher.
+        """
+        if isinstance(q, query.Term) and isinstance(q.text, str):
+            return self.sets.term(self.searcher.reader(), q.fieldname, q.text)
+        if isinstance(q, query.Every):
+            return self.sets.all
+        if q is query.NullQuery:
+            return 0
+        if type(q) in (query.Or, query.DisjunctionMax):
+            return reduce(operator.or_, (self.docs(sub) for sub in q.subqueries), 0)
+        if type(q) is query.And:
+            return reduce(operator.and_, (self.docs(sub) for sub in q.subqueries), self.sets.all)
+        if type(q) is query.AndNot:
+            return self.docs(q.a) & ~self.docs(q.b)
+        if type(q) is query.AndMaybe:
+            return self.docs(q.a)
+        if type(q) is query.Require:
+            return self.docs(q.a) & self.docs(q.b)
+        return _bits(self.searcher.docs_for_query(q), self.sets.size)
+
+    def facets(self, matched: int) -> dict[str, list[dict[str, Any]]]:
+        """The top values of each facet over ``matched``."""
+        return self.sets.facets(self.searcher.reader(), matched)
+
+    def newest(self, matched: int, count: int) -> list[int]:
+        """The ``count`` newest documents of ``matched``."""
+        return self.sets.newest(self.searcher.reader(), matched, count)
+
+    def respell(self, word: str) -> str | None:
+        """A common near spelling of a rare word, or None."""
+        return self.sets.respell(self.searcher, word)
+
+
 class Searcher:
     """Searches the live generation of a data folder; picks up new generations by itself.
 
@@ -240,9 +427,14 @@ class Searcher:
         self._generation: Generation | None = None
         self._index = None
         self._local = threading.local()
+        self._open: dict[int, Any] = {}  # thread ident -> its Whoosh searcher
+        # Files are closed even when nobody calls close(): when this object is collected.
+        weakref.finalize(self, _close_all, self._open)
+        self._shared_key: tuple | None = None
+        self._shared: _DocSets | None = None
 
-    def _searcher(self):
-        """The calling thread's Whoosh searcher over the newest live generation."""
+    def _snapshot(self) -> _Snapshot:
+        """The calling thread's searcher over the newest version of the live generation."""
         generation = live_generation(self.data_dir)
         if generation is None:
             raise IndexMissing(f"no index in {self.data_dir}: run `search ingest` first")
@@ -252,16 +444,57 @@ class Searcher:
                 self._generation = generation
             index = self._index
         local = self._local
-        current = getattr(local, "searcher", None)
+        current: _Snapshot | None = getattr(local, "snapshot", None)
         if current is None or local.generation != generation:
-            if current is not None:
-                current.close()
-            local.searcher = index.searcher(weighting=scoring.BM25F())
+            searcher = index.searcher(weighting=scoring.BM25F())
+            local.snapshot = _Snapshot(searcher, self._parser(searcher), self._sets(searcher))
             local.generation = generation
-        elif not current.up_to_date():
+            self._track(searcher, close_previous=True)
+        elif not current.searcher.up_to_date():
             # refresh() hands the segments it can reuse to the new searcher and closes the rest.
-            local.searcher = current.refresh()
-        return local.searcher
+            searcher = current.searcher.refresh()
+            local.snapshot = _Snapshot(searcher, current.parser, self._sets(searcher))
+            self._track(searcher, close_previous=False)
+        return local.snapshot
+
+    def _track(self, searcher, close_previous: bool) -> None:
+        """Remember the calling thread's Whoosh searcher, so that its files are closed.
+
+        Closes the thread's previous searcher (unless refresh() already did) and those of
+        threads that have ended.
+        """
+        with self._lock:
+            previous = self._open.pop(threading.get_ident(), None)
+            if previous is not None and close_previous:
+                previous.close()
+            alive = {thread.ident for thread in threading.enumerate()}
+            for ident in [i for i in self._open if i not in alive]:
+                self._open.pop(ident).close()
+            self._open[threading.get_ident()] = searcher
+
+    def close(self) -> None:
+        """Close every open Whoosh searcher (of all threads)."""
+        with self._lock:
+            _close_all(self._open)
+        self._local = threading.local()
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _sets(self, searcher) -> _DocSets:
+        """The document sets of the searcher's index version, shared by this process's threads."""
+        key = (self._generation, searcher.reader().generation())
+        with self._lock:
+            if self._shared_key != key:
+                self._shared_key, self._shared = key, _DocSets(searcher.reader())
+            return self._shared
+
+    def _searcher(self):
+        """The calling thread's Whoosh searcher over the newest live generation."""
+        return self._snapshot().searcher
 
     def _parser(self, searcher) -> qparser.QueryParser:
         parser = qparser.MultifieldParser(
@@ -280,110 +513,101 @@ class Searcher:
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
 
-    def parse(self, text: str, searcher=None) -> tuple[query.Query, list[str]]:
+    def parse(self, text: str, snapshot: _Snapshot | None = None) -> tuple[query.Query, list[str]]:
         """Parse a query in the documented syntax; return it with notices for the reader.
 
         Raises:
             InvalidRequest: the query cannot be read at all.
         """
-        searcher = searcher or self._searcher()
         if not text:
             return query.Every(), []
+        parser = (snapshot or self._snapshot()).parser
         try:
-            parsed = self._parser(searcher).parse(text, normalize=False)
+            parsed = parser.parse(text, normalize=False)
             parsed = _weigh_repeats(parsed).normalize()
         except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
             logger.debug("unparseable query %r: %s", text, error)
             raise InvalidRequest(f"could not understand the query: {error}") from None
         return parsed, _notices(text)
 
+    def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> int:
+        """The documents that match the query and pass every filter, as a bitset."""
+        docs = snapshot.docs(parsed)
+        restriction = _filter_query(request)
+        if restriction is not None:
+            docs = docs & snapshot.docs(restriction)
+        return docs
+
     def search(self, request: SearchRequest) -> dict[str, Any]:
-        """Run ``request``; return the JSON-ready response of the search contract."""
+        """Run ``request``; return the JSON-ready response of the search contract.
+
+        The match set (for the total and the facets) comes from cached posting sets; only the
+        page is scored by Whoosh, and only the page is highlighted.
+        """
         started = time.perf_counter()
-        searcher = self._searcher()
-        parsed, notices = self.parse(request.q, searcher)
-        end = request.page * request.per_page
-        newest = request.sort == "newest" or not request.q
-        facets = {
-            name: sorting.FieldFacet(
-                fieldname,
-                allow_overlap=fieldname in (schema.TOPIC, schema.PERSON),
-                maptype=sorting.Count,
-            )
-            for name, fieldname in schema.FACET_FIELDS.items()
-        }
-        results = searcher.search(
-            parsed,
-            limit=end,
-            filter=_filter_query(request),
-            sortedby=schema.PUBLISHED if newest else None,
-            reverse=newest,
-            groupedby=facets,
-            terms=True,
-        )
-        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=90)
-        results.formatter = MarkFormatter()
-        title_highlighter = highlight.Highlighter(
-            fragmenter=highlight.WholeFragmenter(), formatter=MarkFormatter()
-        )
-        hits = []
-        for hit in list(results)[end - request.per_page : end]:
-            stored = hit.fields()
-            article = schema.stored_article(stored)
-            snippet = hit.highlights(schema.BODY, top=2) or _escaped_start(article.body)
-            title = title_highlighter.highlight_hit(hit, schema.TITLE, top=1, minscore=0)
-            hits.append(
-                {
-                    **_summary(article),
-                    "score": round(hit.score, 4) if hit.score is not None else None,
-                    "title_html": title or html.escape(article.title),
-                    "snippet": snippet,
-                }
-            )
-        total = len(results)
+        snapshot = self._snapshot()
+        searcher = snapshot.searcher
+        parsed, notices = self.parse(request.q, snapshot)
+        matched = self._matches(request, snapshot, parsed)
+        start, end = (request.page - 1) * request.per_page, request.page * request.per_page
+        if request.sort == "newest" or not request.q:
+            page = [(docnum, None) for docnum in snapshot.newest(matched, end)[start:]]
+        else:
+            # A filter makes Whoosh visit every match; without one it skips blocks that cannot
+            # reach the top, so it is passed only when the request narrows the results.
+            narrowed = set(_docnums(matched)) if request.has_filters else None
+            results = searcher.search(parsed, limit=end, filter=narrowed)
+            # top_n, not iteration: iterating Results first counts every match again.
+            page = [(docnum, score) for score, docnum in results.top_n[start:end]]
+        terms = _highlight_terms(parsed, searcher.reader())
+        hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
+        total = matched.bit_count()
         response = {
             "request": request.to_params(),
             "total": total,
             "results": hits,
-            "facets": {name: _top_counts(results.groups(name)) for name in schema.FACET_FIELDS},
-            "suggestion": self._suggest(request, searcher, total) if request.q else None,
+            "facets": snapshot.facets(matched),
+            "suggestion": self._suggest(request, snapshot, total) if request.q else None,
             "notices": notices,
             "generation": self._generation.name if self._generation else None,
         }
         response["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return response
 
-    def _suggest(self, request: SearchRequest, searcher, total: int) -> str | None:
+    @staticmethod
+    def _hit(searcher, docnum: int, score: float | None, terms) -> dict[str, Any]:
+        """One result: the stored article, its score and its highlighted title and snippet."""
+        article = schema.stored_article(searcher.stored_fields(docnum))
+        snippet = _highlight(
+            article.body,
+            terms.get(schema.BODY, ()),
+            highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=90),
+            top=2,
+        )
+        title = _highlight(
+            article.title, terms.get(schema.TITLE, ()), highlight.WholeFragmenter(), minscore=0
+        )
+        return {
+            **_summary(article),
+            "score": round(score, 4) if score is not None else None,
+            "title_html": title or html.escape(article.title),
+            "snippet": snippet or _escaped_start(article.body),
+        }
+
+    def _suggest(self, request: SearchRequest, snapshot: _Snapshot, total: int) -> str | None:
         """A respelling of the query when its words are rare and a near spelling finds more."""
-        reader = searcher.reader()
-        analyzer = searcher.schema[schema.BODY].analyzer
-        corrector = reader.corrector(schema.SPELLING)
         corrected = request.q
         for match in reversed(list(_PLAIN_WORD.finditer(request.q))):
-            word = match.group(0)
-            stems = [t.text for t in analyzer(word)]
-            if not stems:
-                continue
-            rarity = reader.doc_frequency(schema.BODY, stems[0])
-            if rarity > RARE_DOC_FREQUENCY:
-                continue
-            best, best_frequency = None, 0
-            for candidate in corrector.suggest(word.lower(), limit=5, maxdist=2, prefix=1):
-                candidate_stems = [t.text for t in analyzer(candidate)]
-                if not candidate_stems:
-                    continue
-                frequency = reader.doc_frequency(schema.BODY, candidate_stems[0])
-                if frequency > best_frequency:
-                    best, best_frequency = candidate, frequency
-            if best and best_frequency >= max(SUGGEST_MIN, SUGGEST_RATIO * rarity):
-                corrected = corrected[: match.start()] + best + corrected[match.end() :]
+            better = snapshot.respell(match.group(0))
+            if better:
+                corrected = corrected[: match.start()] + better + corrected[match.end() :]
         if corrected == request.q:
             return None
         try:
-            parsed, _ = self.parse(corrected, searcher)
+            parsed, _ = self.parse(corrected, snapshot)
         except InvalidRequest:
             return None
-        found = len(searcher.search(parsed, limit=1, filter=_filter_query(request)))
+        found = self._matches(request, snapshot, parsed).bit_count()
         return corrected if found >= max(2 * total, total + 3) else None
 
     def article(self, article_id: str) -> Article | None:
@@ -418,13 +642,50 @@ def _filter_query(request: SearchRequest) -> query.Query | None:
     return query.And(parts) if parts else None
 
 
-def _top_counts(groups: dict[Any, int]) -> list[dict[str, Any]]:
-    counts = [(key, count) for key, count in groups.items() if key not in (None, "", b"")]
-    counts.sort(key=lambda item: (-item[1], str(item[0])))
-    return [
-        {"value": key.decode() if isinstance(key, bytes) else str(key), "count": count}
-        for key, count in counts[:FACET_SIZE]
-    ]
+_ANALYZER = schema.news_analyzer()
+
+
+@lru_cache(maxsize=200_000)
+def _indexed_form(word: str) -> str | None:
+    """The term the index holds for one word of text (None for a stop word)."""
+    terms = [token.text for token in _ANALYZER(word)]
+    return terms[0] if terms else None
+
+
+def _marked_tokens(text: str, terms) -> Iterator[Token]:
+    """The tokens of ``text`` with their character spans, those of ``terms`` marked.
+
+    One regular-expression pass with a memoised word-to-term map: the same tokens the index
+    analyzer makes, without running its filter chain over every word of every hit.
+    """
+    for match in schema.TOKEN_PATTERN.finditer(text):
+        token = Token(chars=True)
+        token.text = match.group()
+        token.startchar, token.endchar = match.span()
+        token.matched = _indexed_form(token.text) in terms
+        yield token
+
+
+def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
+    """``text`` escaped, its best fragments chosen and the words of ``terms`` in <mark>."""
+    if not terms and minscore:
+        return ""
+    fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms))
+    chosen = highlight.top_fragments(
+        fragments, top, highlight.BasicFragmentScorer(), highlight.FIRST, minscore
+    )
+    return MarkFormatter().format(chosen)
+
+
+def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:
+    """The indexed words of the query by field (wildcards expanded), for highlighting."""
+    terms: dict[str, set[str]] = {}
+    # Leaf by leaf: Query.existing_terms() skips every field after the first one it meets.
+    for leaf in parsed.leaves():
+        for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+            word = text.decode("utf-8") if isinstance(text, bytes) else text
+            terms.setdefault(fieldname, set()).add(word)
+    return terms
 
 
 def _summary(article: Article) -> dict[str, Any]:

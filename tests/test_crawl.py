@@ -202,6 +202,12 @@ def crawled(tmp_path_factory):
     return site, data_dir, first, first_log, second, site.hits()[len(first_log) :]
 
 
+def indexed(data_dir) -> int:
+    """How many documents the live index generation holds."""
+    with Searcher(data_dir) as searcher:
+        return searcher.health()["documents"]
+
+
 def _paths(log) -> list[str]:
     return [h.path for h in log]
 
@@ -212,7 +218,7 @@ def test_crawl_indexes_each_expected_article_once(crawled):
         articles = list(store.articles())
     urls = sorted(a.url.removeprefix(site.base) for a in articles)
     assert urls == sorted([*ARTICLES, "/news/a9"])
-    assert Searcher(data_dir).health()["documents"] == len(ARTICLES) + 1
+    assert indexed(data_dir) == len(ARTICLES) + 1
     assert sorted(a.title for a in articles) == sorted(
         [t for t, _ in ARTICLES.values()] + [CP1252_TITLE]
     )
@@ -298,7 +304,7 @@ def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_pat
     result = run_cli("reindex", "--reclean", data_dir=data_dir)
     assert result.exit_code == 0, result.output
     assert "0 articles added" in result.output and "0 failed" in result.output
-    assert Searcher(data_dir).health()["documents"] == len(ARTICLES) + 1
+    assert indexed(data_dir) == len(ARTICLES) + 1
 
 
 def test_private_addresses_are_refused_by_default(data_dir):
@@ -360,7 +366,7 @@ def test_interrupted_crawl_resumes_without_refetching_what_it_stored(tmp_path, s
             # A clean stop: exit code 130, and every page fetched is cleaned and indexed.
             assert child.returncode == 130 and "--resume" in output
             assert kept == len(stored) - 1  # all but the home page are articles
-            assert Searcher(data_dir).health()["documents"] == kept
+            assert indexed(data_dir) == kept
         result = run_cli("crawl", "--resume", "--allow-private", "--delay=0.05", data_dir=data_dir)
     finally:
         site.stop()
@@ -371,7 +377,7 @@ def test_interrupted_crawl_resumes_without_refetching_what_it_stored(tmp_path, s
         assert sorted(a.title for a in store.articles()) == sorted(
             f"Story number {n}" for n in range(count)
         )
-    assert Searcher(data_dir).health()["documents"] == count
+    assert indexed(data_dir) == count
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Benchmarks and their shared helpers (not run by CI)."""

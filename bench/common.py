@@ -1,0 +1,75 @@
+"""What every benchmark prints: the machine, the versions, and percentiles of timings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sqlite3
+import statistics
+import sys
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("SEARCH_DATA_DIR", ROOT.parent / "shared" / "data"))
+PACKAGES = ("Whoosh-Reloaded", "PyStemmer", "trafilatura", "Flask", "gunicorn")
+
+
+def cpu_model() -> str:
+    """The CPU's model name, from /proc/cpuinfo where there is one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_line() -> str:
+    """One line naming the machine, Python, SQLite and the libraries that matter."""
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
+    return (
+        f"machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} "
+        f"{platform.release()}; Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; "
+        f"{versions}"
+    )
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The ``pct`` percentile of ``values`` (nearest rank on the sorted values)."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summary(label: str, millis: list[float]) -> str:
+    """p50/p95/p99 and throughput of a list of latencies in milliseconds."""
+    return (
+        f"{label}: n={len(millis)} p50={percentile(millis, 50):.2f} ms "
+        f"p95={percentile(millis, 95):.2f} ms p99={percentile(millis, 99):.2f} ms "
+        f"mean={statistics.fmean(millis):.2f} ms ({1000 / statistics.fmean(millis):.0f} queries/s)"
+    )
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak resident memory of this process (or of its finished children), in MB."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def build_fts5(articles, path: Path) -> None:
+    """The baseline: an SQLite FTS5 index (porter unicode61) of the articles' titles and bodies."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='porter unicode61')")
+    db.executemany("INSERT INTO docs VALUES (?, ?)", ((a.title, a.body) for a in articles))
+    db.commit()
+    db.close()
+
+
+def need(path: Path) -> Path:
+    """Exit with a clear message when a corpus is missing."""
+    if not path.exists():
+        sys.exit(f"{path} is absent: pass the path, or set SEARCH_DATA_DIR to the shared data")
+    return path
