@@ -5,7 +5,7 @@ same pages over the same loopback server, no cleaning, no store), the whole craw
 with no politeness delay: fetch, store, clean on every core, index), and cleaning alone on one
 process and on every core. Run from the repository root:
 
-    .venv/bin/python bench/crawl.py [--pages 1200] [--repeat 3]
+    .venv/bin/python -m bench.crawl_bench [--pages 1200] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -23,16 +22,15 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from importlib.metadata import version
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import urllib3
 
-import urllib3  # noqa: E402
+from bench.common import ROOT, machine_line
+from search.scrape.process import init_worker, process_body
+from search.store import CorpusStore
+from tests.crawl_site import Site, links_page
 
-from search.scrape.process import init_worker, process_body  # noqa: E402
-from search.store import CorpusStore  # noqa: E402
-from tests.crawl_site import Site, links_page  # noqa: E402
+CRAWL_PACKAGES = ("urllib3", "protego", "feedparser", "courlan", "lxml")
 
 WORDS = (
     "government market election minister budget trade energy climate court police health "
@@ -125,23 +123,8 @@ def _clean(args: tuple):
 
 
 def machine() -> str:
-    """Cores, CPU model, Python and library versions."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    libs = ", ".join(
-        f"{name} {version(name)}"
-        for name in ("urllib3", "trafilatura", "lxml", "protego", "feedparser", "Whoosh-Reloaded")
-    )
-    return (
-        f"{os.cpu_count()} cores, {model}; Python {platform.python_version()} "
-        f"({platform.system()} {platform.machine()})\n{libs}"
-    )
+    """The shared machine line, plus the crawler's own libraries."""
+    return machine_line() + "; " + ", ".join(f"{n} {version(n)}" for n in CRAWL_PACKAGES)
 
 
 def main() -> None:
@@ -152,6 +135,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="crawler requests in flight")
     args = parser.parse_args()
     print(machine())
+    print("load average at the start: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     cores = os.cpu_count() or 1
     site = build_site(args.pages)
     try:
@@ -161,9 +145,13 @@ def main() -> None:
     finally:
         site.stop()
     data_dir = crawls[-1][2]
+    one: list[float] = []
+    every: list[float] = []
     try:
-        one = [clean_only(data_dir, 1) for _ in range(args.repeat)]
-        every = [clean_only(data_dir, cores) for _ in range(args.repeat)]
+        # Interleaved, so that other work on the machine weighs on both alike.
+        for _ in range(args.repeat):
+            one.append(clean_only(data_dir, 1))
+            every.append(clean_only(data_dir, cores))
     finally:
         for _, _, folder in crawls:
             shutil.rmtree(folder, ignore_errors=True)
