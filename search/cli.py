@@ -181,7 +181,10 @@ def _setting_option(name: str, *decls: str, **kwargs):
     type=click.IntRange(1, 16),
     help="Requests in flight to one host at once.",
 )
-@click.option("--user-agent", help="User-Agent header [default: NewsSearchBot/VERSION (+contact)]")
+@click.option(
+    "--user-agent",
+    help="User-Agent header [default: NewsSearchBot/VERSION (news search crawler; +CONTACT)]",
+)
 @_setting_option("CRAWL_TIMEOUT", "--timeout", type=click.FloatRange(0.01))
 @_setting_option("CRAWL_MAX_BYTES", "--max-bytes", type=click.IntRange(1024))
 @_setting_option("CRAWL_RETRIES", "--retries", type=click.IntRange(0, 10))
