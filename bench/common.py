@@ -53,10 +53,9 @@ def summary(label: str, millis: list[float]) -> str:
     )
 
 
-def peak_rss_mb(children: bool = False) -> float:
-    """Peak resident memory of this process (or of its finished children), in MB."""
-    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-    return resource.getrusage(who).ru_maxrss / 1024
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build_fts5(articles, path: Path) -> None:
