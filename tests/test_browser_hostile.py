@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlencode
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser import serving
 from tests.conftest import ingest, write_jsonl
-from tests.test_browser import CHROMIUM_FLAGS, chromium_path
 from tests.test_hostile import hostile_articles
 from web import create_app
 
@@ -27,23 +25,8 @@ PAGES = [
 def hostile_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser-hostile")
     ingest(folder / "index", write_jsonl(folder / "hostile.jsonl", *hostile_articles()))
-    app = create_app({"INDEX_DIR": str(folder / "index")})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+    with serving(create_app({"INDEX_DIR": str(folder / "index")})) as url:
+        yield url
 
 
 @pytest.mark.parametrize("bypass_csp", [False, True], ids=["with-csp", "escaping-alone"])
