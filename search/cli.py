@@ -1,4 +1,4 @@
-"""`search ingest | clean | reindex | query | stats | eval | serve`: the operator's command line."""
+"""`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -26,7 +27,11 @@ from search.indexer import (
     update_live,
     write_lock,
 )
+from search.scrape.crawl import FAILED, SKIPPED, Crawler, CrawlOptions, CrawlStats
+from search.scrape.fetch import FetchPolicy
 from search.scrape.files import Document, Skipped, find_files, read_file
+from search.scrape.reclean import reclean_pages
+from search.scrape.urls import BadURL
 from search.searcher import InvalidRequest, Limits, Searcher, SearchRequest
 from search.store import ADDED, UNCHANGED, UPDATED, CorpusStore
 
@@ -54,7 +59,7 @@ def _index_dir_option(command):
 @click.option("-v", "--verbose", count=True, help="Say more (-vv for debugging).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 def main(verbose: int, quiet: bool) -> None:
-    """Full-text search for news: ingest files, rebuild the index, query it, serve it."""
+    """Full-text search for news: crawl sites or ingest files, rebuild the index, query, serve."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:
@@ -100,6 +105,8 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
             _index_pending(store, index_dir)
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(_write_failed(error, index_dir)) from None
     failed = [item for item in skipped if item.failed]
     click.echo(
         f"added {counts[ADDED]}, updated {counts[UPDATED]}, unchanged {counts[UNCHANGED]}, "
@@ -111,6 +118,18 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
         click.echo(f"  {verb} {item.origin}: {item.reason}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _write_failed(error: OSError | sqlite3.Error, index_dir: Path) -> str:
+    """What went wrong writing to the data folder, and what still stands."""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
+    live = live_generation(index_dir)
+    serving = f"generation {live.name} keeps serving as before" if live else "there is no index yet"
+    return (
+        f"cannot write to {index_dir}: {reason}{where}. The live index is untouched: {serving}. "
+        "Free some space or fix the folder's permissions, then run the command again."
+    )
 
 
 def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article | None:
@@ -131,6 +150,206 @@ def _index_pending(store: CorpusStore, index_dir: Path) -> None:
     if pending or live_generation(index_dir) is None:
         update_live(index_dir, pending)
         store.mark_indexed(a.id for a in pending)
+
+
+def _setting_option(name: str, *decls: str, **kwargs):
+    """A command option whose default (and environment variable) is the setting ``name``."""
+    setting = _SETTING[name]
+    return click.option(
+        *decls,
+        envvar=setting.env,
+        default=setting.default,
+        show_default=True,
+        help=f"{setting.help} [env: {setting.env}]",
+        **kwargs,
+    )
+
+
+@main.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--max-pages",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Pages to fetch in this run (sitemaps, feeds and robots.txt not counted).",
+)
+@click.option(
+    "--max-depth",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Links to follow away from a start URL, sitemap or feed.",
+)
+@click.option(
+    "--allow-domain",
+    "allow_domains",
+    multiple=True,
+    help="Also crawl this domain and its subdomains (repeatable); the start URLs' sites always.",
+)
+@_setting_option("CRAWL_DELAY", "--delay", type=click.FloatRange(0))
+@_setting_option("CRAWL_CONCURRENCY", "--concurrency", type=click.IntRange(1, 64))
+@click.option(
+    "--per-host",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="Requests in flight to one host at once.",
+)
+@click.option(
+    "--user-agent",
+    help="User-Agent header [default: NewsSearchBot/VERSION (news search crawler; +CONTACT)]",
+)
+@_setting_option("CRAWL_TIMEOUT", "--timeout", type=click.FloatRange(0.01))
+@_setting_option("CRAWL_MAX_BYTES", "--max-bytes", type=click.IntRange(1024))
+@_setting_option("CRAWL_RETRIES", "--retries", type=click.IntRange(0, 10))
+@click.option(
+    "--backoff",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds before the first retry (doubling each time) without a Retry-After.",
+)
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Allow loopback, private and link-local addresses (a local test site).",
+)
+@click.option(
+    "--resume", is_flag=True, help="Go on with the interrupted crawl of this data folder."
+)
+@click.option(
+    "--recrawl",
+    is_flag=True,
+    help="Fetch stored articles again (conditional GET: unchanged pages cost a 304).",
+)
+@_index_dir_option
+def crawl(
+    urls: tuple[str, ...],
+    max_pages: int,
+    max_depth: int,
+    allow_domains: tuple[str, ...],
+    delay: float,
+    concurrency: int,
+    per_host: int,
+    user_agent: str | None,
+    timeout: float,
+    max_bytes: int,
+    retries: int,
+    backoff: float,
+    allow_private: bool,
+    resume: bool,
+    recrawl: bool,
+    index_dir: Path,
+) -> None:
+    """Crawl news sites from URLS (pages, feeds or sitemaps) into the store and the live index.
+
+    Obeys robots.txt, keeps one request at a time per host with a delay between them, reads
+    sitemaps, RSS/Atom feeds and in-site links, and stays on the start URLs' sites. Raw pages
+    and the frontier are kept in the store: --resume goes on after an interruption or Ctrl-C.
+    Exits with 1 when any page failed, 130 when interrupted.
+    """
+    if not urls and not resume:
+        raise click.UsageError("give at least one URL to start from (or --resume)")
+    policy = FetchPolicy(
+        user_agent=user_agent or _user_agent(),
+        timeout=timeout,
+        max_bytes=max_bytes,
+        retries=retries,
+        backoff=backoff,
+        allow_private=allow_private,
+    )
+    options = CrawlOptions(
+        start_urls=list(urls),
+        allow_domains=list(allow_domains),
+        max_pages=max_pages,
+        max_depth=max_depth,
+        delay=delay,
+        concurrency=concurrency,
+        per_host=per_host,
+        resume=resume,
+        recrawl=recrawl,
+    )
+    with CorpusStore(index_dir) as store:
+
+        def publish(articles: list[Article]) -> Counter[str]:
+            # Runs in the crawler's publisher thread: SQLite wants a connection of its own.
+            with _writing(index_dir), CorpusStore(index_dir) as writer:
+                outcomes = writer.upsert(articles)
+                _index_pending(writer, index_dir)
+            return Counter(outcome for _, outcome in outcomes)
+
+        progress = _CrawlProgress()
+        try:
+            stats = Crawler(store, policy, options, publish, progress).run()
+        except (BadURL, WriterBusy) as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            progress.finish()
+        problems = store.frontier(FAILED, SKIPPED)
+        left = store.frontier_counts().get("queued", 0)
+    click.echo(
+        f"fetched {stats.fetched} pages ({stats.not_modified} more not modified), "
+        f"indexed {stats.indexed} articles ({stats.unchanged} unchanged), "
+        f"skipped {stats.skipped}, failed {stats.errors}, {left} left in the queue, "
+        f"in {time.monotonic() - stats.started:.1f} s ({stats.rate:.1f} pages/s)"
+    )
+    failed = [p for p in problems if p[3] == FAILED]
+    skipped = [p for p in problems if p[3] == SKIPPED]
+    # Every failure is listed; skips (robots.txt, other types) can run to thousands.
+    shown = failed + skipped[: max(0, 50 - len(failed))] if not _verbose() else problems
+    for url, _, _, state, reason in shown:
+        click.echo(f"  {state} {url}: {reason}", err=True)
+    if len(shown) < len(problems):
+        click.echo(f"  ... and {len(problems) - len(shown)} more skipped (-v lists them)", err=True)
+    if stats.limit_reached:
+        click.echo(f"stopped at --max-pages {max_pages}; --resume goes on", err=True)
+    if stats.interrupted:
+        click.echo("interrupted; `search crawl --resume` goes on", err=True)
+        sys.exit(130)
+    if stats.errors:
+        sys.exit(1)
+
+
+def _verbose() -> bool:
+    """Whether `search -v` was given."""
+    return click.get_current_context().find_root().params.get("verbose", 0) > 0
+
+
+def _user_agent() -> str:
+    """The crawler's descriptive User-Agent, with the operator's contact when set."""
+    from importlib.metadata import version
+
+    contact = settings.from_env("CRAWL_CONTACT")
+    if not contact:
+        logger.warning("SEARCH_CRAWL_CONTACT is not set: site owners cannot reach you")
+    suffix = f"; +{contact}" if contact else ""
+    return f"NewsSearchBot/{version('news-search')} (news search crawler{suffix})"
+
+
+class _CrawlProgress:
+    """The live status line: rewritten in place on a terminal, a log line every 5 s otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, stats: CrawlStats) -> None:
+        line = (
+            f"fetched {stats.fetched + stats.not_modified}  queued {stats.queued}  "
+            f"indexed {stats.indexed}  skipped {stats.skipped}  errors {stats.errors}  "
+            f"{stats.rate:.1f} pages/s"
+        )
+        if self.tty:
+            click.echo("\r\x1b[2K" + line, nl=False, err=True)
+        elif time.monotonic() - self.last >= 5:
+            click.echo(line, err=True)
+            self.last = time.monotonic()
+
+    def finish(self) -> None:
+        """End the status line, so that what follows starts on a line of its own."""
+        if self.tty:
+            click.echo(err=True)
 
 
 @main.command()
@@ -156,8 +375,13 @@ def clean(file: Path, url: str | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--reclean",
+    is_flag=True,
+    help="First re-run the cleaner over the crawled pages kept in the store (no network).",
+)
 @_index_dir_option
-def reindex(index_dir: Path) -> None:
+def reindex(reclean: bool, index_dir: Path) -> None:
     """Rebuild the whole index from the corpus store as a new generation and switch to it.
 
     The live generation keeps serving until the new one is complete; a reindex that fails or
@@ -166,6 +390,13 @@ def reindex(index_dir: Path) -> None:
     started = time.monotonic()
     try:
         with _writing(index_dir), CorpusStore(index_dir) as store:
+            if reclean:
+                counts = reclean_pages(store)
+                click.echo(
+                    f"re-cleaned {store.count_pages()} pages: {counts['added']} articles added, "
+                    f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+                    f"{counts['skipped']} without an article, {counts['failed']} failed"
+                )
             total = store.count()
             with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
                 generation, count = build_generation(
@@ -178,6 +409,8 @@ def reindex(index_dir: Path) -> None:
             store.mark_indexed()
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(_write_failed(error, index_dir)) from None
     click.echo(
         f"generation {generation.name} is live: {count} articles "
         f"in {time.monotonic() - started:.1f} s"
@@ -227,6 +460,8 @@ def stats(index_dir: Path) -> None:
     """Print counts: articles, per source, generations and the size of the index."""
     with CorpusStore(index_dir) as store:
         click.echo(f"articles: {store.count()} ({store.count_pending()} waiting for the index)")
+        frontier = ", ".join(f"{n} {state}" for state, n in sorted(store.frontier_counts().items()))
+        click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
         for source, count in store.count_by_source().items():
             click.echo(f"  {source or '(no source)'}: {count}")
     live = live_generation(index_dir)

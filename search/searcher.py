@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from whoosh import highlight, qparser, query
+from whoosh import fields, highlight, qparser, query
 from whoosh.analysis import Token
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import TermNotFound
@@ -43,6 +43,12 @@ SUGGEST_MIN = 3
 SUGGEST_RATIO = 20
 # Bonus for documents that match more of the query's words (Whoosh's OrGroup scale).
 MATCH_MORE_BONUS = 0.9
+# Bounds on what one query may cost (see _bound_query): fuzzy words beyond two edits expand to
+# most of the vocabulary, slop beyond this is "anywhere in the text", and a boost of 1e400 would
+# make a score of infinity, which is not JSON.
+MAX_EDITS = 2
+MAX_SLOP = 100
+MAX_BOOST = 1000.0
 
 
 class InvalidRequest(Exception):
@@ -59,6 +65,7 @@ class Limits:
     max_per_page: int = settings.default("MAX_PER_PAGE")
     max_depth: int = settings.default("MAX_DEPTH")
     max_query_length: int = settings.default("MAX_QUERY_LENGTH")
+    max_expansion: int = settings.default("MAX_EXPANSION")
 
 
 @dataclass
@@ -250,12 +257,75 @@ def _notices(text: str) -> list[str]:
 
 # A "?" is a one-letter wildcard only inside a word ("te?t"); elsewhere it ends a question.
 _QUESTION_MARK = re.compile(r"(?<![\w*?])\?+|\?+(?![\w*?])")
-_WORD = re.compile(r"\w+(?:['\u2019.]\w+)*")
 
 
 def _question_marks(text: str) -> str:
     """Read a question mark that ends a word or stands alone as punctuation, not a wildcard."""
     return _QUESTION_MARK.sub(" ", text)
+
+
+def _walk(q: query.Query) -> Iterator[query.Query]:
+    yield q
+    for child in q.children():
+        yield from _walk(child)
+
+
+def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Query, list[str]]:
+    """Cap what ``q`` may cost, whatever was typed; return it with notices of what was capped.
+
+    Fuzzy edits, phrase slop and boosts are clamped; wildcard and fuzzy words together expand
+    to at most ``max_expansion`` index words (Whoosh would otherwise OR together every match,
+    which for ``a*`` or ``wind~9`` is most of the vocabulary); a bare ``*`` is every article
+    (Whoosh would walk every posting of every field to find the same set).
+    """
+    notices: dict[str, None] = {}
+    multi = [s for s in _walk(q) if isinstance(s, query.MultiTerm)]
+    share = max(1, max_expansion // len(multi)) if multi else 0
+
+    def bound(sub: query.Query) -> query.Query:
+        if getattr(sub, "boost", 1.0) > MAX_BOOST:
+            sub.boost = MAX_BOOST
+            notices[f"Boosts are capped at {MAX_BOOST:g}."] = None
+        if isinstance(sub, query.Every) and sub.fieldname in (schema.TITLE, schema.BODY):
+            return query.Every(boost=sub.boost)
+        if isinstance(sub, query.Phrase) and sub.slop > MAX_SLOP:
+            sub.slop = MAX_SLOP
+            notices[f"Phrase distance is capped at ~{MAX_SLOP} words."] = None
+        if isinstance(sub, query.FuzzyTerm) and sub.maxdist > MAX_EDITS:
+            sub.maxdist = MAX_EDITS
+            notices[f"Fuzzy words allow at most {MAX_EDITS} edits: {sub.text}~{MAX_EDITS}."] = None
+        if isinstance(sub, query.FuzzyTerm):
+            # `oil~2/9`: Whoosh's automaton fails on a fixed prefix longer than the word.
+            sub.prefixlength = max(0, min(sub.prefixlength, len(sub.text) - 1))
+        if isinstance(sub, query.Term) and sub.fieldname in reader.schema:
+            try:
+                reader.schema[sub.fieldname].to_bytes(sub.text)
+            except Exception as error:  # e.g. date:"" -- Whoosh would raise it mid-search
+                raise InvalidRequest(
+                    f"could not understand {sub.fieldname}:{sub.text!r} ({error})"
+                ) from None
+        if isinstance(sub, query.MultiTerm):
+            expanded = list(islice(sub.expanded_terms(reader), share + 1))
+            if len(expanded) > share:
+                if isinstance(sub, query.TermRange):
+                    word = f"[{sub.start} to {sub.end}]"
+                else:
+                    word = sub.text + ("*" if isinstance(sub, query.Prefix) else "")
+                    word += "~" if isinstance(sub, query.FuzzyTerm) else ""
+                notices[
+                    f"{word} matches too many words; only the first {share} were searched "
+                    "(make it longer to be more precise)."
+                ] = None
+                fieldtype = reader.schema[sub.fieldname]
+                # Fuzzy terms expand to str, wildcards to bytes.
+                terms = [
+                    query.Term(name, text if isinstance(text, str) else fieldtype.from_bytes(text))
+                    for name, text in expanded[:share]
+                ]
+                return query.Or(terms, boost=sub.boost)
+        return sub
+
+    return q.accept(bound), list(notices)
 
 
 def _weigh_repeats(q: query.Query) -> query.Query:
@@ -534,9 +604,14 @@ class Searcher:
         return self._snapshot().searcher
 
     def _parser(self, searcher) -> qparser.QueryParser:
+        # Only the documented fields may be named: `url:x` or `month:x` are words, as the
+        # notices say, rather than searches of internal fields (or errors, for stored-only ones).
+        queryable = fields.Schema()
+        for name in dict.fromkeys(schema.FIELD_ALIASES.values()):
+            queryable.add(name, searcher.schema[name])
         parser = qparser.MultifieldParser(
             list(schema.SEARCH_FIELDS),
-            searcher.schema,
+            queryable,
             fieldboosts=schema.SEARCH_FIELDS,
             group=qparser.OrGroup.factory(MATCH_MORE_BONUS),
         )
@@ -560,20 +635,20 @@ class Searcher:
         """
         if not text:
             return query.Every(), []
+        snapshot = snapshot or self._snapshot()
         notices = _notices(text)
-        parser = (snapshot or self._snapshot()).parser
+        parser = snapshot.parser
         try:
             parsed = parser.parse(_question_marks(text), normalize=False)
         except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
-            # A stray operator ("pitot tubes - calibration") must not lose the reader's words.
             logger.debug("unparseable query %r: %s", text, error)
-            words = " ".join(_WORD.findall(text))
-            try:
-                parsed = parser.parse(words, normalize=False)
-            except Exception as error:
-                raise InvalidRequest(f"could not understand the query: {error}") from None
-            notices.append("The query's operators could not be read: its words were searched.")
-        return _weigh_repeats(parsed).normalize(), notices
+            raise InvalidRequest(
+                f"could not understand the query ({error}); check its AND, OR, NOT and brackets"
+            ) from None
+        parsed = _weigh_repeats(parsed).normalize()
+        reader = snapshot.searcher.reader()
+        parsed, bounded = _bound_query(parsed, reader, self.limits.max_expansion)
+        return parsed, notices + bounded
 
     def rank(self, text: str, limit: int = 1000) -> list[tuple[str, float]]:
         """Return the ids and scores of the best ``limit`` matches of a query, best first.
@@ -810,6 +885,8 @@ def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:
     # Leaf by leaf: Query.existing_terms() skips every field after the first one it meets.
     for leaf in parsed.leaves():
         for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+            if fieldname not in schema.SEARCH_FIELDS:
+                continue  # `date:now` is a term of encoded ticks, not of words to mark
             word = text.decode("utf-8") if isinstance(text, bytes) else text
             terms.setdefault(fieldname, set()).add(word)
     return terms

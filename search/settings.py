@@ -29,9 +29,33 @@ SETTINGS = [
     Setting("MAX_PER_PAGE", 100, "Largest per_page a request may ask for."),
     Setting("MAX_DEPTH", 1000, "Deepest result a request may page to (page × per_page)."),
     Setting("MAX_QUERY_LENGTH", 1000, "Longest query, in characters; longer ones get a 400."),
+    Setting(
+        "MAX_EXPANSION",
+        1000,
+        "Most index words the wildcards and fuzzy words of one query may expand to, in all.",
+    ),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        65536,
+        "Largest request body, in bytes; larger ones get a 413 (the service reads none).",
+    ),
     Setting("LOCK_TIMEOUT", 60.0, "Seconds an ingest or reindex waits for another to finish."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the live one included."),
     Setting("INDEX_PROCS", 1, "Processes that build a new generation (see Generations)."),
+    Setting(
+        "CRAWL_CONTACT",
+        "",
+        "URL or e-mail for site owners, sent in the crawler's User-Agent (set it before crawling).",
+    ),
+    Setting(
+        "CRAWL_DELAY",
+        1.0,
+        "Least seconds between two requests to one host (robots.txt may ask more).",
+    ),
+    Setting("CRAWL_CONCURRENCY", 4, "Requests the crawler has in flight at once, over all hosts."),
+    Setting("CRAWL_TIMEOUT", 10.0, "Seconds the crawler waits to connect, and for each read."),
+    Setting("CRAWL_MAX_BYTES", 5000000, "Largest page the crawler reads (after decompression)."),
+    Setting("CRAWL_RETRIES", 3, "Extra tries after a timeout, a 5xx or a 429 (with backoff)."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +30,34 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_pending ON articles (pending) WHERE pending = 1;
 """
 
+# The crawler's half of the store: raw pages as fetched (zlib-compressed) and the frontier of
+# URLs a crawl has found, so that an interrupted crawl resumes and a reindex can re-clean.
+_CRAWL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pages (
+    url TEXT PRIMARY KEY,        -- the canonical URL asked for
+    final_url TEXT NOT NULL,     -- after same-host redirects
+    content_type TEXT NOT NULL,
+    charset TEXT,                -- as the Content-Type header declared it
+    etag TEXT,
+    last_modified TEXT,
+    fetched TEXT NOT NULL,
+    raw BLOB NOT NULL,           -- zlib-compressed body
+    article_id TEXT,             -- the article cleaned from it, if any
+    body_hash TEXT               -- of that article's text: the same text under two URLs is one
+);
+CREATE INDEX IF NOT EXISTS pages_body_hash ON pages (body_hash) WHERE body_hash IS NOT NULL;
+CREATE TABLE IF NOT EXISTS frontier (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    state TEXT NOT NULL,         -- queued, fetched (raw kept, not cleaned), done, skipped, failed
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS frontier_state ON frontier (state);
+CREATE TABLE IF NOT EXISTS crawl_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
 
 
@@ -47,6 +77,7 @@ class CorpusStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._db.executescript(_CRAWL_SCHEMA)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -141,3 +172,130 @@ class CorpusStore:
             "SELECT source, count(*) AS n FROM articles GROUP BY source ORDER BY n DESC, source"
         )
         return dict(rows.fetchall())
+
+    # -- raw pages and the crawl frontier ------------------------------------------------------
+
+    def save_page(self, page: StoredPage) -> None:
+        """Store (or replace) the raw copy of a fetched page; its article link is reset."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO pages (url, final_url, content_type, charset, etag,"
+            " last_modified, fetched, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                page.url,
+                page.final_url,
+                page.content_type,
+                page.charset,
+                page.etag,
+                page.last_modified,
+                page.fetched,
+                zlib.compress(page.body, 6),
+            ),
+        )
+
+    def page(self, url: str) -> StoredPage | None:
+        """Return the stored raw page fetched from ``url``, or None."""
+        row = self._db.execute(f"SELECT {_PAGE_COLUMNS} FROM pages WHERE url = ?", (url,))
+        found = row.fetchone()
+        return _stored_page(found) if found else None
+
+    def pages(self, linked: bool | None = None, batch: int = 200) -> Iterator[StoredPage]:
+        """Yield the stored raw pages in URL order: all, or those that made an article or not."""
+        where = {None: "", True: "AND article_id IS NOT NULL", False: "AND article_id IS NULL"}
+        last = ""
+        while True:
+            rows = self._db.execute(
+                f"SELECT {_PAGE_COLUMNS} FROM pages WHERE url > ? {where[linked]}"
+                " ORDER BY url LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield from map(_stored_page, rows)
+            last = rows[-1][0]
+
+    def count_pages(self) -> int:
+        """Return the number of stored raw pages."""
+        return self._db.execute("SELECT count(*) FROM pages").fetchone()[0]
+
+    def link_page(self, url: str, article_id: str | None, body_hash: str | None) -> None:
+        """Record which article (and text) the page at ``url`` was cleaned into."""
+        self._db.execute(
+            "UPDATE pages SET article_id = ?, body_hash = ? WHERE url = ?",
+            (article_id, body_hash, url),
+        )
+
+    def same_text(self, body_hash: str, article_id: str) -> str | None:
+        """Return the URL of a stored page whose article has this text under another id."""
+        row = self._db.execute(
+            "SELECT url FROM pages WHERE body_hash = ? AND article_id != ? LIMIT 1",
+            (body_hash, article_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def frontier_reset(self) -> None:
+        """Forget the last crawl's frontier (a new crawl starts from its start URLs)."""
+        self._db.execute("DELETE FROM frontier")
+
+    def frontier_add(self, url: str, kind: str, depth: int, state: str = "queued") -> bool:
+        """Add ``url`` to the frontier unless it is there already; return whether it was new."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO frontier (url, kind, depth, state) VALUES (?, ?, ?, ?)",
+            (url, kind, depth, state),
+        )
+        return cursor.rowcount == 1
+
+    def frontier_set(self, url: str, state: str, reason: str = "") -> None:
+        """Record what became of a frontier URL."""
+        self._db.execute(
+            "UPDATE frontier SET state = ?, reason = ? WHERE url = ?", (state, reason, url)
+        )
+
+    def frontier(self, *states: str) -> list[tuple[str, str, int, str, str]]:
+        """Return (url, kind, depth, state, reason) of the frontier URLs in ``states``, in order."""
+        marks = ",".join("?" * len(states))
+        return self._db.execute(
+            f"SELECT url, kind, depth, state, reason FROM frontier WHERE state IN ({marks})"
+            " ORDER BY seq",
+            states,
+        ).fetchall()
+
+    def frontier_counts(self) -> dict[str, int]:
+        """Return the number of frontier URLs in each state."""
+        rows = self._db.execute("SELECT state, count(*) FROM frontier GROUP BY state")
+        return dict(rows.fetchall())
+
+    def get_state(self, key: str) -> str | None:
+        """Return a value the crawler saved for its next run (its start URLs, its scope)."""
+        row = self._db.execute("SELECT value FROM crawl_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        """Save a value for the crawler's next run."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO crawl_state (key, value) VALUES (?, ?)", (key, value)
+        )
+
+
+@dataclass
+class StoredPage:
+    """A page as fetched: its raw body and what is needed to decode it and to ask for it again."""
+
+    url: str
+    final_url: str
+    content_type: str
+    charset: str | None
+    etag: str | None
+    last_modified: str | None
+    fetched: str
+    body: bytes
+    article_id: str | None = None
+
+
+_PAGE_COLUMNS = (
+    "url, final_url, content_type, charset, etag, last_modified, fetched, raw, article_id"
+)
+
+
+def _stored_page(row: tuple) -> StoredPage:
+    *head, raw, article_id = row
+    return StoredPage(*head, body=zlib.decompress(raw), article_id=article_id)

@@ -62,3 +62,17 @@ def demo_dir(tmp_path_factory) -> Path:
 def client(demo_dir: Path):
     app = create_app({"TESTING": True, "INDEX_DIR": str(demo_dir)})
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the browser tests (Debian's, driven by Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_FLAGS, chromium_path
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from search import settings
 from search.indexer import IndexMissing
 from search.searcher import InvalidRequest, Limits, Searcher, SearchRequest
+from web import metrics, security
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         max_per_page=int(app.config["MAX_PER_PAGE"]),
         max_depth=int(app.config["MAX_DEPTH"]),
         max_query_length=int(app.config["MAX_QUERY_LENGTH"]),
+        max_expansion=int(app.config["MAX_EXPANSION"]),
     )
     searcher = Searcher(app.config["INDEX_DIR"], limits)
     app.extensions["searcher"] = searcher
     _register_views(app, searcher)
     _register_errors(app)
+    metrics.init_app(app)  # first, so that it times what the others refuse too
+    security.init_app(app)
     app.jinja_env.filters["day"] = _day
     app.jinja_env.globals["search_url"] = search_url
     return app

@@ -5,6 +5,8 @@ Every value can be overridden on the command line or with GUNICORN_CMD_ARGS.
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("SEARCH_BIND", "0.0.0.0:8000")
 # Processes for the CPU-bound work (one per core), threads to overlap what waits on disk and
@@ -15,3 +17,17 @@ worker_class = "gthread"
 accesslog = "-"
 # A slow query must not hold a worker forever; a request that takes this long is a bug.
 timeout = 30
+
+# /metrics adds up every worker's counts from files in this folder (prometheus-client's
+# multiprocess mode): a fresh one per server, unless the environment names one.
+_metrics_dir = None
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+else:
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+
+
+def on_exit(server):
+    """Remove the metrics folder made for this server."""
+    if _metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
