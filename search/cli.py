@@ -1,4 +1,4 @@
-"""`search crawl | ingest | clean | reindex | query | stats | serve`: the command line."""
+"""`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line."""
 
 from __future__ import annotations
 
@@ -476,6 +476,56 @@ def stats(index_dir: Path) -> None:
                 click.echo(f"indexed documents: {searcher.health()['documents']}")
         except IndexMissing as error:
             raise click.ClickException(str(error)) from None
+
+
+@main.command("eval")
+@click.option(
+    "--collection",
+    "kind",
+    required=True,
+    type=click.Choice(["cranfield", "cisi", "trec"]),
+    help="The collection's format: Cranfield 1400, CISI, or a generic folder (docs.jsonl, "
+    "queries.tsv, qrels.txt).",
+)
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--run-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the ranking as a TREC run file (for comparison with other systems).",
+)
+@click.option("--per-query", is_flag=True, help="Print the figures of every query too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate_command(
+    kind: str, path: Path, run_file: Path | None, per_query: bool, as_json: bool
+) -> None:
+    """Measure the ranking on a test collection: nDCG@10, MAP and Recall@100.
+
+    Indexes the collection in a temporary folder with the product's own schema, analyzers
+    and ranking, runs every judged query and scores the ranking with ir-measures.
+    """
+    from search.evaluate import CollectionError, evaluate, read_collection, write_run
+
+    try:
+        collection = read_collection(kind, path)
+        evaluation = evaluate(collection)
+    except CollectionError as error:
+        raise click.ClickException(str(error)) from None
+    if run_file:
+        write_run(evaluation, run_file)
+    if as_json:
+        click.echo(json.dumps(evaluation.to_dict(per_query=per_query), indent=2))
+        return
+    click.echo(
+        f"{evaluation.collection}: {evaluation.documents} documents, "
+        f"{evaluation.queries} judged queries"
+    )
+    if per_query:
+        names = list(evaluation.overall)
+        click.echo("query\t" + "\t".join(names))
+        for qid, figures in evaluation.per_query.items():
+            click.echo(qid + "\t" + "\t".join(f"{figures.get(n, 0.0):.4f}" for n in names))
+    for name, value in evaluation.overall.items():
+        click.echo(f"{name:<11} {value:.4f}")
 
 
 @main.command()

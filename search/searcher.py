@@ -20,12 +20,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from whoosh import fields, highlight, qparser, query, scoring
+from whoosh import fields, highlight, qparser, query
 from whoosh.analysis import Token
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import TermNotFound
 
-from search import schema, settings
+from search import ranking, schema, settings, suggest
 from search.article import Article
 from search.indexer import Generation, IndexMissing, live_generation, open_generation
 
@@ -81,8 +81,10 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = settings.default("PER_PAGE")
+    recency: float = 0.0  # 0 (off) to 1: how much publication date weighs in the ranking
+    explain: bool = False  # return each hit's score broken down by field and word
 
-    SINGLE = ("q", "from", "to", "sort", "page", "per_page")
+    SINGLE = ("q", "from", "to", "sort", "page", "per_page", "recency", "explain")
     REPEATABLE = ("topic", "person", "source")
 
     @classmethod
@@ -127,6 +129,8 @@ class SearchRequest:
             sort=sort,
             page=_integer(single, "page", 1, 1, max_page),
             per_page=per_page,
+            recency=_fraction(single, "recency"),
+            explain=_flag(single, "explain"),
         )
         if request.date_from and request.date_to and request.date_from > request.date_to:
             raise InvalidRequest(f"'from' ({request.date_from}) is after 'to' ({request.date_to})")
@@ -144,6 +148,8 @@ class SearchRequest:
             "sort": self.sort,
             "page": self.page,
             "per_page": self.per_page,
+            "recency": self.recency,
+            "explain": self.explain,
         }
 
     @property
@@ -170,6 +176,26 @@ def _integer(single: dict[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise InvalidRequest(f"{name} must be from {low} to {high}, not {value}")
     return value
+
+
+def _fraction(single: dict[str, str], name: str) -> float:
+    raw = single.get(name, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:  # also refuses nan and inf
+        raise InvalidRequest(f"{name} must be a number from 0 to 1, not {raw!r}")
+    return value
+
+
+def _flag(single: dict[str, str], name: str) -> bool:
+    raw = single.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false"):
+        raise InvalidRequest(f"{name} must be 1 or 0, not {raw!r}")
+    return raw in ("1", "true")
 
 
 def _date(single: dict[str, str], name: str) -> date | None:
@@ -227,6 +253,15 @@ def _notices(text: str) -> list[str]:
             fields = ", ".join(f"{f}:" for f in schema.FIELD_ALIASES)
             notices.append(f"There is no field {name!r}: searched as words. Fields: {fields}")
     return notices
+
+
+# A "?" is a one-letter wildcard only inside a word ("te?t"); elsewhere it ends a question.
+_QUESTION_MARK = re.compile(r"(?<![\w*?])\?+|\?+(?![\w*?])")
+
+
+def _question_marks(text: str) -> str:
+    """Read a question mark that ends a word or stands alone as punctuation, not a wildcard."""
+    return _QUESTION_MARK.sub(" ", text)
 
 
 def _walk(q: query.Query) -> Iterator[query.Query]:
@@ -498,6 +533,7 @@ class Searcher:
         self._generation: Generation | None = None
         self._index = None
         self._local = threading.local()
+        self._vocabulary = None  # (index state, suggest.Vocabulary) of the autocomplete
         self._open: dict[int, Any] = {}  # thread ident -> its Whoosh searcher
         # Files are closed even when nobody calls close(): when this object is collected.
         weakref.finalize(self, _close_all, self._open)
@@ -517,7 +553,7 @@ class Searcher:
         local = self._local
         current: _Snapshot | None = getattr(local, "snapshot", None)
         if current is None or local.generation != generation:
-            searcher = index.searcher(weighting=scoring.BM25F())
+            searcher = index.searcher(weighting=ranking.weighting())
             local.snapshot = _Snapshot(searcher, self._parser(searcher), self._sets(searcher))
             local.generation = generation
             self._track(searcher, close_previous=True)
@@ -584,7 +620,9 @@ class Searcher:
             if alias != target:
                 aliases.setdefault(target, []).append(alias)
         parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-        parser.add_plugin(qparser.PlusMinusPlugin())
+        # + and - mark a word only at its start: "real-gas" and "Coca-Cola" are not exclusions,
+        # and a dash standing alone ("pitot tubes - calibration") is punctuation.
+        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=\S)", r"(?<![^\s(])-(?=\S)"))
         parser.add_plugin(qparser.FuzzyTermPlugin())
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
@@ -598,18 +636,30 @@ class Searcher:
         if not text:
             return query.Every(), []
         snapshot = snapshot or self._snapshot()
+        notices = _notices(text)
         parser = snapshot.parser
         try:
-            parsed = parser.parse(text, normalize=False)
-            parsed = _weigh_repeats(parsed).normalize()
+            parsed = parser.parse(_question_marks(text), normalize=False)
         except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
             logger.debug("unparseable query %r: %s", text, error)
             raise InvalidRequest(
                 f"could not understand the query ({error}); check its AND, OR, NOT and brackets"
             ) from None
+        parsed = _weigh_repeats(parsed).normalize()
         reader = snapshot.searcher.reader()
         parsed, bounded = _bound_query(parsed, reader, self.limits.max_expansion)
-        return parsed, _notices(text) + bounded
+        return parsed, notices + bounded
+
+    def rank(self, text: str, limit: int = 1000) -> list[tuple[str, float]]:
+        """Return the ids and scores of the best ``limit`` matches of a query, best first.
+
+        The ranking of :meth:`search` without its snippets and facets (for evaluation).
+        """
+        snapshot = self._snapshot()
+        searcher = snapshot.searcher
+        parsed, _ = self.parse(text, snapshot)
+        results = searcher.search(ranking.with_feedback(searcher, parsed), limit=limit)
+        return [(hit[schema.ID], hit.score) for hit in results]
 
     def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> int:
         """The documents that match the query and pass every filter, as a bitset."""
@@ -631,17 +681,28 @@ class Searcher:
         parsed, notices = self.parse(request.q, snapshot)
         matched = self._matches(request, snapshot, parsed)
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
+        scored = parsed
         if request.sort == "newest" or not request.q:
             page = [(docnum, None) for docnum in snapshot.newest(matched, end)[start:]]
         else:
             # A filter makes Whoosh visit every match; without one it skips blocks that cannot
             # reach the top, so it is passed only when the request narrows the results.
             narrowed = set(_docnums(matched)) if request.has_filters else None
-            results = searcher.search(parsed, limit=end, filter=narrowed)
-            # top_n, not iteration: iterating Results first counts every match again.
-            page = [(docnum, score) for score, docnum in results.top_n[start:end]]
+            scored = ranking.with_feedback(searcher, parsed, narrowed)
+            if request.recency:
+                blend = ranking.RecencyBlend(request.recency, self._newest(searcher))
+                results = searcher.search(scored, limit=end, filter=narrowed, sortedby=blend)
+                # The blend's sort key is the negated blended score.
+                page = [(docnum, -key) for key, docnum in results.top_n[start:end]]
+            else:
+                results = searcher.search(scored, limit=end, filter=narrowed)
+                # top_n, not iteration: iterating Results first counts every match again.
+                page = [(docnum, score) for score, docnum in results.top_n[start:end]]
         terms = _highlight_terms(parsed, searcher.reader())
         hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
+        if request.explain and request.q:
+            for hit, (docnum, score) in zip(hits, page, strict=True):
+                hit["explain"] = self._explain(searcher, scored, docnum, score, request, parsed)
         total = matched.bit_count()
         response = {
             "request": request.to_params(),
@@ -654,6 +715,66 @@ class Searcher:
         }
         response["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return response
+
+    def _newest(self, searcher) -> int:
+        """The newest publication date of the index (cached while the index is unchanged)."""
+        key = (self._generation, searcher.doc_count_all())
+        cached = getattr(self._local, "newest", None)
+        if cached is None or cached[0] != key:
+            cached = (key, ranking.newest_ticks(searcher))
+            self._local.newest = cached
+        return cached[1]
+
+    def _explain(
+        self, searcher, scored, docnum: int, score: float | None, request: SearchRequest, parsed
+    ) -> dict[str, Any]:
+        """Why a hit ranked: its score by field and word, and the recency factor applied."""
+        detail = ranking.explain(searcher, scored, docnum, ranking.query_words(parsed))
+        factor, score = 1.0, score or 0.0
+        if request.recency and request.sort != "newest":
+            published = searcher.stored_fields(docnum).get(schema.PUBLISHED)
+            ticks = ranking.datetime_ticks(published) if published else 0
+            factor = ranking.recency_factor(ticks, self._newest(searcher), request.recency)
+            score = score / factor if factor else 0.0  # the blended score, back to relevance
+        # What single words do not account for: phrases, wildcards, fuzzy words.
+        other = score - sum(detail["fields"].values())
+        return {
+            **detail,
+            "other": round(other, 4) if other > 1e-3 else 0.0,
+            "recency_factor": round(factor, 4),
+        }
+
+    def similar(self, article_id: str, limit: int = 5) -> list[dict[str, Any]] | None:
+        """Articles like the one with this id, best first; None when there is no such article."""
+        searcher = self._searcher()
+        docnum = searcher.document_number(**{schema.ID: article_id})
+        if docnum is None:
+            return None
+        stored = searcher.stored_fields(docnum)
+        text = " ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY))
+        hits = searcher.more_like(docnum, schema.BODY, text=text, top=limit, numterms=15)
+        return [
+            {**_summary(schema.stored_article(hit.fields())), "score": round(hit.score, 4)}
+            for hit in hits
+        ]
+
+    def complete(self, text: str, limit: int = 5) -> dict[str, Any]:
+        """Autocomplete ``text``: people, topics and title words (see search.suggest).
+
+        Raises:
+            InvalidRequest: the text is empty or too long.
+        """
+        if not text.strip() or len(text) > suggest.MAX_PREFIX or "\x00" in text:
+            raise InvalidRequest(f"q must be 1 to {suggest.MAX_PREFIX} characters of text")
+        searcher = self._searcher()
+        key = (self._generation, searcher.doc_count_all())
+        with self._lock:
+            cached = self._vocabulary
+        if cached is None or cached[0] != key:
+            cached = (key, suggest.build_vocabulary(searcher.reader()))
+            with self._lock:
+                self._vocabulary = cached
+        return suggest.suggestions(cached[1], text, limit)
 
     @staticmethod
     def _hit(searcher, docnum: int, score: float | None, terms) -> dict[str, Any]:

@@ -75,7 +75,8 @@ def _register_views(app: Flask, searcher: Searcher) -> None:
         article = searcher.article(article_id)
         if article is None:
             abort(404, description=f"There is no article with id {article_id!r}.")
-        return render_template("article.html", article=article)
+        similar = searcher.similar(article_id) or []
+        return render_template("article.html", article=article, similar=similar)
 
     @app.get("/help")
     def help_page():
@@ -98,6 +99,28 @@ def _register_views(app: Flask, searcher: Searcher) -> None:
         if article is None:
             abort(404, description=f"There is no article with id {article_id!r}.")
         return jsonify(article.to_dict())
+
+    @app.get("/api/suggest")
+    def api_suggest():
+        """Autocomplete: people, topics and title words that begin with ``q``."""
+        params = _params()
+        unknown = sorted(set(params) - {"q", "limit"})
+        if unknown:
+            raise InvalidRequest(
+                f"unknown parameter {unknown[0]!r}; known parameters are: q, limit"
+            )
+        limit = params.get("limit", ["5"])[-1]
+        if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 20:
+            raise InvalidRequest(f"limit must be a whole number from 1 to 20, not {limit!r}")
+        return jsonify(searcher.complete(params.get("q", [""])[-1], int(limit)))
+
+    @app.get("/api/similar/<article_id>")
+    def api_similar(article_id: str):
+        """Articles like this one, best first."""
+        similar = searcher.similar(article_id)
+        if similar is None:
+            abort(404, description=f"There is no article with id {article_id!r}.")
+        return jsonify({"id": article_id, "results": similar})
 
     @app.get("/api/health")
     def api_health():
@@ -148,6 +171,8 @@ def search_url(req: dict[str, Any], **changes: Any) -> str:
         params["page"] = 1
     for key, value in changes.items():
         action, _, name = key.partition("_")
+        if value is True:
+            value = 1  # a flag reads "explain=1" in the address
         if action == "add" and value not in params[name]:
             params[name].append(value)
         elif action == "remove":
@@ -162,6 +187,7 @@ def search_url(req: dict[str, Any], **changes: Any) -> str:
         and not (k == "page" and v == 1)
         and not (k == "sort" and v == "relevance")
         and not (k == "per_page" and v == settings.default("PER_PAGE"))
+        and not (k in ("recency", "explain") and not v)
     ]
     return "/?" + urlencode(query) if query else "/"
 

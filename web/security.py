@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-# The pages load only their own stylesheet and no script at all: nothing inline may run, no
+# The pages load only their own stylesheet and script files: nothing inline may run, no
 # other origin may be framed, framing us, or posted to.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
+        # The search box's autocomplete (static/suggest.js) asks /api/suggest.
+        "connect-src 'self'",
         "style-src 'self'",
         "img-src 'self'",
         "form-action 'self'",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import trafilatura
-from bs4 import BeautifulSoup, UnicodeDammit
+from bs4 import BeautifulSoup, UnicodeDammit, XMLParsedAsHTMLWarning
 
 from search.article import Article, NoText, id_from_url, normalize_line, parse_datetime
 from search.clean.names import people_in_text
@@ -201,7 +202,11 @@ def clean_html(html: str, url: str, source: str | None = None) -> Article:
     Raises:
         ValueError: the page has no main text.
     """
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():
+        # A page is always read as HTML: an XHTML page's "<?xml" declaration is no reason to
+        # warn (under pytest's filterwarnings=error the warning would fail the page).
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "lxml")
     ld_objects = _json_ld(soup)
     article_ld = next((o for o in ld_objects if _types(o) & _ARTICLE_TYPES), {})
     url = _canonical_url(soup, url)

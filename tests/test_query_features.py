@@ -1,0 +1,179 @@
+"""Reader features: autocomplete, similar articles, prefer recent, why it ranked, plain queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ingest, write_jsonl
+from web import create_app
+
+
+def get(client, url, **params):
+    response = client.get(url, query_string=params)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_suggest_offers_people_topics_and_title_words(client):
+    body = get(client, "/api/suggest", q="ana")
+    assert {"value": "Ana Lopes", "count": 3} in body["people"]
+    topics = [t["value"] for t in get(client, "/api/suggest", q="ENER")["topics"]]
+    assert topics[0] == "Energy" and all("energy" in t.lower() for t in topics)
+    # A word inside a name is a way in; the last word of the text completes title words.
+    assert "Ana Lopes" in [p["value"] for p in get(client, "/api/suggest", q="lop")["people"]]
+    words = [w["value"] for w in get(client, "/api/suggest", q="offshore wi")["words"]]
+    assert "wind" in words and all(w.startswith("wi") for w in words)
+    assert get(client, "/api/suggest", q="zzqx") == {
+        "q": "zzqx",
+        "people": [],
+        "topics": [],
+        "words": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "q must be 1 to 100 characters"),
+        ({"q": "x" * 101}, "q must be 1 to 100 characters"),
+        ({"q": "en", "limit": "0"}, "limit must be a whole number from 1 to 20"),
+        ({"q": "en", "size": "3"}, "unknown parameter 'size'"),
+    ],
+)
+def test_suggest_rejects_bad_input_with_400(client, params, message):
+    response = client.get("/api/suggest", query_string=params)
+    assert response.status_code == 400 and message in response.get_json()["error"]["message"]
+
+
+def test_page_wires_autocomplete_without_inline_script(client):
+    page = client.get("/?q=energy").get_data(as_text=True)
+    assert 'list="suggestions"' in page and 'data-suggest="/api/suggest"' in page
+    assert '<script src="/static/suggest.js" defer></script>' in page
+    assert "<script>" not in page and " on" + "input=" not in page
+    with client.get("/static/suggest.js") as script:
+        assert script.status_code == 200
+
+
+def test_similar_articles_api_and_article_page(client):
+    hit = get(client, "/api/search", q="offshore wind link")["results"][0]
+    similar = get(client, f"/api/similar/{hit['id']}")["results"]
+    assert similar and hit["id"] not in [s["id"] for s in similar]
+    assert any("wind" in (s["title"] + " ".join(s["topics"])).lower() for s in similar[:3])
+    page = client.get(f"/article/{hit['id']}").get_data(as_text=True)
+    assert "Similar articles" in page and similar[0]["title"].split()[0] in page
+    assert client.get("/api/similar/nope").status_code == 404
+
+
+DATED = [
+    # The oldest says "harbour crane" most; the newest least; one recent article never matches.
+    ("old", "2020-03-01", "Harbour crane collapse", "The harbour crane fell. " * 6),
+    ("mid", "2025-06-01", "Port upgrade", "A new harbour crane was ordered for the port."),
+    ("new", "2026-05-01", "Dock news", "Workers at the harbour watched a crane and a ship."),
+    ("other", "2026-05-20", "Bakery opens", "A new bakery opened on the high street."),
+]
+
+
+@pytest.fixture(scope="module")
+def dated_client(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dated")
+    feed = write_jsonl(
+        folder / "dated.jsonl",
+        *(
+            {"id": i, "title": t, "body": b, "published": d + "T12:00:00Z", "source": "Test"}
+            for i, d, t, b in DATED
+        ),
+    )
+    ingest(folder / "index", feed)
+    return create_app({"INDEX_DIR": str(folder / "index")}).test_client()
+
+
+def test_prefer_recent_blends_the_date_into_relevance(dated_client):
+    def ids(**params):
+        body = get(dated_client, "/api/search", q="harbour crane", **params)
+        return [r["id"] for r in body["results"]], body["total"]
+
+    plain, total = ids()
+    assert plain == ["old", "mid", "new"]
+    assert ids(recency="0") == (plain, total)
+    recent, recent_total = ids(recency="1")
+    assert recent[0] == "new" and recent.index("mid") < recent.index("old")
+    # Still a relevance ranking: what does not match stays out, the total is unchanged.
+    assert "other" not in recent and recent_total == total
+    scores = [
+        r["score"]
+        for r in get(dated_client, "/api/search", q="harbour crane", recency="0.5")["results"]
+    ]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", "abc", "nan", "inf"])
+def test_bad_recency_is_400(client, value):
+    response = client.get("/api/search", query_string={"q": "energy", "recency": value})
+    assert response.status_code == 400
+    assert "recency must be a number from 0 to 1" in response.get_json()["error"]["message"]
+
+
+def test_page_has_a_prefer_recent_toggle(dated_client):
+    page = dated_client.get("/?q=harbour+crane&recency=0.8").get_data(as_text=True)
+    assert 'name="recency" value="0.8"' in page and "checked" in page
+    assert page.index('href="/article/new"') < page.index('href="/article/old"')
+    # Links keep the choice (sorting, filters); a plain search page does not add it.
+    assert "recency=0.8" in page
+    assert (
+        "recency=" not in dated_client.get("/?q=harbour").get_data(as_text=True).split("<main>")[1]
+    )
+
+
+def test_explain_breaks_the_score_down_by_field_and_word(client):
+    body = get(client, "/api/search", q="offshore wind", explain="1")
+    for hit in body["results"]:
+        why = hit["explain"]
+        assert sum(why["fields"].values()) + why["other"] == pytest.approx(hit["score"], rel=1e-3)
+        assert {t["field"] for t in why["terms"]} == set(why["fields"])
+        assert {t["term"] for t in why["terms"]} <= {"offshor", "wind"}
+    top = body["results"][0]["explain"]
+    assert top["terms"][0]["score"] >= top["terms"][-1]["score"]
+    assert "explain" not in get(client, "/api/search", q="offshore wind")["results"][0]
+    page = client.get("/?q=offshore+wind&explain=1").get_data(as_text=True)
+    assert "Why this ranked" in page and "<details" in page
+    assert "why these ranked" in client.get("/?q=offshore+wind").get_data(as_text=True)
+
+
+def test_explain_names_the_words_feedback_added(client):
+    body = get(client, "/api/search", q="offshore wind link grid authority cable", explain="1")
+    terms = body["results"][0]["explain"]["terms"]
+    assert any(t["feedback"] for t in terms) and any(not t["feedback"] for t in terms)
+
+
+@pytest.mark.parametrize(
+    ("q", "expected_in_top"),
+    [
+        # A hyphen inside a word joins it; it does not exclude what follows.
+        ("offshore-wind", "Offshore Wind"),
+        # A question mark ends a question; it is not a one-letter wildcard.
+        ("which offshore wind link was approved?", "Offshore Wind"),
+        # A dash standing alone is punctuation.
+        ("offshore wind - link", "Offshore Wind"),
+    ],
+)
+def test_natural_queries_read_as_a_reader_means_them(client, q, expected_in_top):
+    body = get(client, "/api/search", q=q)
+    assert expected_in_top in body["results"][0]["title"], body["results"][0]["title"]
+
+
+def test_a_stray_dash_is_punctuation(client):
+    plain = get(client, "/api/search", q="wind link")
+    dashed = get(client, "/api/search", q="wind - link")
+    assert dashed["total"] == plain["total"] and not dashed["notices"]
+
+
+def test_minus_at_a_word_start_still_excludes(client):
+    everything = get(client, "/api/search", q="energy", per_page=50)
+    without = get(client, "/api/search", q="energy -wind", per_page=50)
+    assert 0 < without["total"] < everything["total"]
+
+
+def test_help_page_documents_the_features(client):
+    page = client.get("/help").get_data(as_text=True)
+    for phrase in ("Prefer recent", "Why this ranked", "suggest", "Similar articles", "recency"):
+        assert phrase in page, phrase
