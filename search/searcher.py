@@ -41,8 +41,6 @@ SNIPPET_CHARS = 240
 RARE_DOC_FREQUENCY = 2
 SUGGEST_MIN = 3
 SUGGEST_RATIO = 20
-# Bonus for documents that match more of the query's words (Whoosh's OrGroup scale).
-MATCH_MORE_BONUS = 0.9
 # Bounds on what one query may cost (see _bound_query): fuzzy words beyond two edits expand to
 # most of the vocabulary, slop beyond this is "anywhere in the text", and a boost of 1e400 would
 # make a score of infinity, which is not JSON.
@@ -613,7 +611,10 @@ class Searcher:
             list(schema.SEARCH_FIELDS),
             queryable,
             fieldboosts=schema.SEARCH_FIELDS,
-            group=qparser.OrGroup.factory(MATCH_MORE_BONUS),
+            # Any word may match; BM25 adds up the words a document has, so documents with
+            # more of them rank higher. (Whoosh's OrGroup "scale" bonus is lost when the query
+            # is normalised, so none is asked for.)
+            group=qparser.OrGroup,
         )
         aliases: dict[str, list[str]] = {}
         for alias, target in schema.FIELD_ALIASES.items():
