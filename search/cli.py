@@ -56,11 +56,13 @@ def _index_dir_option(command):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="Say more (-vv for debugging).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option("-v", "--verbose", count=True, help="Log progress (-vv: debugging detail).")
+@click.option("-q", "--quiet", is_flag=True, help="Log only errors.")
 def main(verbose: int, quiet: bool) -> None:
     """Full-text search for news: crawl sites or ingest files, rebuild the index, query, serve."""
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:
         # trafilatura reports every short or odd page at WARNING; our own skip report suffices.

@@ -307,3 +307,13 @@ def test_jsonl_lines_become_articles_and_bad_lines_are_reported(tmp_path):
     assert second.topics == ["y"] and len(second.id) == 20
     with pytest.raises(CleanError, match="'title' must be a string"):
         clean_document(items[3])
+
+
+def test_relative_canonical_link_is_resolved():
+    html = (
+        '<html><head><link rel="canonical" href="/2026/05/story"></head><body><article><p>'
+        + "Words of the story. " * 10
+        + "</p></article></body></html>"
+    )
+    article = clean_html(html, "https://news.example/section/page?x=1")
+    assert article.url == "https://news.example/2026/05/story"

@@ -8,7 +8,7 @@ import re
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from bs4 import BeautifulSoup, UnicodeDammit, XMLParsedAsHTMLWarning
@@ -170,11 +170,12 @@ def _topics(soup: BeautifulSoup, article_ld: dict[str, Any]) -> list[str]:
 
 
 def _canonical_url(soup: BeautifulSoup, url: str) -> str:
+    """The page's own name for itself (a relative one resolved against ``url``), else ``url``."""
     for link in soup.find_all("link", href=True):
         if "canonical" in (link.get("rel") or []):
-            return link["href"].strip()
+            return urljoin(url, link["href"].strip())
     for candidate in _metas(soup, [("property", "og:url")]):
-        return candidate.strip()
+        return urljoin(url, candidate.strip())
     return url
 
 
