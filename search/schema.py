@@ -150,7 +150,8 @@ def article_document(article: Article) -> dict[str, Any]:
         TITLE: article.title,
         BODY: article.body,
         SPELLING: article.title + "\n\n" + article.body,
-        # A blank line between values keeps a phrase from running across two of them.
+        # The values are searched as one text (the stored value stays the list). Positions run
+        # on across values, so a phrase can span the end of one and the start of the next.
         TOPICS: "\n\n".join(article.topics),
         f"_stored_{TOPICS}": article.topics,
         PEOPLE: "\n\n".join(article.people),
