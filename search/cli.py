@@ -27,12 +27,13 @@ from search.indexer import (
     update_live,
     write_lock,
 )
+from search.request import InvalidRequest, Limits, SearchRequest
 from search.scrape.crawl import FAILED, SKIPPED, Crawler, CrawlOptions, CrawlStats
 from search.scrape.fetch import FetchPolicy
 from search.scrape.files import Document, Skipped, find_files, read_file
 from search.scrape.reclean import reclean_pages
 from search.scrape.urls import BadURL
-from search.searcher import InvalidRequest, Limits, Searcher, SearchRequest
+from search.searcher import Searcher
 from search.store import ADDED, UNCHANGED, UPDATED, CorpusStore
 
 logger = logging.getLogger(__name__)

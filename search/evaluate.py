@@ -16,7 +16,8 @@ from ir_measures import AP, R, nDCG
 
 from search.article import Article
 from search.indexer import build_generation
-from search.searcher import InvalidRequest, Searcher
+from search.request import InvalidRequest
+from search.searcher import Searcher
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,8 @@ import pytest
 from search.article import Article
 from search.indexer import WriterBusy, generations_dir, list_generations, live_generation
 from search.indexer import write_lock as hold_write_lock
-from search.searcher import Limits, Searcher, SearchRequest
+from search.request import Limits, SearchRequest
+from search.searcher import Searcher
 from search.store import STORE_FILE
 from tests.conftest import DEMO, ROOT, ingest, run_cli
 

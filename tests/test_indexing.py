@@ -10,7 +10,8 @@ import pytest
 
 from search import indexer
 from search.indexer import WriterBusy, list_generations, live_generation, write_lock
-from search.searcher import Limits, Searcher, SearchRequest
+from search.request import Limits, SearchRequest
+from search.searcher import Searcher
 from search.store import CorpusStore
 from tests.conftest import DEMO, ingest, run_cli, write_jsonl
 from web import create_app

@@ -14,7 +14,8 @@ from werkzeug.exceptions import HTTPException
 
 from search import settings
 from search.indexer import IndexMissing
-from search.searcher import InvalidRequest, Limits, Searcher, SearchRequest
+from search.request import InvalidRequest, Limits, SearchRequest
+from search.searcher import Searcher
 from web import metrics, security
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,169 @@
+"""A search request: its parameters, their bounds, and the 400 a bad one gets (no Whoosh)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from search import settings
+
+SORTS = ("relevance", "newest")
+
+
+class InvalidRequest(Exception):
+    """A search request a person must correct; the message says how."""
+
+    status = 400
+
+
+@dataclass
+class Limits:
+    """The bounds a request must keep (see the settings table)."""
+
+    per_page: int = settings.default("PER_PAGE")
+    max_per_page: int = settings.default("MAX_PER_PAGE")
+    max_depth: int = settings.default("MAX_DEPTH")
+    max_query_length: int = settings.default("MAX_QUERY_LENGTH")
+    max_expansion: int = settings.default("MAX_EXPANSION")
+
+
+@dataclass
+class SearchRequest:
+    """What a reader or a program asks for: the query, filters, order and page."""
+
+    q: str = ""
+    topic: list[str] = field(default_factory=list)
+    person: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = settings.default("PER_PAGE")
+    recency: float = 0.0  # 0 (off) to 1: how much publication date weighs in the ranking
+    explain: bool = False  # return each hit's score broken down by field and word
+
+    SINGLE = ("q", "from", "to", "sort", "page", "per_page", "recency", "explain")
+    REPEATABLE = ("topic", "person", "source")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, list[str]], limits: Limits) -> SearchRequest:
+        """Build a request from query-string parameters (each name mapped to its values).
+
+        Raises:
+            InvalidRequest: an unknown parameter, a repeated single one, or a bad value.
+        """
+        unknown = sorted(set(params) - set(cls.SINGLE) - set(cls.REPEATABLE))
+        if unknown:
+            raise InvalidRequest(
+                f"unknown parameter {unknown[0]!r}; known parameters are: "
+                + ", ".join(cls.SINGLE + cls.REPEATABLE)
+            )
+        single: dict[str, str] = {}
+        for name in cls.SINGLE:
+            values = params.get(name, [])
+            if len(values) > 1:
+                raise InvalidRequest(f"parameter {name!r} may be given only once")
+            if values:
+                single[name] = values[0]
+        q = single.get("q", "").strip()
+        if len(q) > limits.max_query_length:
+            raise InvalidRequest(
+                f"the query is {len(q)} characters long; the limit is {limits.max_query_length}"
+            )
+        if "\x00" in q:
+            raise InvalidRequest("the query contains a NUL character")
+        sort = single.get("sort", "relevance") or "relevance"
+        if sort not in SORTS:
+            raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        per_page = _integer(single, "per_page", limits.per_page, 1, limits.max_per_page)
+        max_page = max(1, limits.max_depth // per_page)
+        request = cls(
+            q=q,
+            topic=_values(params, "topic"),
+            person=_values(params, "person"),
+            source=_values(params, "source"),
+            date_from=_date(single, "from"),
+            date_to=_date(single, "to"),
+            sort=sort,
+            page=_integer(single, "page", 1, 1, max_page),
+            per_page=per_page,
+            recency=_fraction(single, "recency"),
+            explain=_flag(single, "explain"),
+        )
+        if request.date_from and request.date_to and request.date_from > request.date_to:
+            raise InvalidRequest(f"'from' ({request.date_from}) is after 'to' ({request.date_to})")
+        return request
+
+    def to_params(self) -> dict[str, Any]:
+        """Return the request as its parameters (echoed in responses, used to build links)."""
+        return {
+            "q": self.q,
+            "topic": self.topic,
+            "person": self.person,
+            "source": self.source,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "sort": self.sort,
+            "page": self.page,
+            "per_page": self.per_page,
+            "recency": self.recency,
+            "explain": self.explain,
+        }
+
+    @property
+    def has_filters(self) -> bool:
+        """Whether the request narrows the results by anything but the query."""
+        return bool(self.topic or self.person or self.source or self.date_from or self.date_to)
+
+
+def _values(params: Mapping[str, list[str]], name: str) -> list[str]:
+    values = [v.strip() for v in params.get(name, []) if v.strip()]
+    for value in values:
+        if len(value) > 200 or "\x00" in value:
+            raise InvalidRequest(f"{name!r} filter value is not a valid {name}")
+    return list(dict.fromkeys(values))
+
+
+def _integer(single: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = single.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise InvalidRequest(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise InvalidRequest(f"{name} must be from {low} to {high}, not {value}")
+    return value
+
+
+def _fraction(single: dict[str, str], name: str) -> float:
+    raw = single.get(name, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:  # also refuses nan and inf
+        raise InvalidRequest(f"{name} must be a number from 0 to 1, not {raw!r}")
+    return value
+
+
+def _flag(single: dict[str, str], name: str) -> bool:
+    raw = single.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false"):
+        raise InvalidRequest(f"{name} must be 1 or 0, not {raw!r}")
+    return raw in ("1", "true")
+
+
+def _date(single: dict[str, str], name: str) -> date | None:
+    raw = single.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRequest(f"{name!r} must be a date written YYYY-MM-DD, not {raw!r}") from None
