@@ -44,16 +44,22 @@ GUNICORN_CONFIG = "python:web.gunicorn_conf"
 _SETTING = {s.name: s for s in settings.SETTINGS}
 
 
-def _index_dir_option(command):
-    setting = _SETTING["INDEX_DIR"]
+def _setting_option(name: str, *decls: str, **kwargs):
+    """A command option whose default (and environment variable) is the setting ``name``."""
+    setting = _SETTING[name]
     return click.option(
-        "--index-dir",
+        *decls,
         envvar=setting.env,
         default=setting.default,
         show_default=True,
-        type=click.Path(file_okay=False, path_type=Path),
         help=f"{setting.help} [env: {setting.env}]",
-    )(command)
+        **kwargs,
+    )
+
+
+_index_dir_option = _setting_option(
+    "INDEX_DIR", "--index-dir", type=click.Path(file_okay=False, path_type=Path)
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -153,19 +159,6 @@ def _index_pending(store: CorpusStore, index_dir: Path) -> None:
     if pending or live_generation(index_dir) is None:
         update_live(index_dir, pending)
         store.mark_indexed(a.id for a in pending)
-
-
-def _setting_option(name: str, *decls: str, **kwargs):
-    """A command option whose default (and environment variable) is the setting ``name``."""
-    setting = _SETTING[name]
-    return click.option(
-        *decls,
-        envvar=setting.env,
-        default=setting.default,
-        show_default=True,
-        help=f"{setting.help} [env: {setting.env}]",
-        **kwargs,
-    )
 
 
 @main.command()
