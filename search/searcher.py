@@ -471,7 +471,7 @@ class Searcher:
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
 
-    def parse(self, text: str, snapshot: _Snapshot | None = None) -> tuple[query.Query, list[str]]:
+    def _parse(self, text: str, snapshot: _Snapshot | None = None) -> tuple[query.Query, list[str]]:
         """Parse a query in the documented syntax; return it with notices for the reader.
 
         Raises:
@@ -501,7 +501,7 @@ class Searcher:
         """
         snapshot = self._snapshot()
         searcher = snapshot.searcher
-        parsed, _ = self.parse(text, snapshot)
+        parsed, _ = self._parse(text, snapshot)
         results = searcher.search(ranking.with_feedback(searcher, parsed), limit=limit)
         return [(hit[schema.ID], hit.score) for hit in results]
 
@@ -522,7 +522,7 @@ class Searcher:
         started = time.perf_counter()
         snapshot = self._snapshot()
         searcher = snapshot.searcher
-        parsed, notices = self.parse(request.q, snapshot)
+        parsed, notices = self._parse(request.q, snapshot)
         matched = self._matches(request, snapshot, parsed)
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
         scored = parsed
@@ -650,7 +650,7 @@ class Searcher:
         if corrected == request.q:
             return None
         try:
-            parsed, _ = self.parse(corrected, snapshot)
+            parsed, _ = self._parse(corrected, snapshot)
         except InvalidRequest:
             return None
         found = self._matches(request, snapshot, parsed).bit_count()
