@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from whoosh import index as whoosh_index
 
 from search import schema
 from search.article import Article
+from search.segments import GenerationWriter
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ _PREFIX = "gen-"
 # Writers keep a segment's files apart (compound=False): a reader of a compound segment copies
 # each part of it into memory, once per searcher, which multiplies a worker's memory by its
 # threads. Separate files are read through the page cache instead.
+WRITER_MEMORY = 256 * 1024 * 1024  # postings a new generation's writer holds before a new segment
 
 
 class WriterBusy(Exception):
@@ -162,16 +164,27 @@ def build_generation(
     _prune(data_dir, keep)
     generation = _new_generation(data_dir)
     count = 0
+    writer = None
     try:
         ix = whoosh_index.open_dir(str(generation.path))
-        parallel = {"procs": procs, "multisegment": True} if procs > 1 else {}
-        with ix.writer(limitmb=256, compound=False, **parallel) as writer:
-            for article in articles:
-                writer.add_document(**schema.article_document(article))
-                count += 1
-                if progress:
-                    progress(1)
+        if procs > 1:
+            writer = ix.writer(limitmb=256, compound=False, procs=procs, multisegment=True)
+        else:
+            writer = GenerationWriter(ix)
+        for article in articles:
+            writer.add_document(**schema.article_document(article))
+            count += 1
+            if progress:
+                progress(1)
+            if procs == 1 and writer.memory > WRITER_MEMORY:
+                # A segment at a time keeps memory bounded on a large corpus.
+                writer.commit(merge=False)
+                writer = GenerationWriter(ix)
+        writer.commit(merge=False)
     except BaseException:
+        if writer is not None and not writer.is_closed:
+            with suppress(Exception):  # the original error is the one to report
+                writer.cancel()
         shutil.rmtree(generation.path, ignore_errors=True)
         raise
     _switch_live(data_dir, generation.name)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import Stemmer
-from whoosh import columns, fields
+from whoosh import columns, fields, formats
 from whoosh.analysis import (
     Filter,
     RegexTokenizer,
@@ -15,6 +15,7 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.support.charset import accent_map
+from whoosh.system import pack_uint
 
 from search.article import Article
 
@@ -81,18 +82,23 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+def fold(word: str) -> str:
+    """A token's searchable form before stemming: lower case, no accents, "U.S." -> "us",
+    "China's" -> "china", curly apostrophes straight."""
+    text = word.lower().translate(accent_map).replace("\u2019", "'")
+    if text.endswith("'s"):
+        text = text[:-2]
+    if "." in text and not text[0].isdigit():
+        text = text.replace(".", "")
+    return text
+
+
 class NewsWordFilter(Filter):
-    """Folds a token to its searchable form: lower case, no accents, "U.S." -> "us",
-    "China's" -> "china", curly apostrophes straight (one pass, for indexing speed)."""
+    """Folds each token with :func:`fold` (one pass, for indexing speed)."""
 
     def __call__(self, tokens):
         for token in tokens:
-            text = token.text.lower().translate(accent_map).replace("\u2019", "'")
-            if text.endswith("'s"):
-                text = text[:-2]
-            if "." in text and not text[0].isdigit():
-                text = text.replace(".", "")
-            token.text = text
+            token.text = fold(token.text)
             yield token
 
 
@@ -106,8 +112,70 @@ def news_analyzer(stemming: bool = True):
     return chain | StemFilter(stemfn=stem, cachesize=50000) if stemming else chain
 
 
+class _IndexedForms(dict):
+    """Raw token -> its indexed form (None for a stop word), filled on first sight.
+
+    The same tokens recur all through a corpus, so indexing looks most of them up instead of
+    running the analyzer chain once per token.
+    """
+
+    LIMIT = 500_000  # distinct raw tokens kept before the memo starts over
+
+    def __init__(self, stemming: bool):
+        super().__init__()
+        self.stemming = stemming
+
+    def __missing__(self, raw: str) -> str | None:
+        text = fold(raw)
+        form = None if not text or text in STOP_WORDS else stem(text) if self.stemming else text
+        if len(self) >= self.LIMIT:
+            self.clear()
+        self[raw] = form
+        return form
+
+
+# One memo per analysis, shared by the fields (and kept out of the schema Whoosh pickles).
+_FORMS = {True: _IndexedForms(stemming=True), False: _IndexedForms(stemming=False)}
+
+
+class NewsText(fields.TEXT):
+    """A free-text field that indexes fast: the same terms, frequencies and positions as
+    :func:`news_analyzer` gives Whoosh (tests/test_analysis.py checks they are equal), without
+    a chain of generators and a token object per word. Queries and highlighting still run the
+    analyzer itself."""
+
+    def __init__(self, stemming: bool = True, phrase: bool = True, stored: bool = False):
+        super().__init__(analyzer=news_analyzer(stemming), phrase=phrase, stored=stored)
+        self.stemming = stemming
+
+    def index(self, value, **kwargs):
+        if not isinstance(value, str) or kwargs:
+            return super().index(value, **kwargs)
+        forms = _FORMS[self.stemming]
+        positions: dict[str, list[int]] = {}
+        pos = None
+        for i, raw in enumerate(TOKEN_PATTERN.findall(value)):
+            form = forms[raw]
+            if form is not None:
+                # Stop words leave no gap (StopFilter renumbers): the first kept word keeps its
+                # place, the rest follow it one by one.
+                pos = i if pos is None else pos + 1
+                positions.setdefault(form, []).append(pos)
+        fmt = self.format
+        boost = fmt.field_boost
+        if isinstance(fmt, formats.Positions):
+            return [
+                (form.encode(), len(p), len(p) * boost, fmt.encode(p))
+                for form, p in positions.items()
+            ]
+        return [
+            (form.encode(), len(p), len(p) * boost, pack_uint(len(p)))
+            for form, p in positions.items()
+        ]
+
+
 def _text():
-    return fields.TEXT(analyzer=news_analyzer(), stored=True, phrase=True)
+    return NewsText(stored=True)
 
 
 def create_schema() -> fields.Schema:
@@ -129,7 +197,7 @@ def create_schema() -> fields.Schema:
             PUBLISHED: fields.DATETIME(stored=True, sortable=columns.NumericColumn("Q", default=0)),
             MONTH: fields.ID(sortable=True),
             # A field of its own rather than Whoosh's spelling=True, for the same reason.
-            SPELLING: fields.TEXT(analyzer=news_analyzer(stemming=False), phrase=False),
+            SPELLING: NewsText(stemming=False, phrase=False),
             FETCHED: fields.STORED(),
             EXTRA: fields.STORED(),
         }

@@ -1,8 +1,13 @@
 """The analyzer a news reader expects: stems that work, US kept, acronyms and tickers found."""
 
-import pytest
+from pathlib import Path
 
-from search.schema import news_analyzer
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import fields
+
+from search.schema import NewsText, news_analyzer
 
 
 def terms(text: str) -> list[str]:
@@ -27,3 +32,38 @@ def terms(text: str) -> list[str]:
 )
 def test_news_analyzer(text, expected):
     assert terms(text) == expected
+
+
+def _whoosh_index(field, text: str) -> list:
+    """What Whoosh's own field type indexes for ``text``, through the analyzer chain."""
+    return sorted(fields.TEXT.index(field, text))
+
+
+@pytest.mark.parametrize("stemming", [True, False])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "the of and",  # nothing but stop words
+        "The U.S. and the E.U. said BRK.A rose 3.5% to 1,000.50 -- China's O’Brien, Café.",
+        "of the oil and the gas of the oil",  # stop words first: positions start after them
+        "İstanbul ß ﬁnance _ __init__ 2026-11-27 x'y 'quoted'",
+    ],
+)
+def test_fast_indexing_matches_the_analyzer(stemming, text):
+    field = NewsText(stemming=stemming, phrase=stemming)
+    assert sorted(field.index(text)) == _whoosh_index(field, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200), st.booleans())
+def test_fast_indexing_matches_the_analyzer_on_any_text(text, stemming):
+    field = NewsText(stemming=stemming, phrase=stemming)
+    assert sorted(field.index(text)) == _whoosh_index(field, text)
+
+
+def test_fast_indexing_matches_the_analyzer_on_the_demo_corpus():
+    field = NewsText()
+    for path in sorted((Path(__file__).parent.parent / "demo").rglob("*.*")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert sorted(field.index(text)) == _whoosh_index(field, text), path

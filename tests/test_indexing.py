@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
 
 import pytest
+from whoosh import index as whoosh_index
 
-from search import indexer
+from search import indexer, schema
+from search.article import Article
 from search.indexer import WriterBusy, list_generations, live_generation, write_lock
 from search.request import Limits, SearchRequest
 from search.searcher import Searcher
+from search.segments import GenerationWriter
 from search.store import CorpusStore
 from tests.conftest import DEMO, ingest, run_cli, write_jsonl
 from web import create_app
@@ -184,3 +188,49 @@ def test_filter_values_may_contain_commas(data_dir, tmp_path):
     response = Searcher(data_dir).search(request)
     assert response["total"] == 1
     assert response["facets"]["people"] == [{"value": "Smith, John", "count": 1}]
+
+
+def _segment_files(folder) -> dict[str, bytes]:
+    """A one-segment index's files by what they hold (the segment's random name left out)."""
+    files = {}
+    for path in folder.iterdir():
+        if path.name.startswith("MAIN_") and path.name != "MAIN_WRITELOCK":
+            files[path.name.split(".", 1)[1]] = path.read_bytes()
+    return files
+
+
+def test_generation_writer_writes_what_whoosh_writes(tmp_path):
+    """The fast writer of new generations writes byte for byte the files Whoosh's writer does."""
+    rng = random.Random(7)
+    words = "the oil price rose U.S. crude OPEC's output 3.5 pct Café of barrels talks".split()
+    articles = [
+        Article.from_dict(
+            {
+                "id": f"a{n}",
+                "title": " ".join(rng.choices(words, k=rng.randint(1, 8))),
+                "body": " ".join(rng.choices(words, k=rng.randint(0, 400))),
+                "topics": ["oil", "gas", "trade"][: n % 4],
+                "people": ["Wang Yi"] * (n % 2),
+                "published": f"1987-0{n % 9 + 1}-1{n % 10}T10:00:00Z" if n % 5 else None,
+                "source": f"site{n % 3}",
+            }
+        )
+        for n in range(300)
+    ]
+    folders = {}
+    for name, make_writer in (
+        ("whoosh", lambda ix: ix.writer(compound=False)),
+        ("fast", GenerationWriter),
+    ):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        ix = whoosh_index.create_in(str(folders[name]), schema.create_schema())
+        writer = make_writer(ix)
+        for item in articles:
+            writer.add_document(**schema.article_document(item))
+        writer.commit()
+    expected, written = _segment_files(folders["whoosh"]), _segment_files(folders["fast"])
+    assert set(written) == set(expected)
+    assert {"pst", "trm", "_stored.col", "_body_len.col"} <= set(written)
+    for name, data in expected.items():
+        assert written[name] == data, name
