@@ -400,7 +400,6 @@ def reindex(reclean: bool, index_dir: Path) -> None:
                     store.articles(),
                     keep=settings.from_env("KEEP_GENERATIONS"),
                     progress=bar.update,
-                    procs=settings.from_env("INDEX_PROCS"),
                 )
             store.mark_indexed()
     except WriterBusy as error:

@@ -16,7 +16,8 @@ from whoosh import index as whoosh_index
 
 from search import schema
 from search.article import Article
-from search.segments import GenerationWriter
+from search.lexicon import Lexicon
+from search.segments import CODEC, GenerationWriter
 
 logger = logging.getLogger(__name__)
 
@@ -151,36 +152,33 @@ def build_generation(
     articles: Iterable[Article],
     keep: int = 2,
     progress: Callable[[int], None] | None = None,
-    procs: int = 1,
 ) -> tuple[Generation, int]:
     """Index ``articles`` into a new generation, then make it live; return it and its size.
 
     The caller holds :func:`write_lock`. Until the final switch the live generation is
     untouched: an error (or a kill) leaves it serving and the half-built one is removed.
-    With ``procs`` > 1, that many processes analyse and write segments side by side (left
-    unmerged: merging them would cost what the second process saved).
     """
     data_dir = Path(data_dir)
     _prune(data_dir, keep)
     generation = _new_generation(data_dir)
     count = 0
     writer = None
+    lexicon = Lexicon()
     try:
         ix = whoosh_index.open_dir(str(generation.path))
-        if procs > 1:
-            writer = ix.writer(limitmb=256, compound=False, procs=procs, multisegment=True)
-        else:
-            writer = GenerationWriter(ix)
+        writer = GenerationWriter(ix)
         for article in articles:
             writer.add_document(**schema.article_document(article))
+            lexicon.add(article)
             count += 1
             if progress:
                 progress(1)
-            if procs == 1 and writer.memory > WRITER_MEMORY:
+            if writer.memory > WRITER_MEMORY:
                 # A segment at a time keeps memory bounded on a large corpus.
                 writer.commit(merge=False)
                 writer = GenerationWriter(ix)
         writer.commit(merge=False)
+        lexicon.save(generation.path)
     except BaseException:
         if writer is not None and not writer.is_closed:
             with suppress(Exception):  # the original error is the one to report
@@ -207,8 +205,12 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
         live = generation
     ix = whoosh_index.open_dir(str(live.path))
     count = 0
-    with ix.writer(limitmb=256, compound=False) as writer:
+    lexicon = Lexicon.load(live.path)
+    with ix.writer(limitmb=256, compound=False, codec=CODEC) as writer:
         for article in articles:
             writer.update_document(**schema.article_document(article))
+            lexicon.add(article)
             count += 1
+        # Before the commit makes the new articles visible, so no reader sees them without it.
+        lexicon.save(live.path)
     return count

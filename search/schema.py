@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import Stemmer
-from whoosh import columns, fields, formats
+from whoosh import columns, fields
 from whoosh.analysis import (
     Filter,
     RegexTokenizer,
@@ -15,7 +15,6 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.support.charset import accent_map
-from whoosh.system import pack_uint
 
 from search.article import Article
 
@@ -33,7 +32,6 @@ PUBLISHED = "published"
 MONTH = "month"  # "YYYY-MM" of the publication date: the date facet
 FETCHED = "fetched"
 EXTRA = "extra"
-SPELLING = "spelling"  # unstemmed words of title and body: the vocabulary of "did you mean"
 
 # Searched by a query's bare words, with their weights in BM25F. A headline's words are nearly
 # always in the body too, so a title match already counts twice; in `search eval` a higher
@@ -134,8 +132,15 @@ class _IndexedForms(dict):
         return form
 
 
-# One memo per analysis, shared by the fields (and kept out of the schema Whoosh pickles).
-_FORMS = {True: _IndexedForms(stemming=True), False: _IndexedForms(stemming=False)}
+# Memos shared by the fields (and kept out of the schema Whoosh pickles).
+_STEMMED = _IndexedForms(stemming=True)
+_WRITTEN = _IndexedForms(stemming=False)
+
+
+def written_words(text: str) -> set[str]:
+    """The distinct words of ``text`` as the index folds them, before stemming (no stop words)."""
+    forms = _WRITTEN
+    return {form for raw in TOKEN_PATTERN.findall(text) if (form := forms[raw]) is not None}
 
 
 class NewsText(fields.TEXT):
@@ -144,14 +149,13 @@ class NewsText(fields.TEXT):
     a chain of generators and a token object per word. Queries and highlighting still run the
     analyzer itself."""
 
-    def __init__(self, stemming: bool = True, phrase: bool = True, stored: bool = False):
-        super().__init__(analyzer=news_analyzer(stemming), phrase=phrase, stored=stored)
-        self.stemming = stemming
+    def __init__(self, stored: bool = False):
+        super().__init__(analyzer=news_analyzer(), phrase=True, stored=stored)
 
     def index(self, value, **kwargs):
         if not isinstance(value, str) or kwargs:
             return super().index(value, **kwargs)
-        forms = _FORMS[self.stemming]
+        forms = _STEMMED
         positions: dict[str, list[int]] = {}
         pos = None
         for i, raw in enumerate(TOKEN_PATTERN.findall(value)):
@@ -161,17 +165,8 @@ class NewsText(fields.TEXT):
                 # place, the rest follow it one by one.
                 pos = i if pos is None else pos + 1
                 positions.setdefault(form, []).append(pos)
-        fmt = self.format
-        boost = fmt.field_boost
-        if isinstance(fmt, formats.Positions):
-            return [
-                (form.encode(), len(p), len(p) * boost, fmt.encode(p))
-                for form, p in positions.items()
-            ]
-        return [
-            (form.encode(), len(p), len(p) * boost, pack_uint(len(p)))
-            for form, p in positions.items()
-        ]
+        encode, boost = self.format.encode, self.format.field_boost
+        return [(form.encode(), len(p), len(p) * boost, encode(p)) for form, p in positions.items()]
 
 
 def _text():
@@ -196,8 +191,6 @@ def create_schema() -> fields.Schema:
             # Missing dates sort as the oldest, so "newest first" puts undated articles last.
             PUBLISHED: fields.DATETIME(stored=True, sortable=columns.NumericColumn("Q", default=0)),
             MONTH: fields.ID(sortable=True),
-            # A field of its own rather than Whoosh's spelling=True, for the same reason.
-            SPELLING: NewsText(stemming=False, phrase=False),
             FETCHED: fields.STORED(),
             EXTRA: fields.STORED(),
         }
@@ -217,7 +210,6 @@ def article_document(article: Article) -> dict[str, Any]:
         URL: article.url,
         TITLE: article.title,
         BODY: article.body,
-        SPELLING: article.title + "\n\n" + article.body,
         # The values are searched as one text (the stored value stays the list). Positions run
         # on across values, so a phrase can span the end of one and the start of the next.
         TOPICS: "\n\n".join(article.topics),

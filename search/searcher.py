@@ -28,6 +28,7 @@ from whoosh.reading import TermNotFound
 from search import ranking, schema, suggest
 from search.article import Article
 from search.indexer import Generation, IndexMissing, live_generation, open_generation
+from search.lexicon import Lexicon
 from search.request import InvalidRequest, Limits, SearchRequest
 
 logger = logging.getLogger(__name__)
@@ -212,7 +213,8 @@ class _DocSets:
     outlives the document numbers it describes.
     """
 
-    def __init__(self, reader):
+    def __init__(self, reader, folder: Path):
+        self.folder = folder
         self.size = reader.doc_count_all()
         self.all = _bits(reader.all_doc_ids(), self.size)
         self._terms: dict[tuple[str, str], int] = {}
@@ -222,6 +224,15 @@ class _DocSets:
         self._dates: list[datetime] = []
         self._by_date: list[int] | None = None
         self._respellings: dict[str, str | None] = {}
+        self._lexicon: Lexicon | None = None
+        self._corrector = None
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The generation's written words (read when first needed)."""
+        if self._lexicon is None:
+            self._lexicon = Lexicon.load(self.folder)
+        return self._lexicon
 
     def term(self, reader, fieldname: str, text: str) -> int:
         """The documents holding a term (cached: popular words recur across queries)."""
@@ -297,7 +308,9 @@ class _DocSets:
         rarity = reader.doc_frequency(schema.BODY, stems[0]) if stems else RARE_DOC_FREQUENCY + 1
         best, best_frequency = None, 0
         if rarity <= RARE_DOC_FREQUENCY:
-            corrector = reader.corrector(schema.SPELLING)
+            if self._corrector is None:
+                self._corrector = self.lexicon.corrector()
+            corrector = self._corrector
             # One edit finds most typos and is far cheaper to look for than two.
             candidates = corrector.suggest(word.lower(), limit=5, maxdist=1, prefix=1)
             candidates = candidates or corrector.suggest(word.lower(), limit=5, maxdist=2, prefix=1)
@@ -437,7 +450,8 @@ class Searcher:
         key = (self._generation, searcher.reader().generation())
         with self._lock:
             if self._shared_key != key:
-                self._shared_key, self._shared = key, _DocSets(searcher.reader())
+                self._shared = _DocSets(searcher.reader(), self._generation.path)
+                self._shared_key = key
             return self._shared
 
     def _searcher(self):
@@ -615,7 +629,8 @@ class Searcher:
         with self._lock:
             cached = self._vocabulary
         if cached is None or cached[0] != key:
-            cached = (key, suggest.build_vocabulary(searcher.reader()))
+            lexicon = self._sets(searcher).lexicon
+            cached = (key, suggest.build_vocabulary(searcher.reader(), lexicon.counts))
             with self._lock:
                 self._vocabulary = cached
         return suggest.suggestions(cached[1], text, limit)

@@ -14,8 +14,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
+
+# Whoosh's codec with posting blocks left uncompressed: most blocks hold a few postings, and
+# compressing them was a tenth of indexing time (and decompressing them a cost of every search)
+# for an index about 1.4 times smaller.
+CODEC = W3Codec(compression=0)
 
 # Bytes a posting costs in memory, roughly (its tuple, its list slot, its encoded positions).
 _POSTING_BYTES = 120
@@ -81,7 +87,7 @@ class GenerationWriter(SegmentWriter):
     """
 
     def __init__(self, ix: Any):
-        super().__init__(ix, compound=False)
+        super().__init__(ix, compound=False, codec=CODEC)
         self.pool = _MemoryPool()
         self.perdocwriter = _LengthRecorder(self.perdocwriter)
 

@@ -41,7 +41,6 @@ SETTINGS = [
     ),
     Setting("LOCK_TIMEOUT", 60.0, "Seconds an ingest or reindex waits for another to finish."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the live one included."),
-    Setting("INDEX_PROCS", 1, "Processes that build a new generation (see Generations)."),
     Setting(
         "CRAWL_CONTACT",
         "",

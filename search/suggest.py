@@ -6,6 +6,7 @@ import heapq
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from search import schema
@@ -38,8 +39,11 @@ class Vocabulary:
         return [{"value": value, "count": count} for value, count in top]
 
 
-def build_vocabulary(reader) -> Vocabulary:
-    """Read the index's people, topics and title words (with their document counts)."""
+def build_vocabulary(reader, written: Iterable[str]) -> Vocabulary:
+    """Read the index's people, topics and title words (with their document counts).
+
+    ``written`` holds the words of the articles as written (the generation's lexicon).
+    """
     kinds = {}
     for kind, fieldname in (("people", schema.PERSON), ("topics", schema.TOPIC)):
         rows = []
@@ -55,8 +59,7 @@ def build_vocabulary(reader) -> Vocabulary:
         _text(term): info.doc_frequency() for term, info in reader.iter_field(schema.TITLE)
     }
     rows = []
-    for term, _ in reader.iter_field(schema.SPELLING):
-        word = _text(term)
+    for word in written:
         if len(word) < 2 or not word[0].isalpha():
             continue
         # The unstemmed words of the text, kept when their stem is in some title.

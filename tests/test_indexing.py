@@ -15,7 +15,7 @@ from search.article import Article
 from search.indexer import WriterBusy, list_generations, live_generation, write_lock
 from search.request import Limits, SearchRequest
 from search.searcher import Searcher
-from search.segments import GenerationWriter
+from search.segments import CODEC, GenerationWriter
 from search.store import CorpusStore
 from tests.conftest import DEMO, ingest, run_cli, write_jsonl
 from web import create_app
@@ -219,7 +219,7 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
     ]
     folders = {}
     for name, make_writer in (
-        ("whoosh", lambda ix: ix.writer(compound=False)),
+        ("whoosh", lambda ix: ix.writer(compound=False, codec=CODEC)),
         ("fast", GenerationWriter),
     ):
         folders[name] = tmp_path / name
@@ -234,3 +234,21 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
     assert {"pst", "trm", "_stored.col", "_body_len.col"} <= set(written)
     for name, data in expected.items():
         assert written[name] == data, name
+
+
+def test_lexicon_follows_ingests_and_reindexes(data_dir, tmp_path):
+    """Did-you-mean and autocomplete know the words of every ingest, and of a reindex."""
+
+    def suggestion(q: str) -> str | None:
+        request = SearchRequest.from_params({"q": [q]}, Limits())
+        return Searcher(data_dir).search(request)["suggestion"]
+
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
+    assert suggestion("ferriez") is None
+    ferries = [article(n, title=f"Ferries {n}", body="Ferries sail.") for n in range(2, 6)]
+    ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", *ferries))
+    assert suggestion("ferriez") == "ferries"
+    assert run_cli("reindex", data_dir=data_dir).exit_code == 0
+    assert suggestion("ferriez") == "ferries"
+    words = Searcher(data_dir).complete("ferr")["words"]
+    assert words == [{"value": "ferries", "count": 4}]
