@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from search.article import Article
-from search.indexer import WriterBusy, generations_dir, list_generations, live_generation
+from search.indexer import generations_dir, list_generations, live_generation
 from search.indexer import write_lock as hold_write_lock
 from search.request import Limits, SearchRequest
 from search.searcher import Searcher
@@ -448,14 +448,6 @@ def wait_until(condition: Callable[[], object], timeout: float = 60.0) -> None:
         time.sleep(0.02)
 
 
-def lock_is_held(data_dir: Path) -> bool:
-    try:
-        with hold_write_lock(data_dir, 0):
-            return False
-    except WriterBusy:
-        return True
-
-
 def test_rival_writers_wait_a_bounded_time_or_fail_clearly(tmp_path, corpus_dir):
     data_dir = tmp_path / "index"
     shutil.copytree(corpus_dir, data_dir)
@@ -469,23 +461,31 @@ def test_rival_writers_wait_a_bounded_time_or_fail_clearly(tmp_path, corpus_dir)
         )
         for n in range(2)
     ]
-    reindex = subprocess.Popen(
-        search_command("reindex", "--index-dir", str(data_dir)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_until(lambda: len(list_generations(data_dir)) > 1 and lock_is_held(data_dir))
-    # A second writer that may wait half a second: a clear refusal, quickly.
-    started = time.monotonic()
-    refused = run_search(
-        "ingest", str(extra[0]), "--index-dir", str(data_dir), env={"SEARCH_LOCK_TIMEOUT": "0.5"}
-    )
-    assert refused.returncode == 1
-    assert "another ingest or reindex is writing" in refused.stderr
-    refused_after = time.monotonic() - started
-    assert "waited 0.5 s" in refused.stderr
-    # Two more that may wait long enough: they run one after the other once it is done.
+    # A writer holds the lock (here the test itself, so that it is held for as long as the test
+    # needs, however fast a reindex is); a reindex queues behind it.
+    with hold_write_lock(data_dir, 0):
+        reindex = subprocess.Popen(
+            search_command("reindex", "--index-dir", str(data_dir)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # A writer that may wait half a second: a clear refusal, quickly.
+        started = time.monotonic()
+        refused = run_search(
+            "ingest",
+            str(extra[0]),
+            "--index-dir",
+            str(data_dir),
+            env={"SEARCH_LOCK_TIMEOUT": "0.5"},
+        )
+        assert refused.returncode == 1
+        assert "another ingest or reindex is writing" in refused.stderr
+        refused_after = time.monotonic() - started
+        assert "waited 0.5 s" in refused.stderr
+        assert reindex.poll() is None  # still waiting for the lock
+    # The reindex goes ahead; two more writers that may wait long enough run one after the
+    # other once it is done.
     patient = [
         subprocess.Popen(
             search_command("ingest", str(path), "--index-dir", str(data_dir)),
@@ -506,7 +506,7 @@ def test_rival_writers_wait_a_bounded_time_or_fail_clearly(tmp_path, corpus_dir)
     assert indexed_total(data_dir) == CORPUS + 40
     print(
         f"\nrival writers: refused after {refused_after:.1f} s ({refused.stderr.strip()!r}); "
-        "2 patient ingests waited for the reindex and succeeded"
+        "the reindex waited for the lock, 2 patient ingests waited for it and succeeded"
     )
     for process in [reindex, *patient]:
         process.stdout.close(), process.stderr.close()
