@@ -93,14 +93,17 @@ def read_cranfield(path: str | Path) -> Collection:
 
 
 def read_cisi(path: str | Path) -> Collection:
-    """Read CISI (``CISI.ALL``, ``CISI.QRY``, ``CISI.REL``); judgments are binary."""
+    """Read CISI (``CISI.ALL``, ``CISI.QRY``, ``CISI.REL``); judgments are binary.
+
+    A query is its title (``.T``, when it has one) and its text (``.W``).
+    """
     folder = Path(path)
     articles = [
         _doc("cisi", number, fields.get(".T", ""), fields.get(".W", ""))
         for number, fields in _records(folder / "CISI.ALL")
     ]
     queries = {
-        number: " ".join(fields.get(".W", "").split())
+        number: " ".join((fields.get(".T", "") + " " + fields.get(".W", "")).split())
         for number, fields in _records(folder / "CISI.QRY")
     }
     qrels = []

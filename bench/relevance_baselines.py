@@ -1,0 +1,444 @@
+"""Relevance baselines: other engines' default BM25 on Cranfield and CISI, measured our way.
+
+Usage: python -m bench.relevance_baselines [--data DIR] [--engines KEY,KEY] [--lucene-jars DIR]
+
+Each engine indexes the title and body of every document with its own defaults (BM25 with its
+default parameters, its standard English stemming and stop words as its README shows), ranks the
+top 1000 for every judged query (the query's words OR-ed together) and is scored with ir-measures
+on nDCG@10, MAP (AP@1000) and Recall@100, the ``MEASURES`` of ``search eval``. Documents,
+queries and judgments come from the product's own readers (``search.evaluate.read_collection``),
+so every row, the product's first, is measured on identical data. The last row is the best figure
+of the other engines in each column. Engine keys: product, whoosh, bm25s, rank-bm25, lucene,
+fts5, tantivy.
+
+The engines are not project dependencies. Install them in a scratch virtualenv, not the
+project's, and run from the repository root::
+
+    python3 -m venv /tmp/blvenv
+    /tmp/blvenv/bin/pip install -e . bm25s PyStemmer rank-bm25 tantivy pyjnius
+    apt-get install liblucene8-java  # Lucene 8's jars in /usr/share/java; needs a JDK (17 works)
+    /tmp/blvenv/bin/python -m bench.relevance_baselines
+
+An engine whose package (for Lucene: pyjnius, or the jars) is missing is reported as "not
+installed" and skipped. Engines run one after another, never in parallel.
+
+Comparing with figures measured elsewhere: a CISI query is its ``.T`` title (26 of the 76 judged
+queries have one) followed by its ``.W`` text, as in the figures the project's issue quotes;
+Lucene is indexed as Anserini and Pyserini do it, title and body in one ``contents`` field (as
+two fields it scores 0.378 / 0.373 nDCG@10 instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import ir_measures
+
+from bench.common import SHARED_DATA, build_fts5, machine_line, need
+from search.article import Article
+from search.evaluate import DEPTH, MEASURES, Collection, read_collection, run_queries
+
+Run = dict[str, list[tuple[str, float]]]  # query id -> [(doc id, score)], best first
+COLLECTIONS = {"cranfield": "Cranfield", "cisi": "CISI"}
+BASELINE_PACKAGES = ("bm25s", "PyStemmer", "rank-bm25", "tantivy", "Whoosh-Reloaded", "pyjnius")
+LUCENE_JARS = Path("/usr/share/java")  # where Debian's liblucene8-java puts them
+_WORD = re.compile(r"\w+")
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a query, lower-cased, with no operator syntax left for a parser to read.
+
+    Lower-casing keeps a parser from reading a capitalised AND, OR or NOT as an operator; every
+    engine lower-cases at indexing anyway.
+    """
+    return _WORD.findall(text.lower())
+
+
+def full_text(article: Article) -> str:
+    """Title and body as one text, for the engines that index a document as one field."""
+    return f"{article.title}\n{article.body}"
+
+
+def _positive(ranking: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Drop documents that matched no query word (score 0): libraries that score every document
+    return them too, in arbitrary order, while the index-based engines never return them."""
+    return [(doc, score) for doc, score in ranking if score > 0]
+
+
+# --- The engines. Each indexes a collection and ranks its judged queries: the run. ---
+
+
+def run_bm25s(collection: Collection) -> Run:
+    """bm25s, its defaults (method "lucene", k1 1.5, b 0.75), English stop words, Snowball stems."""
+    import bm25s
+    import Stemmer
+
+    articles, queries = collection.articles, collection.judged_queries()
+
+    stemmer = Stemmer.Stemmer("english")
+    tokens = bm25s.tokenize(
+        [full_text(a) for a in articles], stopwords="en", stemmer=stemmer, show_progress=False
+    )
+    retriever = bm25s.BM25()
+    retriever.index(tokens, show_progress=False)
+    ids = list(queries)
+    # As strings, so that the query words are looked up in the index's own vocabulary.
+    query_tokens = bm25s.tokenize(
+        [queries[qid] for qid in ids],
+        stopwords="en",
+        stemmer=stemmer,
+        return_ids=False,
+        show_progress=False,
+    )
+    docs, scores = retriever.retrieve(
+        query_tokens, k=min(DEPTH, len(articles)), show_progress=False
+    )
+    return {
+        qid: _positive(
+            [(articles[int(d)].id, float(s)) for d, s in zip(docs[row], scores[row], strict=True)]
+        )
+        for row, qid in enumerate(ids)
+    }
+
+
+def run_rank_bm25(collection: Collection) -> Run:
+    """rank-bm25's BM25Okapi (k1 1.5, b 0.75, epsilon 0.25). rank-bm25 leaves tokenising to the
+    caller: words of two or more letters (bm25s's and scikit-learn's pattern), lower-cased,
+    English stop words (Whoosh's list) removed, Snowball stems."""
+    import Stemmer
+    from rank_bm25 import BM25Okapi
+    from whoosh.analysis import STOP_WORDS
+
+    articles, queries = collection.articles, collection.judged_queries()
+
+    stemmer = Stemmer.Stemmer("english")
+    pattern = re.compile(r"(?u)\b\w\w+\b")
+
+    def tokens(text: str) -> list[str]:
+        return stemmer.stemWords([w for w in pattern.findall(text.lower()) if w not in STOP_WORDS])
+
+    bm25 = BM25Okapi([tokens(full_text(a)) for a in articles])
+    run = {}
+    for qid, text in queries.items():
+        scores = bm25.get_scores(tokens(text))
+        best = sorted(range(len(articles)), key=lambda i: -scores[i])[:DEPTH]
+        run[qid] = _positive([(articles[i].id, float(scores[i])) for i in best])
+    return run
+
+
+def run_fts5(collection: Collection) -> Run:
+    """SQLite FTS5 (porter unicode61 tokenizer, columns title and body), ranked by bm25()."""
+    articles, queries = collection.articles, collection.judged_queries()
+    with tempfile.TemporaryDirectory(prefix="bl-fts5-") as tmp:
+        path = Path(tmp) / "fts.db"
+        build_fts5(articles, path)  # rowid i + 1 is articles[i]
+        db = sqlite3.connect(path)
+        run = {}
+        for qid, text in queries.items():
+            match = " OR ".join(f'"{word}"' for word in query_words(text))
+            rows = (
+                db.execute(
+                    "SELECT rowid, bm25(docs) FROM docs WHERE docs MATCH ? "
+                    "ORDER BY bm25(docs) LIMIT ?",
+                    (match, DEPTH),
+                ).fetchall()
+                if match
+                else []
+            )
+            # bm25() is lower for better matches.
+            run[qid] = [(articles[rowid - 1].id, -score) for rowid, score in rows]
+        db.close()
+    return run
+
+
+def run_tantivy(collection: Collection) -> Run:
+    """tantivy (BM25, k1 1.2, b 0.75), fields title and body with its "en_stem" tokenizer."""
+    import tantivy
+
+    articles, queries = collection.articles, collection.judged_queries()
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("doc_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", tokenizer_name="en_stem")
+    builder.add_text_field("body", tokenizer_name="en_stem")
+    index = tantivy.Index(builder.build())  # in memory
+    writer = index.writer(num_threads=1)
+    for article in articles:
+        writer.add_document(
+            tantivy.Document(doc_id=article.id, title=article.title, body=article.body)
+        )
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    run = {}
+    for qid, text in queries.items():
+        words = query_words(text)
+        if not words:
+            run[qid] = []
+            continue
+        query = index.parse_query(" ".join(words), ["title", "body"])  # OR by default
+        hits = searcher.search(query, limit=DEPTH).hits
+        run[qid] = [(searcher.doc(address)["doc_id"][0], score) for score, address in hits]
+    return run
+
+
+def run_whoosh(collection: Collection) -> Run:
+    """Whoosh (BM25F, B 0.75, K1 1.2), fields title and body with its StemmingAnalyzer
+    (lower case, English stop words, Porter stems), queried through an OR-group parser."""
+    from whoosh.analysis import StemmingAnalyzer
+    from whoosh.fields import ID, TEXT, Schema
+    from whoosh.filedb.filestore import RamStorage
+    from whoosh.qparser import MultifieldParser, OrGroup
+
+    articles, queries = collection.articles, collection.judged_queries()
+
+    schema = Schema(
+        doc_id=ID(stored=True),
+        title=TEXT(analyzer=StemmingAnalyzer()),
+        body=TEXT(analyzer=StemmingAnalyzer()),
+    )
+    index = RamStorage().create_index(schema)
+    writer = index.writer()
+    for article in articles:
+        writer.add_document(doc_id=article.id, title=article.title, body=article.body)
+    writer.commit()
+    parser = MultifieldParser(["title", "body"], schema, group=OrGroup)
+    run = {}
+    with index.searcher() as searcher:
+        for qid, text in queries.items():
+            hits = searcher.search(parser.parse(" ".join(query_words(text))), limit=DEPTH)
+            run[qid] = [(hit["doc_id"], hit.score) for hit in hits]
+    return run
+
+
+def lucene_classpath(folder: Path) -> list[str]:
+    """The jars Lucene needs (core, English analyzers, query parser), or [] if one is absent."""
+    jars = []
+    for pattern in (
+        "lucene-core-[0-9]*.jar",
+        "lucene-analy[sz]*-common-[0-9]*.jar",  # analyzers-common (8.x), analysis-common (9.x)
+        "lucene-queryparser-[0-9]*.jar",
+    ):
+        found = sorted(folder.glob(pattern))
+        if not found:
+            return []
+        jars.append(str(found[-1]))
+    return jars
+
+
+def lucene_version(folder: Path) -> str:
+    """Lucene's version, read from the core jar's name."""
+    jars = lucene_classpath(folder)
+    return Path(jars[0]).stem.removeprefix("lucene-core-") if jars else "not installed"
+
+
+def make_run_lucene(folder: Path) -> Callable[[Collection], Run]:
+    """The Lucene engine over the jars in ``folder``, through pyjnius (one JVM per process)."""
+
+    def run_lucene(collection: Collection) -> Run:
+        """Lucene (BM25Similarity, its default: k1 1.2, b 0.75) with its EnglishAnalyzer (lower
+        case, English stop words, Porter stems) over one field holding title and body, as
+        Anserini and Pyserini index a document; the classic query parser (OR by default)."""
+        import jnius_config
+
+        articles, queries = collection.articles, collection.judged_queries()
+        if not jnius_config.vm_running:
+            jnius_config.set_classpath(*lucene_classpath(folder))
+        from jnius import autoclass
+
+        directory = autoclass("org.apache.lucene.store.ByteBuffersDirectory")()
+        analyzer = autoclass("org.apache.lucene.analysis.en.EnglishAnalyzer")()
+        config = autoclass("org.apache.lucene.index.IndexWriterConfig")(analyzer)
+        writer = autoclass("org.apache.lucene.index.IndexWriter")(directory, config)
+        document_class = autoclass("org.apache.lucene.document.Document")
+        string_field = autoclass("org.apache.lucene.document.StringField")
+        text_field = autoclass("org.apache.lucene.document.TextField")
+        store = autoclass("org.apache.lucene.document.Field$Store")
+        for article in articles:
+            document = document_class()
+            document.add(string_field("doc_id", article.id, store.YES))
+            document.add(text_field("contents", full_text(article), store.NO))
+            writer.addDocument(document)
+        writer.close()
+        reader = autoclass("org.apache.lucene.index.DirectoryReader").open(directory)
+        searcher = autoclass("org.apache.lucene.search.IndexSearcher")(
+            reader, signature="(Lorg/apache/lucene/index/IndexReader;)V"
+        )
+        parser = autoclass("org.apache.lucene.queryparser.classic.QueryParser")(
+            "contents", analyzer
+        )
+        run = {}
+        for qid, text in queries.items():
+            words = query_words(text)
+            if not words:
+                run[qid] = []
+                continue
+            top = searcher.search(parser.parse(" ".join(words)), DEPTH)
+            run[qid] = [
+                (searcher.doc(hit.doc).get("doc_id"), float(hit.score)) for hit in top.scoreDocs
+            ]
+        reader.close()
+        return run
+
+    return run_lucene
+
+
+def run_product(collection: Collection) -> Run:
+    """This project's ranking, exactly as ``search eval`` runs it."""
+    with tempfile.TemporaryDirectory(prefix="bl-product-") as tmp:
+        return run_queries(collection, Path(tmp))
+
+
+@dataclass
+class Engine:
+    """One engine: its row label, what it needs installed, and how it ranks a collection."""
+
+    key: str
+    label: str
+    modules: tuple[str, ...]
+    rank: Callable[[Collection], Run]
+    extra_check: Callable[[], str | None] = lambda: None  # a reason it cannot run, or None
+
+    def missing(self) -> str | None:
+        """Why the engine cannot run here ("not installed: ..."), or None when it can."""
+        absent = [name for name in self.modules if importlib.util.find_spec(name) is None]
+        if absent:
+            return f"not installed ({', '.join(absent)})"
+        return self.extra_check()
+
+
+def engines(lucene_jars: Path) -> list[Engine]:
+    """Every engine, the product first."""
+
+    def lucene_check() -> str | None:
+        if not lucene_classpath(lucene_jars):
+            return f"not installed (no Lucene jars in {lucene_jars})"
+        if not os.environ.get("JAVA_HOME") and not any(
+            (Path(p) / "java").exists() for p in os.environ.get("PATH", "").split(os.pathsep)
+        ):
+            return "not installed (no Java)"
+        return None
+
+    return [
+        Engine("product", "news-search (this project)", ("whoosh",), run_product),
+        Engine("whoosh", "Whoosh (StemmingAnalyzer)", ("whoosh",), run_whoosh),
+        Engine("bm25s", "bm25s", ("bm25s", "Stemmer"), run_bm25s),
+        Engine("rank-bm25", "rank-bm25 (BM25Okapi)", ("rank_bm25", "Stemmer"), run_rank_bm25),
+        Engine(
+            "lucene",
+            f"Lucene {lucene_version(lucene_jars)} (EnglishAnalyzer)",
+            ("jnius",),
+            make_run_lucene(lucene_jars),
+            lucene_check,
+        ),
+        Engine("fts5", f"SQLite FTS5 {sqlite3.sqlite_version} (porter)", (), run_fts5),
+        Engine("tantivy", "tantivy (en_stem)", ("tantivy",), run_tantivy),
+    ]
+
+
+def measure(collection: Collection, run: Run) -> dict[str, float]:
+    """nDCG@10, MAP and Recall@100 of a run, as ``search eval`` computes them."""
+    qrels = [ir_measures.Qrel(q, d, rel) for q, d, rel in collection.qrels]
+    scored = [
+        ir_measures.ScoredDoc(qid, doc, float(score))
+        for qid, ranking in run.items()
+        for doc, score in ranking
+    ]
+    overall = ir_measures.calc_aggregate(list(MEASURES.values()), qrels, scored)
+    return {name: overall[measure] for name, measure in MEASURES.items()}
+
+
+def versions() -> str:
+    """The baseline packages' versions ("not installed" for the missing ones)."""
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return ", ".join(
+        [f"{name} {version(name)}" for name in BASELINE_PACKAGES]
+        + [f"ir-measures {version('ir-measures')}"]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure every available engine on both collections and print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder")
+    parser.add_argument("--engines", help="comma-separated engine keys (default: all)")
+    parser.add_argument(
+        "--lucene-jars", type=Path, default=LUCENE_JARS, help="folder with Lucene's jars"
+    )
+    args = parser.parse_args(argv)
+    chosen = engines(args.lucene_jars)
+    if args.engines:
+        wanted = set(args.engines.split(","))
+        unknown = wanted - {e.key for e in chosen}
+        if unknown:
+            sys.exit(f"unknown engine(s): {', '.join(sorted(unknown))}")
+        chosen = [e for e in chosen if e.key in wanted]
+
+    collections = {name: read_collection(name, need(args.data / name)) for name in COLLECTIONS}
+    print(machine_line())
+    print(f"baselines: {versions()}; Lucene {lucene_version(args.lucene_jars)}")
+    for name, collection in collections.items():
+        print(
+            f"{COLLECTIONS[name]}: {len(collection.articles)} documents, "
+            f"{len(collection.judged_queries())} judged queries"
+        )
+
+    header = ["engine"] + [f"{COLLECTIONS[c]} {m}" for c in COLLECTIONS for m in MEASURES]
+    rows: list[list[str]] = []
+    best: list[float] = [0.0] * (len(header) - 1)  # per column, over the other engines
+    notes: list[str] = []
+    skipped: list[str] = []
+    for engine in chosen:
+        reason = engine.missing()
+        if reason:
+            rows.append([engine.label] + [reason] + [""] * (len(header) - 2))
+            skipped.append(f"{engine.label}: {reason}")
+            continue
+        values: list[float] = []
+        for name, collection in collections.items():
+            start = time.perf_counter()
+            run = engine.rank(collection)
+            seconds = time.perf_counter() - start
+            figures = measure(collection, run)
+            values += [figures[m] for m in MEASURES]
+            notes.append(f"{engine.label} on {COLLECTIONS[name]}: index + queries {seconds:.1f} s")
+            print(f"  {notes[-1]}", file=sys.stderr, flush=True)
+        rows.append([engine.label] + [f"{value:.3f}" for value in values])
+        if engine.key != "product":
+            best = [max(b, v) for b, v in zip(best, values, strict=True)]
+    if any(best):
+        rows.append(["best of the other engines"] + [f"{value:.3f}" for value in best])
+
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+    for line in skipped:
+        print(f"skipped, {line}")
+    print("wall time (shared machine; not a speed comparison):")
+    for note in notes:
+        print(f"  {note}")
+
+
+if __name__ == "__main__":
+    main()
