@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import fields, highlight, qparser, query
-from whoosh.analysis import Token
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import TermNotFound
 
@@ -713,18 +712,30 @@ def _indexed_form(word: str) -> str | None:
     return terms[0] if terms else None
 
 
-def _marked_tokens(text: str, terms) -> Iterator[Token]:
-    """The tokens of ``text`` with their character spans, those of ``terms`` marked.
+class _Word:
+    """A word of a text as Whoosh's fragmenters and formatters read a token: its text, its
+    character span, whether the query matched it and its boost. Lighter than Whoosh's Token,
+    and one per word, so that copying it is not needed."""
+
+    __slots__ = ("text", "startchar", "endchar", "matched")
+    boost = 1.0
+
+    def __init__(self, text: str, startchar: int, endchar: int, matched: bool):
+        self.text, self.startchar, self.endchar, self.matched = text, startchar, endchar, matched
+
+    def copy(self) -> _Word:
+        return self
+
+
+def _marked_tokens(text: str, terms) -> Iterator[_Word]:
+    """The words of ``text`` with their character spans, those of ``terms`` marked.
 
     One regular-expression pass with a memoised word-to-term map: the same tokens the index
     analyzer makes, without running its filter chain over every word of every hit.
     """
     for match in schema.TOKEN_PATTERN.finditer(text):
-        token = Token(chars=True)
-        token.text = match.group()
-        token.startchar, token.endchar = match.span()
-        token.matched = _indexed_form(token.text) in terms
-        yield token
+        word = match.group()
+        yield _Word(word, match.start(), match.end(), _indexed_form(word) in terms)
 
 
 def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
