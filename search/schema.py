@@ -137,6 +137,11 @@ _STEMMED = _IndexedForms(stemming=True)
 _WRITTEN = _IndexedForms(stemming=False)
 
 
+def indexed_form(token: str) -> str | None:
+    """The term the index holds for one token of text (None for a stop word)."""
+    return _STEMMED[token]
+
+
 def written_words(text: str) -> set[str]:
     """The distinct words of ``text`` as the index folds them, before stemming (no stop words)."""
     forms = _WRITTEN

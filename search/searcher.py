@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
-from functools import lru_cache, reduce
+from functools import reduce
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -702,16 +702,6 @@ def _filter_query(request: SearchRequest) -> query.Query | None:
     return query.And(parts) if parts else None
 
 
-_ANALYZER = schema.news_analyzer()
-
-
-@lru_cache(maxsize=200_000)
-def _indexed_form(word: str) -> str | None:
-    """The term the index holds for one word of text (None for a stop word)."""
-    terms = [token.text for token in _ANALYZER(word)]
-    return terms[0] if terms else None
-
-
 class _Word:
     """A word of a text as Whoosh's fragmenters and formatters read a token: its text, its
     character span, whether the query matched it and its boost. Lighter than Whoosh's Token,
@@ -730,12 +720,12 @@ class _Word:
 def _marked_tokens(text: str, terms) -> Iterator[_Word]:
     """The words of ``text`` with their character spans, those of ``terms`` marked.
 
-    One regular-expression pass with a memoised word-to-term map: the same tokens the index
-    analyzer makes, without running its filter chain over every word of every hit.
+    One regular-expression pass with the indexer's memo of token forms: the same tokens the
+    index analyzer makes, without running its filter chain over every word of every hit.
     """
     for match in schema.TOKEN_PATTERN.finditer(text):
         word = match.group()
-        yield _Word(word, match.start(), match.end(), _indexed_form(word) in terms)
+        yield _Word(word, match.start(), match.end(), schema.indexed_form(word) in terms)
 
 
 def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
