@@ -129,8 +129,8 @@ def _prune(data_dir: Path, keep: int) -> None:
     """
     live = live_generation(data_dir)
     for generation in list_generations(data_dir):
-        if live and generation.name > live.name:
-            # Left by a reindex that failed or was killed before switching.
+        if live is None or generation.name > live.name:
+            # Left by a reindex (or a first ingest) that failed or was killed before switching.
             shutil.rmtree(generation.path, ignore_errors=True)
     complete = [g for g in list_generations(data_dir) if live and g.name <= live.name]
     for generation in complete[: max(0, len(complete) - keep)]:
@@ -199,10 +199,8 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
     data_dir = Path(data_dir)
     live = live_generation(data_dir)
     if live is None:
-        _prune(data_dir, keep=0)
-        generation = _new_generation(data_dir)
-        _switch_live(data_dir, generation.name)
-        live = generation
+        # The first articles of a data folder make its first generation (the faster writer).
+        return build_generation(data_dir, articles)[1]
     ix = whoosh_index.open_dir(str(live.path))
     count = 0
     lexicon = Lexicon.load(live.path)
