@@ -100,6 +100,15 @@ def test_half_built_generation_is_cleared_by_the_next_writer(data_dir, tmp_path)
     assert total(data_dir, "harbours") == 1
 
 
+def test_half_built_first_generation_is_cleared_by_the_next_ingest(data_dir, tmp_path):
+    debris = indexer.generations_dir(data_dir) / "gen-000001"
+    debris.mkdir(parents=True)
+    (debris / "junk").write_text("half written by a killed first ingest")
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
+    assert len(list_generations(data_dir)) == 1 and not (debris / "junk").exists()
+    assert total(data_dir, "harbours") == 1
+
+
 def test_second_writer_gets_a_clear_error(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("SEARCH_LOCK_TIMEOUT", "0.2")
     feed = write_jsonl(tmp_path / "a.jsonl", article(1))
