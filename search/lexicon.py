@@ -11,6 +11,7 @@ reindex, which is harmless for choosing between spellings.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from whoosh.spelling import Corrector, ListCorrector
 
 from search import schema
 from search.article import Article
+
+logger = logging.getLogger(__name__)
 
 FILE_NAME = "lexicon.json"
 
@@ -39,11 +42,23 @@ class Lexicon:
     @classmethod
     def load(cls, folder: str | Path) -> Lexicon:
         """The lexicon saved in ``folder``; empty when there is none."""
+        path = Path(folder) / FILE_NAME
         try:
-            with open(Path(folder) / FILE_NAME, encoding="utf-8") as handle:
-                return cls(json.load(handle))
+            with open(path, encoding="utf-8") as handle:
+                counts = json.load(handle)
         except FileNotFoundError:
             return cls()
+        except (OSError, ValueError) as error:
+            # Written atomically, so only damage from outside gets here: searching goes on
+            # without suggestions, and the next reindex writes a new one.
+            logger.warning(
+                "cannot read %s (%s): no spelling suggestions until a reindex", path, error
+            )
+            return cls()
+        if not isinstance(counts, dict) or not all(isinstance(n, int) for n in counts.values()):
+            logger.warning("%s holds no word counts: no spelling suggestions until a reindex", path)
+            return cls()
+        return cls(counts)
 
     def save(self, folder: str | Path) -> None:
         """Write the lexicon into ``folder``, replacing the old one atomically."""

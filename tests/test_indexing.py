@@ -261,3 +261,16 @@ def test_lexicon_follows_ingests_and_reindexes(data_dir, tmp_path):
     assert suggestion("ferriez") == "ferries"
     words = Searcher(data_dir).complete("ferr")["words"]
     assert words == [{"value": "ferries", "count": 4}]
+
+
+@pytest.mark.parametrize("damage", ["{truncated", "[1, 2]", '{"ferries": "many"}'])
+def test_damaged_lexicon_only_costs_suggestions(data_dir, tmp_path, damage, caplog):
+    ferries = [article(n, title=f"Ferries {n}", body="Ferries sail.") for n in range(4)]
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", *ferries))
+    (live_generation(data_dir).path / "lexicon.json").write_text(damage)
+    request = SearchRequest.from_params({"q": ["ferriez"]}, Limits())
+    searcher = Searcher(data_dir)
+    assert searcher.search(request)["suggestion"] is None
+    assert searcher.complete("ferr")["words"] == []
+    assert total(data_dir, "ferries") == 4
+    assert "no spelling suggestions until a reindex" in caplog.text
