@@ -166,7 +166,7 @@ def build_generation(
     lexicon = Lexicon()
     try:
         ix = whoosh_index.open_dir(str(generation.path))
-        writer = GenerationWriter(ix)
+        writer = GenerationWriter(ix, schema.create_schema())
         for article in articles:
             writer.add_document(**schema.article_document(article))
             lexicon.add(article)
@@ -176,7 +176,7 @@ def build_generation(
             if writer.memory > WRITER_MEMORY:
                 # A segment at a time keeps memory bounded on a large corpus.
                 writer.commit(merge=False)
-                writer = GenerationWriter(ix)
+                writer = GenerationWriter(ix, schema.create_schema())
         writer.commit(merge=False)
         lexicon.save(generation.path)
     except BaseException:
@@ -205,6 +205,10 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
     count = 0
     lexicon = Lexicon.load(live.path)
     with ix.writer(limitmb=256, compound=False, codec=CODEC) as writer:
+        writer.schema = schema.create_schema()  # the fast fields (the index saves plain ones)
+        if lexicon is None:  # an index made before lexicons, or a damaged one: count again
+            with ix.searcher() as searcher:
+                lexicon = Lexicon.of_index(searcher)
         for article in articles:
             writer.update_document(**schema.article_document(article))
             lexicon.add(article)

@@ -37,27 +37,35 @@ class Lexicon:
 
     def add(self, article: Article) -> None:
         """Count the words of an article's title and body."""
-        self.counts.update(schema.written_words(article.title + "\n\n" + article.body))
+        self._count(article.title, article.body)
+
+    def _count(self, title: str, body: str) -> None:
+        self.counts.update(schema.written_words(title + "\n\n" + body))
 
     @classmethod
-    def load(cls, folder: str | Path) -> Lexicon:
-        """The lexicon saved in ``folder``; empty when there is none."""
+    def of_index(cls, searcher) -> Lexicon:
+        """Count the words of every article an index stores (to rebuild a lost lexicon)."""
+        lexicon = cls()
+        for stored in searcher.all_stored_fields():
+            lexicon._count(stored.get(schema.TITLE) or "", stored.get(schema.BODY) or "")
+        return lexicon
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Lexicon | None:
+        """The lexicon saved in ``folder``; None when it is missing (an index made before
+        lexicons) or cannot be read (written atomically, so only damage from outside)."""
         path = Path(folder) / FILE_NAME
         try:
             with open(path, encoding="utf-8") as handle:
                 counts = json.load(handle)
         except FileNotFoundError:
-            return cls()
+            return None
         except (OSError, ValueError) as error:
-            # Written atomically, so only damage from outside gets here: searching goes on
-            # without suggestions, and the next reindex writes a new one.
-            logger.warning(
-                "cannot read %s (%s): no spelling suggestions until a reindex", path, error
-            )
-            return cls()
+            logger.warning("cannot read %s: %s", path, error)
+            return None
         if not isinstance(counts, dict) or not all(isinstance(n, int) for n in counts.values()):
-            logger.warning("%s holds no word counts: no spelling suggestions until a reindex", path)
-            return cls()
+            logger.warning("%s holds no word counts", path)
+            return None
         return cls(counts)
 
     def save(self, folder: str | Path) -> None:

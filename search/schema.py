@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -117,7 +118,7 @@ class _IndexedForms(dict):
     running the analyzer chain once per token.
     """
 
-    LIMIT = 500_000  # distinct raw tokens kept before the memo starts over
+    LIMIT = 200_000  # distinct raw tokens kept before the memo starts over (~30 MB)
 
     def __init__(self, stemming: bool):
         super().__init__()
@@ -156,6 +157,12 @@ class NewsText(fields.TEXT):
 
     def __init__(self, stored: bool = False):
         super().__init__(analyzer=news_analyzer(), phrase=True, stored=stored)
+
+    def __reduce__(self):
+        # Saved in an index's table of contents as Whoosh's own TEXT (it indexes the same
+        # terms), so that any version of this code, or plain Whoosh, opens the index; writers
+        # put the fast field back with create_schema().
+        return copyreg._reconstructor, (fields.TEXT, object, None), self.__dict__.copy()
 
     def index(self, value, **kwargs):
         if not isinstance(value, str) or kwargs:

@@ -230,7 +230,15 @@ class _DocSets:
     def lexicon(self) -> Lexicon:
         """The generation's written words (read when first needed)."""
         if self._lexicon is None:
-            self._lexicon = Lexicon.load(self.folder)
+            lexicon = Lexicon.load(self.folder)
+            if lexicon is None:
+                logger.warning(
+                    "no readable lexicon in %s: no spelling suggestions until the next ingest "
+                    "or reindex",
+                    self.folder,
+                )
+                lexicon = Lexicon()
+            self._lexicon = lexicon
         return self._lexicon
 
     def term(self, reader, fieldname: str, text: str) -> int:
@@ -386,7 +394,7 @@ class Searcher:
         self._generation: Generation | None = None
         self._index = None
         self._local = threading.local()
-        self._vocabulary = None  # (index state, suggest.Vocabulary) of the autocomplete
+        self._vocabulary = None  # (its _DocSets, suggest.Vocabulary) of the autocomplete
         self._open: dict[int, Any] = {}  # thread ident -> its Whoosh searcher
         # Files are closed even when nobody calls close(): when this object is collected.
         weakref.finalize(self, _close_all, self._open)
@@ -407,14 +415,20 @@ class Searcher:
         current: _Snapshot | None = getattr(local, "snapshot", None)
         if current is None or local.generation != generation:
             searcher = index.searcher(weighting=ranking.weighting())
-            local.snapshot = _Snapshot(searcher, self._parser(searcher), self._sets(searcher))
+            sets = self._sets(searcher, generation)
+            local.snapshot = _Snapshot(searcher, self._parser(searcher), sets)
             local.generation = generation
             self._track(searcher, close_previous=True)
         elif not current.searcher.up_to_date():
-            # refresh() hands the segments it can reuse to the new searcher and closes the rest.
-            searcher = current.searcher.refresh()
-            local.snapshot = _Snapshot(searcher, current.parser, self._sets(searcher))
-            self._track(searcher, close_previous=False)
+            if current.searcher.doc_count_all():
+                # refresh() hands the segments it can reuse to the new searcher and closes the
+                # rest.
+                searcher, close_previous = current.searcher.refresh(), False
+            else:  # Whoosh's refresh() fails on an index that had no segment: open anew
+                searcher, close_previous = index.searcher(weighting=ranking.weighting()), True
+            sets = self._sets(searcher, generation)
+            local.snapshot = _Snapshot(searcher, current.parser, sets)
+            self._track(searcher, close_previous=close_previous)
         return local.snapshot
 
     def _track(self, searcher, close_previous: bool) -> None:
@@ -444,12 +458,12 @@ class Searcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _sets(self, searcher) -> _DocSets:
+    def _sets(self, searcher, generation: Generation) -> _DocSets:
         """The document sets of the searcher's index version, shared by this process's threads."""
-        key = (self._generation, searcher.reader().generation())
+        key = (generation, searcher.reader().generation())
         with self._lock:
             if self._shared_key != key:
-                self._shared = _DocSets(searcher.reader(), self._generation.path)
+                self._shared = _DocSets(searcher.reader(), generation.path)
                 self._shared_key = key
             return self._shared
 
@@ -623,13 +637,13 @@ class Searcher:
         """
         if not text.strip() or len(text) > suggest.MAX_PREFIX or "\x00" in text:
             raise InvalidRequest(f"q must be 1 to {suggest.MAX_PREFIX} characters of text")
-        searcher = self._searcher()
-        key = (self._generation, searcher.doc_count_all())
+        snapshot = self._snapshot()
         with self._lock:
             cached = self._vocabulary
-        if cached is None or cached[0] != key:
-            lexicon = self._sets(searcher).lexicon
-            cached = (key, suggest.build_vocabulary(searcher.reader(), lexicon.counts))
+        # Built once per version of the index, as its document sets are.
+        if cached is None or cached[0] is not snapshot.sets:
+            reader, lexicon = snapshot.searcher.reader(), snapshot.sets.lexicon
+            cached = (snapshot.sets, suggest.build_vocabulary(reader, lexicon.counts))
             with self._lock:
                 self._vocabulary = cached
         return suggest.suggestions(cached[1], text, limit)

@@ -24,7 +24,7 @@ from whoosh.writing import SegmentWriter
 CODEC = W3Codec(compression=0)
 
 # Bytes a posting costs in memory, roughly (its tuple, its list slot, its encoded positions).
-_POSTING_BYTES = 120
+_POSTING_BYTES = 160
 
 
 class _MemoryPool:
@@ -86,8 +86,10 @@ class GenerationWriter(SegmentWriter):
     new writer.
     """
 
-    def __init__(self, ix: Any):
+    def __init__(self, ix: Any, schema: Any = None):
         super().__init__(ix, compound=False, codec=CODEC)
+        if schema is not None:
+            self.schema = schema  # the index's own, or one with faster fields that index alike
         self.pool = _MemoryPool()
         self.perdocwriter = _LengthRecorder(self.perdocwriter)
 

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 
 import pytest
+from whoosh import fields
 from whoosh import index as whoosh_index
 
 from search import indexer, schema
@@ -263,14 +264,45 @@ def test_lexicon_follows_ingests_and_reindexes(data_dir, tmp_path):
     assert words == [{"value": "ferries", "count": 4}]
 
 
-@pytest.mark.parametrize("damage", ["{truncated", "[1, 2]", '{"ferries": "many"}'])
-def test_damaged_lexicon_only_costs_suggestions(data_dir, tmp_path, damage, caplog):
+@pytest.mark.parametrize("damage", [None, "{truncated", "[1, 2]", '{"ferries": "many"}'])
+def test_missing_or_damaged_lexicon_costs_suggestions_until_the_next_write(
+    data_dir, tmp_path, damage, caplog
+):
+    """None: a data folder indexed before lexicons existed."""
     ferries = [article(n, title=f"Ferries {n}", body="Ferries sail.") for n in range(4)]
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", *ferries))
-    (live_generation(data_dir).path / "lexicon.json").write_text(damage)
+    lexicon = live_generation(data_dir).path / "lexicon.json"
+    if damage is None:
+        lexicon.unlink()
+    else:
+        lexicon.write_text(damage)
     request = SearchRequest.from_params({"q": ["ferriez"]}, Limits())
-    searcher = Searcher(data_dir)
-    assert searcher.search(request)["suggestion"] is None
-    assert searcher.complete("ferr")["words"] == []
+    assert Searcher(data_dir).search(request)["suggestion"] is None
+    assert Searcher(data_dir).complete("ferr")["words"] == []
     assert total(data_dir, "ferries") == 4
-    assert "no spelling suggestions until a reindex" in caplog.text
+    assert "no spelling suggestions until the next ingest or reindex" in caplog.text
+    # The next ingest counts the words of every stored article again.
+    ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(9)))
+    assert Searcher(data_dir).search(request)["suggestion"] == "ferries"
+    assert Searcher(data_dir).complete("ferr")["words"] == [{"value": "ferries", "count": 4}]
+
+
+def test_index_saves_plain_whoosh_fields_and_writers_index_fast(data_dir, tmp_path, monkeypatch):
+    """Any Whoosh (or an older version of this code) opens the index; writers use NewsText."""
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
+    saved = indexer.open_generation(live_generation(data_dir)).schema
+    assert type(saved[schema.TITLE]) is fields.TEXT
+    calls = []
+    fast = schema.NewsText.index
+    monkeypatch.setattr(schema.NewsText, "index", lambda *a, **k: calls.append(1) or fast(*a, **k))
+    ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(2)))
+    assert run_cli("reindex", data_dir=data_dir).exit_code == 0
+    assert calls and total(data_dir, "harbours") == 2
+
+
+def test_an_index_of_nothing_answers_every_search(data_dir, tmp_path):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", {"id": "x", "title": "", "body": ""}))
+    client = create_app({"INDEX_DIR": str(data_dir)}).test_client()
+    for _ in range(3):
+        response = client.get("/api/search", query_string={"q": "oil"})
+        assert response.status_code == 200 and response.get_json()["total"] == 0
