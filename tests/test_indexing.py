@@ -230,7 +230,7 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
     folders = {}
     for name, make_writer in (
         ("whoosh", lambda ix: ix.writer(compound=False, codec=CODEC)),
-        ("fast", GenerationWriter),
+        ("fast", lambda ix: GenerationWriter(ix, schema.create_schema())),
     ):
         folders[name] = tmp_path / name
         folders[name].mkdir()
