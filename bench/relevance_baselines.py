@@ -76,6 +76,18 @@ def _positive(ranking: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return [(doc, score) for doc, score in ranking if score > 0]
 
 
+def rank_each(
+    queries: dict[str, str], search: Callable[[list[str]], list[tuple[str, float]]]
+) -> Run:
+    """The run of ``search`` (query words -> ranked (doc id, score)) over ``queries``; a query
+    with no words ranks nothing."""
+    run = {}
+    for qid, text in queries.items():
+        words = query_words(text)
+        run[qid] = search(words) if words else []
+    return run
+
+
 # --- The engines. Each indexes a collection and ranks its judged queries: the run. ---
 
 
@@ -144,20 +156,16 @@ def run_fts5(collection: Collection) -> Run:
         path = Path(tmp) / "fts.db"
         build_fts5(articles, path)  # rowid i + 1 is articles[i]
         db = sqlite3.connect(path)
-        run = {}
-        for qid, text in queries.items():
-            match = " OR ".join(f'"{word}"' for word in query_words(text))
-            rows = (
-                db.execute(
-                    "SELECT rowid, bm25(docs) FROM docs WHERE docs MATCH ? "
-                    "ORDER BY bm25(docs) LIMIT ?",
-                    (match, DEPTH),
-                ).fetchall()
-                if match
-                else []
-            )
+
+        def search(words: list[str]) -> list[tuple[str, float]]:
+            rows = db.execute(
+                "SELECT rowid, bm25(docs) FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?",
+                (" OR ".join(f'"{word}"' for word in words), DEPTH),
+            ).fetchall()
             # bm25() is lower for better matches.
-            run[qid] = [(articles[rowid - 1].id, -score) for rowid, score in rows]
+            return [(articles[rowid - 1].id, -score) for rowid, score in rows]
+
+        run = rank_each(queries, search)
         db.close()
     return run
 
@@ -182,16 +190,13 @@ def run_tantivy(collection: Collection) -> Run:
     writer.wait_merging_threads()
     index.reload()
     searcher = index.searcher()
-    run = {}
-    for qid, text in queries.items():
-        words = query_words(text)
-        if not words:
-            run[qid] = []
-            continue
+
+    def search(words: list[str]) -> list[tuple[str, float]]:
         query = index.parse_query(" ".join(words), ["title", "body"])  # OR by default
         hits = searcher.search(query, limit=DEPTH).hits
-        run[qid] = [(searcher.doc(address)["doc_id"][0], score) for score, address in hits]
-    return run
+        return [(searcher.doc(address)["doc_id"][0], score) for score, address in hits]
+
+    return rank_each(queries, search)
 
 
 def run_whoosh(collection: Collection) -> Run:
@@ -215,12 +220,13 @@ def run_whoosh(collection: Collection) -> Run:
         writer.add_document(doc_id=article.id, title=article.title, body=article.body)
     writer.commit()
     parser = MultifieldParser(["title", "body"], schema, group=OrGroup)
-    run = {}
     with index.searcher() as searcher:
-        for qid, text in queries.items():
-            hits = searcher.search(parser.parse(" ".join(query_words(text))), limit=DEPTH)
-            run[qid] = [(hit["doc_id"], hit.score) for hit in hits]
-    return run
+
+        def search(words: list[str]) -> list[tuple[str, float]]:
+            hits = searcher.search(parser.parse(" ".join(words)), limit=DEPTH)
+            return [(hit["doc_id"], hit.score) for hit in hits]
+
+        return rank_each(queries, search)
 
 
 def lucene_classpath(folder: Path) -> list[str]:
@@ -279,16 +285,14 @@ def make_run_lucene(folder: Path) -> Callable[[Collection], Run]:
         parser = autoclass("org.apache.lucene.queryparser.classic.QueryParser")(
             "contents", analyzer
         )
-        run = {}
-        for qid, text in queries.items():
-            words = query_words(text)
-            if not words:
-                run[qid] = []
-                continue
+
+        def search(words: list[str]) -> list[tuple[str, float]]:
             top = searcher.search(parser.parse(" ".join(words)), DEPTH)
-            run[qid] = [
+            return [
                 (searcher.doc(hit.doc).get("doc_id"), float(hit.score)) for hit in top.scoreDocs
             ]
+
+        run = rank_each(queries, search)
         reader.close()
         return run
 

@@ -156,8 +156,9 @@ def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article 
 def _index_pending(store: CorpusStore, index_dir: Path) -> None:
     """Write every stored article the live index lacks (this run's, or a killed run's)."""
     # With no live index (a new folder, or a lost LIVE), every stored article is indexed.
-    pending = list(store.articles(pending_only=live_generation(index_dir) is not None))
-    if pending or live_generation(index_dir) is None:
+    live = live_generation(index_dir)
+    pending = list(store.articles(pending_only=live is not None))
+    if pending or live is None:
         update_live(index_dir, pending)
         store.mark_indexed(a.id for a in pending)
 

@@ -166,7 +166,8 @@ def build_generation(
     lexicon = Lexicon()
     try:
         ix = whoosh_index.open_dir(str(generation.path))
-        writer = GenerationWriter(ix, schema.create_schema())
+        fields = schema.create_schema()  # with the fast text fields (the index saves plain ones)
+        writer = GenerationWriter(ix, fields)
         for article in articles:
             writer.add_document(**schema.article_document(article))
             lexicon.add(article)
@@ -176,7 +177,7 @@ def build_generation(
             if writer.memory > WRITER_MEMORY:
                 # A segment at a time keeps memory bounded on a large corpus.
                 writer.commit(merge=False)
-                writer = GenerationWriter(ix, schema.create_schema())
+                writer = GenerationWriter(ix, fields)
         writer.commit(merge=False)
         lexicon.save(generation.path)
     except BaseException:

@@ -86,10 +86,9 @@ class GenerationWriter(SegmentWriter):
     new writer.
     """
 
-    def __init__(self, ix: Any, schema: Any = None):
+    def __init__(self, ix: Any, schema: Any):
         super().__init__(ix, compound=False, codec=CODEC)
-        if schema is not None:
-            self.schema = schema  # the index's own, or one with faster fields that index alike
+        self.schema = schema  # the index's own, or one with faster fields that index alike
         self.pool = _MemoryPool()
         self.perdocwriter = _LengthRecorder(self.perdocwriter)
 
