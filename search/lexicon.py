@@ -14,12 +14,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-
-from whoosh.automata.fsa import find_all_matches
-from whoosh.automata.lev import levenshtein_automaton
-from whoosh.spelling import Corrector, ListCorrector
 
 from search import schema
 from search.article import Article
@@ -77,22 +72,3 @@ class Lexicon:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-
-    def corrector(self) -> Corrector:
-        """A Whoosh spelling corrector over these words, preferring the commonest."""
-        return _Corrector(self.counts)
-
-
-class _Corrector(Corrector):
-    """Whoosh's corrector of a sorted word list, ranking words within reach by article count."""
-
-    def __init__(self, counts: Counter[str]):
-        self.counts = counts
-        self.words = sorted(counts)
-
-    def _suggestions(self, text: str, maxdist: int, prefix: int) -> Iterator[tuple[int, str]]:
-        if not self.words:
-            return
-        dfa = levenshtein_automaton(text, maxdist, prefix).to_dfa()
-        for word in find_all_matches(dfa, ListCorrector.Skipper(self.words)):
-            yield self.counts[word], word

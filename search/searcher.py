@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import fields, highlight, qparser, query
+from whoosh.automata.fsa import find_all_matches
+from whoosh.automata.lev import levenshtein_automaton
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import TermNotFound
+from whoosh.spelling import Corrector, ListCorrector
 
 from search import ranking, schema, suggest
 from search.article import Article
@@ -204,6 +207,21 @@ def _docnums(bits: int) -> list[int]:
     return [i * 8 + b for i, byte in enumerate(data) if byte for b in range(8) if byte >> b & 1]
 
 
+class _LexiconCorrector(Corrector):
+    """Whoosh's corrector over a lexicon's words, ranking words within reach by article count."""
+
+    def __init__(self, counts: dict[str, int]):
+        self.counts = counts
+        self.words = sorted(counts)
+
+    def _suggestions(self, text: str, maxdist: int, prefix: int) -> Iterator[tuple[int, str]]:
+        if not self.words:
+            return
+        dfa = levenshtein_automaton(text, maxdist, prefix).to_dfa()
+        for word in find_all_matches(dfa, ListCorrector.Skipper(self.words)):
+            yield self.counts[word], word
+
+
 class _DocSets:
     """Cached document sets of one version of the index, shared by a process's threads.
 
@@ -316,7 +334,7 @@ class _DocSets:
         best, best_frequency = None, 0
         if rarity <= RARE_DOC_FREQUENCY:
             if self._corrector is None:
-                self._corrector = self.lexicon.corrector()
+                self._corrector = _LexiconCorrector(self.lexicon.counts)
             corrector = self._corrector
             # One edit finds most typos and is far cheaper to look for than two.
             candidates = corrector.suggest(word.lower(), limit=5, maxdist=1, prefix=1)

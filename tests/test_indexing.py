@@ -13,10 +13,16 @@ from whoosh import index as whoosh_index
 
 from search import indexer, schema
 from search.article import Article
-from search.indexer import WriterBusy, list_generations, live_generation, write_lock
+from search.indexer import (
+    CODEC,
+    GenerationWriter,
+    WriterBusy,
+    list_generations,
+    live_generation,
+    write_lock,
+)
 from search.request import Limits, SearchRequest
 from search.searcher import Searcher
-from search.segments import CODEC, GenerationWriter
 from search.store import CorpusStore
 from tests.conftest import DEMO, ingest, run_cli, write_jsonl
 from web import create_app
