@@ -49,6 +49,22 @@ FEEDBACK_WEIGHT = 4.0  # of the top expansion word (Bo1 weights are normalised t
 FEEDBACK_FIELDS = tuple(schema.SEARCH_FIELDS)  # where the added words are looked for
 
 
+def exact_unions(q: query.Query) -> query.Query:
+    """Return ``q`` with every Or inside it matched by a tree of unions (changed in place).
+
+    Whoosh matches an Or on a small index (or of 1,024 clauses or more) with an
+    ArrayUnionMatcher, whose max_quality() is the largest of its parts' instead of their sum.
+    A parent that prunes by quality (AndMaybe, And, a union above it) then drops documents
+    that belong in the top results. The root may keep the array: nothing prunes by its
+    max_quality.
+    """
+    for sub in q.children() if not q.is_leaf() else ():
+        if isinstance(sub, query.Or):
+            sub.matcher_type = query.Or.DEFAULT_MATCHER
+        exact_unions(sub)
+    return q
+
+
 def _query_words(q: query.Query) -> set[str]:
     return {text for fieldname, text in q.iter_all_terms() if fieldname in schema.SEARCH_FIELDS}
 
@@ -76,7 +92,7 @@ def with_feedback(searcher, q: query.Query, only: set[int] | None = None) -> que
         for fieldname, fieldboost in schema.SEARCH_FIELDS.items()
         if fieldname in FEEDBACK_FIELDS
     ]
-    return query.AndMaybe(q, query.Or(expansion)) if expansion else q
+    return exact_unions(query.AndMaybe(q, query.Or(expansion))) if expansion else q
 
 
 # "Prefer recent": a score is multiplied by (1 - recency) + recency * 0.5 ** (age / half-life),

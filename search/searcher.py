@@ -537,7 +537,7 @@ class Searcher:
         parsed = _weigh_repeats(parsed).normalize()
         reader = snapshot.searcher.reader()
         parsed, bounded = _bound_query(parsed, reader, self.limits.max_expansion)
-        return parsed, notices + bounded
+        return ranking.exact_unions(parsed), notices + bounded
 
     def rank(self, text: str, limit: int = 1000) -> list[tuple[str, float]]:
         """Return the ids and scores of the best ``limit`` matches of a query, best first.
