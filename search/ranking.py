@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from math import log
+from typing import Any
 
 from whoosh import classify, query, scoring, sorting
 from whoosh.util.times import datetime_to_long
@@ -65,25 +67,58 @@ def exact_unions(q: query.Query) -> query.Query:
     return q
 
 
+def summed_terms(q: query.Query, boost: float = 1.0) -> list[tuple[str, str, float]] | None:
+    """The words whose scores add up to ``q``'s score of every document it matches.
+
+    Each as (field, word, boost); None when ``q`` scores otherwise (phrases, ranges, prefixes,
+    a DisjunctionMax...). Mirrors Whoosh's matchers: a union or an intersection adds its parts'
+    scores and applies its boost (not when it has a single part, which Whoosh returns bare),
+    AndMaybe adds its optional part's where that matches, AndNot keeps its first part's.
+    """
+    kind = type(q)
+    if kind is query.Term:
+        return [(q.fieldname, q.text, boost * q.boost)] if isinstance(q.text, str) else None
+    if kind is query.Or and (q.minmatch or q.scale):
+        return None
+    if kind in (query.Or, query.And):
+        parts: list[Any] = list(q.subqueries)
+        if len(parts) > 1:
+            boost *= q.boost
+    elif kind is query.AndMaybe:
+        parts = [q.a, q.b]
+    elif kind is query.AndNot:
+        parts = [q.a]
+    else:
+        return None
+    terms: list[tuple[str, str, float]] = []
+    for part in parts:
+        found = summed_terms(part, boost)
+        if found is None:
+            return None
+        terms += found
+    return terms
+
+
 def _query_words(q: query.Query) -> set[str]:
     return {text for fieldname, text in q.iter_all_terms() if fieldname in schema.SEARCH_FIELDS}
 
 
-def with_feedback(searcher, q: query.Query, only: set[int] | None = None) -> query.Query:
+def with_feedback(
+    searcher, q: query.Query, best: Callable[[query.Query, int], list[int]]
+) -> query.Query:
     """Return ``q`` rescored by pseudo-relevance feedback when it is a long query, else ``q``.
 
-    ``only``, when given, holds the document numbers the feedback may learn from (the
-    request's filters). The expansion only reorders what ``q`` matches (AndMaybe): totals and
-    facets stay those of the reader's own words.
+    ``best(q, n)`` gives the document numbers of the ``n`` best matches of ``q`` that the
+    feedback may learn from (within the request's filters). The expansion only reorders what
+    ``q`` matches (AndMaybe): totals and facets stay those of the reader's own words.
     """
     if FEEDBACK_WEIGHT <= 0 or len(_query_words(q)) < FEEDBACK_MIN_WORDS:
         return q
-    # top_n rather than len() or iteration, which would count every match.
-    top = searcher.search(q, limit=FEEDBACK_DOCS, filter=only).top_n
+    top = best(q, FEEDBACK_DOCS)
     if not top:
         return q
     expander = classify.Expander(searcher.reader(), schema.BODY, model=classify.Bo1Model)
-    for _, docnum in top:
+    for docnum in top:
         stored = searcher.stored_fields(docnum)
         expander.add_text(" ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY)))
     expansion = [

@@ -20,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import fields, highlight, qparser, query
 from whoosh.automata.fsa import find_all_matches
 from whoosh.automata.lev import levenshtein_automaton
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 FACET_SIZE = 10
 # Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
 TERM_CACHE_BYTES = 32 * 1024 * 1024
+# Postings whose scores are cached per process (12 bytes each): all of Reuters-21578's words.
+SCORE_CACHE_POSTINGS = 4_000_000
 SNIPPET_CHARS = 240
 # A query word found in at most this many documents gets a spelling check; a respelling is
 # offered when it is in at least SUGGEST_MIN documents and SUGGEST_RATIO times as many.
@@ -201,6 +204,12 @@ def _bits(docnums, size: int) -> int:
     return int.from_bytes(data, "little")
 
 
+def _docnum_array(bits: int, size: int) -> np.ndarray:
+    """The document numbers in a bitset, in order, as an array."""
+    data = np.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(data, bitorder="little"))
+
+
 def _docnums(bits: int) -> list[int]:
     """The document numbers in a bitset, in order."""
     data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
@@ -236,6 +245,9 @@ class _DocSets:
         self.all = _bits(reader.all_doc_ids(), self.size)
         self._terms: dict[tuple[str, str], int] = {}
         self._term_bytes = 0
+        self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._score_postings = 0
+        self._scores_lock = threading.Lock()
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[dict[str, Any]]] | None = None
         self._dates: list[datetime] = []
@@ -274,6 +286,33 @@ class _DocSets:
                 self._term_bytes -= self.size // 8
             self._terms[key] = bits
         return bits
+
+    def term_scores(self, searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding a term and the score Whoosh's matcher gives each (cached;
+        the least recently used terms go first)."""
+        key = (fieldname, text)
+        with self._scores_lock:
+            found = self._scores.pop(key, None)
+            if found is not None:
+                self._scores[key] = found
+                return found
+        docs: list[int] = []
+        scores: list[float] = []
+        term, context = query.Term(fieldname, text), searcher.context()
+        for segment, offset in searcher.leaf_searchers():
+            matcher = term.matcher(segment, context)
+            while matcher.is_active():
+                docs.append(offset + matcher.id())
+                scores.append(matcher.score())
+                matcher.next()
+        found = (np.array(docs, dtype=np.int64), np.array(scores))
+        with self._scores_lock:
+            if key not in self._scores:
+                self._score_postings += len(docs)
+                self._scores[key] = found
+            while len(self._scores) > 1 and self._score_postings > SCORE_CACHE_POSTINGS:
+                self._score_postings -= len(self._scores.pop(next(iter(self._scores)))[0])
+        return found
 
     def facets(self, reader, matched: int) -> dict[str, list[dict[str, Any]]]:
         """The top values of each facet, counted over the documents in ``matched``."""
@@ -385,6 +424,36 @@ class _Snapshot:
         if type(q) is query.Require:
             return self.docs(q.a) & self.docs(q.b)
         return _bits(self.searcher.docs_for_query(q), self.sets.size)
+
+    def best(
+        self, q: query.Query, matched: int, limit: int, narrowed: set[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``limit`` best of ``matched`` (the documents ``q`` matches, within any filters)
+        scored by ``q``: (document number, score), best first, ties by document number.
+
+        A query that adds up word scores (plain words, AND/OR/NOT, feedback) is scored from
+        each word's cached scores, the same figures Whoosh's matchers give; anything else by
+        Whoosh, filtered by ``narrowed`` (the filters' documents, None when there are none).
+        """
+        terms = ranking.summed_terms(q)
+        if not matched:
+            return []  # (Whoosh would read an empty filter as no filter)
+        if terms is None:
+            # top_n rather than len() or iteration, which would count every match.
+            found = self.searcher.search(q, limit=limit, filter=narrowed).top_n
+            return [(docnum, score) for score, docnum in found]
+        scores = np.zeros(self.sets.size)
+        for fieldname, text, boost in terms:
+            docs, values = self.sets.term_scores(self.searcher, fieldname, text)
+            scores[docs] += values * boost
+        docs = _docnum_array(matched, self.sets.size)
+        values = scores[docs]
+        if len(docs) > limit:
+            # Everything that ties with the last place, then the order Whoosh gives.
+            keep = values >= np.partition(values, len(docs) - limit)[len(docs) - limit]
+            docs, values = docs[keep], values[keep]
+        order = np.lexsort((docs, -values))[:limit]
+        return [(int(docs[i]), float(values[i])) for i in order]
 
     def facets(self, matched: int) -> dict[str, list[dict[str, Any]]]:
         """The top values of each facet over ``matched``."""
@@ -547,8 +616,17 @@ class Searcher:
         snapshot = self._snapshot()
         searcher = snapshot.searcher
         parsed, _ = self._parse(text, snapshot)
-        results = searcher.search(ranking.with_feedback(searcher, parsed), limit=limit)
-        return [(hit[schema.ID], hit.score) for hit in results]
+        matched = snapshot.docs(parsed)
+        scored = ranking.with_feedback(searcher, parsed, self._feedback_docs(snapshot, matched))
+        return [
+            (searcher.stored_fields(docnum)[schema.ID], score)
+            for docnum, score in snapshot.best(scored, matched, limit)
+        ]
+
+    @staticmethod
+    def _feedback_docs(snapshot: _Snapshot, matched: int, narrowed: set[int] | None = None):
+        """The function with_feedback asks for a query's best documents."""
+        return lambda q, count: [d for d, _ in snapshot.best(q, matched, count, narrowed)]
 
     def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> int:
         """The documents that match the query and pass every filter, as a bitset."""
@@ -577,16 +655,15 @@ class Searcher:
             # A filter makes Whoosh visit every match; without one it skips blocks that cannot
             # reach the top, so it is passed only when the request narrows the results.
             narrowed = set(_docnums(matched)) if request.has_filters else None
-            scored = ranking.with_feedback(searcher, parsed, narrowed)
+            best = self._feedback_docs(snapshot, matched, narrowed)
+            scored = ranking.with_feedback(searcher, parsed, best)
             if request.recency:
                 blend = ranking.RecencyBlend(request.recency, self._newest(searcher))
                 results = searcher.search(scored, limit=end, filter=narrowed, sortedby=blend)
                 # The blend's sort key is the negated blended score.
                 page = [(docnum, -key) for key, docnum in results.top_n[start:end]]
             else:
-                results = searcher.search(scored, limit=end, filter=narrowed)
-                # top_n, not iteration: iterating Results first counts every match again.
-                page = [(docnum, score) for score, docnum in results.top_n[start:end]]
+                page = snapshot.best(scored, matched, end, narrowed)[start:end]
         terms = _highlight_terms(parsed, searcher.reader())
         hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
         if request.explain and request.q:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from whoosh import query
 
+from search import ranking
 from search.request import SearchRequest
 from search.searcher import Searcher
 from tests.conftest import ingest, write_jsonl
@@ -215,3 +217,43 @@ def test_a_short_ranking_is_the_head_of_a_long_one(random_dir):
                 assert [doc for doc, _ in searcher.rank(q, limit)] == full[:limit], (q, limit)
             page = searcher.search(SearchRequest(q=q, per_page=10))["results"]
             assert [hit["id"] for hit in page] == full[:10], q
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "w1x",
+        "w1x w2x",
+        "w3x^2 w4x (w5x)^3",
+        "w1x AND w2x",
+        "w1x w2x -w3x",
+        "(w1x OR w2x) AND w9x",
+        "title:w4x w7x",
+        "w1x w2x w3x w4x w5x w6x",  # long enough for feedback
+        " ".join(f"w{n}x" for n in range(0, 60, 3)),
+        # Built by hand: Whoosh applies a group's boost only when it has more than one part.
+        query.Or([query.Term("body", "w5x")], boost=3.0),
+        query.And([query.Term("body", "w5x"), query.Term("title", "w6x")], boost=2.0),
+        query.AndMaybe(query.Term("body", "w5x"), query.Term("body", "w6x", boost=0.5)),
+    ],
+)
+def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
+    # Queries that add up word scores are ranked from cached per-word scores: the documents,
+    # order and scores must be Whoosh's own.
+    folder, _ = random_dir
+    with Searcher(folder) as searcher:
+        snapshot = searcher._snapshot()
+        parsed = searcher._parse(q, snapshot)[0] if isinstance(q, str) else q
+        whooshes = snapshot.searcher
+        matched = snapshot.docs(parsed)
+        scored = ranking.with_feedback(
+            whooshes, parsed, lambda q, n: [d for _, d in whooshes.search(q, limit=n).top_n]
+        )
+        for ranked in (parsed, scored):
+            assert ranking.summed_terms(ranked) is not None, ranked
+            whoosh = whooshes.search(ranked, limit=None).top_n
+            assert whoosh and len(whoosh) == matched.bit_count(), q
+            for limit in (1, 10, 1000):
+                ours = snapshot.best(ranked, matched, limit)
+                assert [d for d, _ in ours] == [d for _, d in whoosh[:limit]], (q, limit)
+                assert [s for _, s in ours] == pytest.approx([s for s, _ in whoosh[:limit]])

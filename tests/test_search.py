@@ -101,6 +101,15 @@ def test_filters_narrow_and_combine(client):
     )
 
 
+@pytest.mark.parametrize("q", ["energy", '"offshore wind"', "energy wind grid power price"])
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_a_filter_that_matches_nothing_shows_nothing(client, q, sort):
+    # Whoosh reads an empty filter as no filter: this page used to list unfiltered results
+    # under a total of 0.
+    body = search(client, q=q, topic="no such topic", sort=sort)
+    assert body["total"] == 0 and body["results"] == []
+
+
 def test_person_filter_uses_the_exact_name(client):
     body = search(client, person="Ana Lopes")
     assert body["total"] >= 2 and all("Ana Lopes" in r["people"] for r in body["results"])
