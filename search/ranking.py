@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from math import log
-from typing import Any
 
 from whoosh import classify, query, scoring, sorting
 from whoosh.util.times import datetime_to_long
@@ -67,32 +66,39 @@ def exact_unions(q: query.Query) -> query.Query:
     return q
 
 
-def summed_terms(q: query.Query, boost: float = 1.0) -> list[tuple[str, str, float]] | None:
+def summed_terms(
+    q: query.Query, boost: float = 1.0, matches: bool = True
+) -> list[tuple[str, str, float]] | None:
     """The words whose scores add up to ``q``'s score of every document it matches.
 
-    Each as (field, word, boost); None when ``q`` scores otherwise (phrases, ranges, prefixes,
-    a DisjunctionMax...). Mirrors Whoosh's matchers: a union or an intersection adds its parts'
-    scores and applies its boost (not when it has a single part, which Whoosh returns bare),
-    AndMaybe adds its optional part's where that matches, AndNot keeps its first part's.
+    Each as (field, word, boost); None when ``q`` scores otherwise (ranges, prefixes, a
+    DisjunctionMax, or a part that adds its words' scores only where it matches as a whole:
+    a phrase or an AND inside an OR). Mirrors Whoosh's matchers: a union or an intersection
+    adds its parts' scores and applies its boost (not when it has a single part, which Whoosh
+    returns bare), AndMaybe adds its optional part's where that matches, AndNot keeps its
+    first part's, and a phrase scores as the intersection of its words. ``matches`` says that
+    ``q`` matches every document scored (true of the whole query, not of an OR's parts).
     """
     kind = type(q)
     if kind is query.Term:
         return [(q.fieldname, q.text, boost * q.boost)] if isinstance(q.text, str) else None
-    if kind is query.Or and (q.minmatch or q.scale):
-        return None
-    if kind in (query.Or, query.And):
-        parts: list[Any] = list(q.subqueries)
-        if len(parts) > 1:
-            boost *= q.boost
-    elif kind is query.AndMaybe:
-        parts = [q.a, q.b]
-    elif kind is query.AndNot:
-        parts = [q.a]
+    if kind is query.Phrase and matches:
+        return [(q.fieldname, word, boost * q.boost) for word in q.words]
+    if kind is query.Or and not (q.minmatch or q.scale):
+        parts = [(sub, len(q.subqueries) == 1 and matches) for sub in q.subqueries]
+    elif kind is query.And and matches:
+        parts = [(sub, True) for sub in q.subqueries]
+    elif kind is query.AndMaybe and matches:
+        parts = [(q.a, True), (q.b, False)]
+    elif kind is query.AndNot and matches:
+        parts = [(q.a, True)]
     else:
         return None
+    if kind in (query.Or, query.And) and len(q.subqueries) > 1:
+        boost *= q.boost
     terms: list[tuple[str, str, float]] = []
-    for part in parts:
-        found = summed_terms(part, boost)
+    for part, part_matches in parts:
+        found = summed_terms(part, boost, part_matches)
         if found is None:
             return None
         terms += found

@@ -219,27 +219,41 @@ def test_a_short_ranking_is_the_head_of_a_long_one(random_dir):
             assert [hit["id"] for hit in page] == full[:10], q
 
 
-@pytest.mark.parametrize(
-    "q",
-    [
-        "w1x",
-        "w1x w2x",
-        "w3x^2 w4x (w5x)^3",
-        "w1x AND w2x",
-        "w1x w2x -w3x",
-        "(w1x OR w2x) AND w9x",
-        "title:w4x w7x",
-        "w1x w2x w3x w4x w5x w6x",  # long enough for feedback
-        " ".join(f"w{n}x" for n in range(0, 60, 3)),
-        # Built by hand: Whoosh applies a group's boost only when it has more than one part.
-        query.Or([query.Term("body", "w5x")], boost=3.0),
-        query.And([query.Term("body", "w5x"), query.Term("title", "w6x")], boost=2.0),
-        query.AndMaybe(query.Term("body", "w5x"), query.Term("body", "w6x", boost=0.5)),
-    ],
-)
+# Shapes a word's score is added up for, then shapes where a part adds its words only where it
+# matches as a whole (left to Whoosh).
+SUMMED = [
+    "w1x",
+    "w1x w2x",
+    "w3x^2 w4x (w5x)^3",
+    "w1x AND w2x",
+    "w1x w2x -w3x",
+    "(w1x OR w2x) AND w9x",
+    "title:w4x w7x",
+    'body:"w1x w2x"~4^2 AND w3x',
+    "w1x w2x w3x w4x w5x w6x",  # long enough for feedback
+    " ".join(f"w{n}x" for n in range(0, 60, 3)),
+    # Built by hand: Whoosh applies a group's boost only when it has more than one part.
+    query.Or([query.Term("body", "w5x")], boost=3.0),
+    query.And([query.Term("body", "w5x"), query.Term("title", "w6x")], boost=2.0),
+    query.AndMaybe(query.Term("body", "w5x"), query.Term("body", "w6x", boost=0.5)),
+]
+WHOLE = [
+    '"w1x w2x" w3x',
+    '"w1x w2x"~4^2 AND w3x',  # a phrase searches every field: an OR of phrases
+    "(w1x AND w2x) OR w3x",
+    query.Or(
+        [
+            query.AndMaybe(query.Term("body", "w1x"), query.Term("body", "w2x")),
+            query.Term("body", "w3x"),
+        ]
+    ),
+]
+
+
+@pytest.mark.parametrize("q", SUMMED + WHOLE)
 def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
-    # Queries that add up word scores are ranked from cached per-word scores: the documents,
-    # order and scores must be Whoosh's own.
+    # Queries that add up word scores are ranked from cached per-word scores, the rest by
+    # Whoosh: either way the documents, order and scores must be Whoosh's own.
     folder, _ = random_dir
     with Searcher(folder) as searcher:
         snapshot = searcher._snapshot()
@@ -250,7 +264,7 @@ def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
             whooshes, parsed, lambda q, n: [d for _, d in whooshes.search(q, limit=n).top_n]
         )
         for ranked in (parsed, scored):
-            assert ranking.summed_terms(ranked) is not None, ranked
+            assert (ranking.summed_terms(ranked) is not None) == (q in SUMMED), ranked
             whoosh = whooshes.search(ranked, limit=None).top_n
             assert whoosh and len(whoosh) == matched.bit_count(), q
             for limit in (1, 10, 1000):
