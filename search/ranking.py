@@ -66,43 +66,54 @@ def exact_unions(q: query.Query) -> query.Query:
     return q
 
 
+# A word's part in a query's score: (field, word, boost, gates), the gates being the parts of
+# the query that must match a document for the word to count there.
+ScoredWord = tuple[str, str, float, tuple[query.Query, ...]]
+
+
 def summed_terms(
-    q: query.Query, boost: float = 1.0, matches: bool = True
-) -> list[tuple[str, str, float]] | None:
+    q: query.Query, boost: float = 1.0, gates: tuple[query.Query, ...] = ()
+) -> list[ScoredWord] | None:
     """The words whose scores add up to ``q``'s score of every document it matches.
 
-    Each as (field, word, boost); None when ``q`` scores otherwise (ranges, prefixes, a
-    DisjunctionMax, or a part that adds its words' scores only where it matches as a whole:
-    a phrase or an AND inside an OR). Mirrors Whoosh's matchers: a union or an intersection
-    adds its parts' scores and applies its boost (not when it has a single part, which Whoosh
-    returns bare), AndMaybe adds its optional part's where that matches, AndNot keeps its
-    first part's, and a phrase scores as the intersection of its words. ``matches`` says that
-    ``q`` matches every document scored (true of the whole query, not of an OR's parts).
+    None when ``q`` scores otherwise (ranges, prefixes, fuzzy words, a DisjunctionMax).
+    Mirrors Whoosh's matchers: a union or an intersection adds its parts' scores and applies
+    its boost (not when it has a single part, which Whoosh returns bare), AndMaybe adds its
+    optional part's where that matches, AndNot keeps its first part's, a phrase scores as the
+    intersection of its words. A part of an OR that is not a word or an OR itself (a phrase,
+    an AND) adds its words only where it matches as a whole: it becomes a gate of its words.
     """
     kind = type(q)
     if kind is query.Term:
-        return [(q.fieldname, q.text, boost * q.boost)] if isinstance(q.text, str) else None
-    if kind is query.Phrase and matches:
-        return [(q.fieldname, word, boost * q.boost) for word in q.words]
+        return [(q.fieldname, q.text, boost * q.boost, gates)] if isinstance(q.text, str) else None
+    if kind is query.Phrase:
+        return [(q.fieldname, word, boost * q.boost, gates) for word in q.words]
     if kind is query.Or and not (q.minmatch or q.scale):
-        parts = [(sub, len(q.subqueries) == 1 and matches) for sub in q.subqueries]
-    elif kind is query.And and matches:
-        parts = [(sub, True) for sub in q.subqueries]
-    elif kind is query.AndMaybe and matches:
-        parts = [(q.a, True), (q.b, False)]
-    elif kind is query.AndNot and matches:
-        parts = [(q.a, True)]
+        gated = len(q.subqueries) > 1
+        parts = [(sub, gates + (sub,) if gated and _gated(sub) else gates) for sub in q.subqueries]
+    elif kind is query.And:
+        parts = [(sub, gates) for sub in q.subqueries]
+    elif kind is query.AndMaybe:
+        parts = [(q.a, gates), (q.b, gates + (q.b,) if _gated(q.b) else gates)]
+    elif kind is query.AndNot:
+        parts = [(q.a, gates)]
     else:
         return None
     if kind in (query.Or, query.And) and len(q.subqueries) > 1:
         boost *= q.boost
-    terms: list[tuple[str, str, float]] = []
-    for part, part_matches in parts:
-        found = summed_terms(part, boost, part_matches)
+    terms: list[ScoredWord] = []
+    for part, part_gates in parts:
+        found = summed_terms(part, boost, part_gates)
         if found is None:
             return None
         terms += found
     return terms
+
+
+def _gated(part: query.Query) -> bool:
+    """Whether an optional part adds its words' scores only where it matches as a whole (a
+    word's score is 0 where it is absent, and an OR adds whichever of its parts match)."""
+    return type(part) not in (query.Term, query.Or)
 
 
 def _query_words(q: query.Query) -> set[str]:

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 FACET_SIZE = 10
 # Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
 TERM_CACHE_BYTES = 32 * 1024 * 1024
+# Phrases, wildcards and ranges whose matches are cached per process (size/8 bytes each).
+QUERY_CACHE_SIZE = 1000
 # Postings whose scores are cached per process (12 bytes each): all of Reuters-21578's words.
 SCORE_CACHE_POSTINGS = 4_000_000
 SNIPPET_CHARS = 240
@@ -248,6 +250,7 @@ class _DocSets:
         self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._score_postings = 0
         self._scores_lock = threading.Lock()
+        self._matches: dict[query.Query, int] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[dict[str, Any]]] | None = None
         self._dates: list[datetime] = []
@@ -285,6 +288,17 @@ class _DocSets:
                 self._terms.pop(next(iter(self._terms)))  # the oldest entry
                 self._term_bytes -= self.size // 8
             self._terms[key] = bits
+        return bits
+
+    def matches(self, searcher, q: query.Query) -> int:
+        """The documents a phrase, wildcard or range matches, by Whoosh (the latest cached: a
+        phrase is read once for the total and again where it gates its words' scores)."""
+        bits = self._matches.get(q)
+        if bits is None:
+            bits = _bits(searcher.docs_for_query(q), self.size)
+            if len(self._matches) >= QUERY_CACHE_SIZE:
+                self._matches.pop(next(iter(self._matches)), None)
+            self._matches[q] = bits
         return bits
 
     def term_scores(self, searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -423,7 +437,7 @@ class _Snapshot:
             return self.docs(q.a)
         if type(q) is query.Require:
             return self.docs(q.a) & self.docs(q.b)
-        return _bits(self.searcher.docs_for_query(q), self.sets.size)
+        return self.sets.matches(self.searcher, q)
 
     def best(
         self, q: query.Query, matched: int, limit: int, narrowed: set[int] | None = None
@@ -435,16 +449,25 @@ class _Snapshot:
         each word's cached scores, the same figures Whoosh's matchers give; anything else by
         Whoosh, filtered by ``narrowed`` (the filters' documents, None when there are none).
         """
-        terms = ranking.summed_terms(q)
+        words = ranking.summed_terms(q)
         if not matched:
             return []  # (Whoosh would read an empty filter as no filter)
-        if terms is None:
+        if words is None:
             # top_n rather than len() or iteration, which would count every match.
             found = self.searcher.search(q, limit=limit, filter=narrowed).top_n
             return [(docnum, score) for score, docnum in found]
-        scores = np.zeros(self.sets.size)
-        for fieldname, text, boost in terms:
+        size = self.sets.size
+        scores = np.zeros(size)
+        masks: dict[tuple[query.Query, ...], np.ndarray] = {}
+        for fieldname, text, boost, gates in words:
             docs, values = self.sets.term_scores(self.searcher, fieldname, text)
+            if gates:
+                if gates not in masks:
+                    gate = reduce(operator.and_, (self.docs(g) for g in gates), self.sets.all)
+                    masks[gates] = np.zeros(size, dtype=bool)
+                    masks[gates][_docnum_array(gate, size)] = True
+                keep = masks[gates][docs]
+                docs, values = docs[keep], values[keep]
             scores[docs] += values * boost
         docs = _docnum_array(matched, self.sets.size)
         values = scores[docs]

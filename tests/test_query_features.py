@@ -219,8 +219,7 @@ def test_a_short_ranking_is_the_head_of_a_long_one(random_dir):
             assert [hit["id"] for hit in page] == full[:10], q
 
 
-# Shapes a word's score is added up for, then shapes where a part adds its words only where it
-# matches as a whole (left to Whoosh).
+# Shapes whose words' scores are added up (some only where a part matches as a whole).
 SUMMED = [
     "w1x",
     "w1x w2x",
@@ -236,11 +235,11 @@ SUMMED = [
     query.Or([query.Term("body", "w5x")], boost=3.0),
     query.And([query.Term("body", "w5x"), query.Term("title", "w6x")], boost=2.0),
     query.AndMaybe(query.Term("body", "w5x"), query.Term("body", "w6x", boost=0.5)),
-]
-WHOLE = [
+    # Parts that add their words only where they match as a whole.
     '"w1x w2x" w3x',
     '"w1x w2x"~4^2 AND w3x',  # a phrase searches every field: an OR of phrases
     "(w1x AND w2x) OR w3x",
+    "((w1x AND w2x) OR w4x) AND w3x",
     query.Or(
         [
             query.AndMaybe(query.Term("body", "w1x"), query.Term("body", "w2x")),
@@ -248,9 +247,11 @@ WHOLE = [
         ]
     ),
 ]
+# Left to Whoosh.
+WHOOSH = ["w1x*", "w1x~", "w1x OR date:[1987 to 1988]"]
 
 
-@pytest.mark.parametrize("q", SUMMED + WHOLE)
+@pytest.mark.parametrize("q", SUMMED + WHOOSH)
 def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
     # Queries that add up word scores are ranked from cached per-word scores, the rest by
     # Whoosh: either way the documents, order and scores must be Whoosh's own.
