@@ -11,7 +11,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
@@ -849,22 +849,59 @@ class _Word:
         return self
 
 
-def _marked_tokens(text: str, terms) -> Iterator[_Word]:
+def _marked_tokens(text: str, terms, surround: int | None = None) -> Iterator[_Word]:
     """The words of ``text`` with their character spans, those of ``terms`` marked.
 
     One regular-expression pass with the indexer's memo of token forms: the same tokens the
     index analyzer makes, without running its filter chain over every word of every hit.
+    Given a ContextFragmenter's ``surround``, only the words it needs (see _context_words).
     """
-    for match in schema.TOKEN_PATTERN.finditer(text):
-        word = match.group()
-        yield _Word(word, match.start(), match.end(), schema.indexed_form(word) in terms)
+    found = list(schema.TOKEN_PATTERN.finditer(text))
+    marked = [schema.indexed_form(match.group()) in terms for match in found]
+    chosen: Iterable[int] = range(len(found))
+    if surround is not None:
+        chosen = _context_words(found, marked, surround)
+    for i in chosen:
+        match = found[i]
+        yield _Word(match.group(), match.start(), match.end(), marked[i])
+
+
+def _context_words(found: list[re.Match], marked: list[bool], surround: int) -> list[int]:
+    """The indexes of the words a ContextFragmenter needs to make the fragments it would make
+    from every word: before each marked word, those starting within ``surround`` characters
+    of the end of the word before it (the context a fragment may open with); after it, words
+    until ``2 * surround`` characters of words have passed (a fragment closes by then, as
+    its countdown of word characters, reset to at most that by a marked word, runs out).
+    Far from every marked word the fragmenter only forgets: skipping those words changes
+    nothing (tests/test_analysis.py compares the fragments with and without them).
+    """
+    keep = bytearray(len(found))
+    for i in (i for i, hit in enumerate(marked) if hit):
+        if i:
+            start = found[i - 1].end() - surround - 1
+            j = i - 1
+            while j >= 0 and not keep[j] and found[j].start() >= start:
+                keep[j] = 1
+                j -= 1
+        keep[i] = 1
+        passed, k = 0, i + 1
+        while k < len(found) and passed < 2 * surround:
+            keep[k] = 1
+            passed += found[k].end() - found[k].start()
+            k += 1
+    return [i for i, flag in enumerate(keep) if flag]
 
 
 def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
     """``text`` escaped, its best fragments chosen and the words of ``terms`` in <mark>."""
     if not terms and minscore:
         return ""
-    fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms))
+    surround = None
+    # (Past its charlimit the fragmenter stops at the first word it reads: give it them all.)
+    limit = getattr(fragmenter, "charlimit", None)
+    if isinstance(fragmenter, highlight.ContextFragmenter) and (not limit or len(text) <= limit):
+        surround = fragmenter.surround
+    fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms, surround))
     chosen = highlight.top_fragments(
         fragments, top, highlight.BasicFragmentScorer(), highlight.FIRST, minscore
     )

@@ -3,11 +3,12 @@
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from whoosh import fields
+from whoosh import fields, highlight
 
 from search.schema import NewsText, news_analyzer, written_words
+from search.searcher import _marked_tokens
 
 
 def terms(text: str) -> list[str]:
@@ -68,3 +69,33 @@ def test_fast_indexing_matches_the_analyzer_on_any_text(text):
 def test_fast_indexing_matches_the_analyzer_on_the_demo_corpus():
     for path in sorted((Path(__file__).parent.parent / "demo").rglob("*.*")):
         _agrees_with_the_analyzer(path.read_text(encoding="utf-8", errors="replace"))
+
+
+WORDS = ["oil", "prices", "rose", "a", "x", "extraordinarily", "OPEC's", "3.5", "U.S."]
+
+
+@settings(max_examples=400, deadline=None)
+# A marked first word has no context before it: its fragment runs on for twice the surround.
+@example([("oil", " ")] + [("x", " ")] * 20, {"oil"}, 5, 100)
+@example([("x", " ")] * 30 + [("oil", " ")] + [("a", " ")] * 20, {"oil"}, 5, 100)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(WORDS), st.sampled_from([" ", ", ", " -- ", "\n\n", "; ... "])),
+        max_size=400,
+    ),
+    st.sets(st.sampled_from(["oil", "price", "rose", "x", "opec"])),
+    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=5, max_value=120),
+)
+def test_snippets_read_only_the_words_they_need(pieces, marked, surround, maxchars):
+    # A snippet's fragmenter is given only the words near marked ones: its fragments must be
+    # those it makes from every word.
+    text = "".join(word + gap for word, gap in pieces)
+    fragmenter = highlight.ContextFragmenter(maxchars=maxchars, surround=surround)
+
+    def shape(fragments):
+        return [(f.startchar, f.endchar, [t.startchar for t in f.matches]) for f in fragments]
+
+    fewer = fragmenter.fragment_tokens(text, _marked_tokens(text, marked, surround))
+    full = fragmenter.fragment_tokens(text, _marked_tokens(text, marked))
+    assert shape(fewer) == shape(full)
