@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import html
 import logging
@@ -11,12 +12,12 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
 from functools import reduce
-from itertools import islice
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
@@ -849,59 +850,96 @@ class _Word:
         return self
 
 
-def _marked_tokens(text: str, terms, surround: int | None = None) -> Iterator[_Word]:
+def _marked_tokens(text: str, terms) -> Iterator[_Word]:
     """The words of ``text`` with their character spans, those of ``terms`` marked.
 
     One regular-expression pass with the indexer's memo of token forms: the same tokens the
     index analyzer makes, without running its filter chain over every word of every hit.
-    Given a ContextFragmenter's ``surround``, only the words it needs (see _context_words).
     """
+    for match in schema.TOKEN_PATTERN.finditer(text):
+        word = match.group()
+        yield _Word(word, match.start(), match.end(), schema.indexed_form(word) in terms)
+
+
+def _context_fragments(
+    text: str, terms, fragmenter: highlight.ContextFragmenter
+) -> list[highlight.Fragment]:
+    """The fragments ``fragmenter.fragment_tokens`` makes of ``text`` with ``terms`` marked,
+    found by jumping between marked words instead of stepping through every word.
+
+    Whoosh's loop, step for step (tests/test_analysis.py compares the two on random texts):
+    outside a fragment, unmarked words only keep a queue of the starts of the words within
+    ``surround`` characters, so the context before a marked word is found by bisection; in
+    a fragment, unmarked words only count down (their lengths, as prefix sums) to the word
+    where the fragment closes, by running out of countdown or of ``maxchars``.
+    """
+    maxchars, surround, limit = fragmenter.maxchars, fragmenter.surround, fragmenter.charlimit
     found = list(schema.TOKEN_PATTERN.finditer(text))
-    marked = [schema.indexed_form(match.group()) in terms for match in found]
-    chosen: Iterable[int] = range(len(found))
-    if surround is not None:
-        chosen = _context_words(found, marked, surround)
-    for i in chosen:
-        match = found[i]
-        yield _Word(match.group(), match.start(), match.end(), marked[i])
-
-
-def _context_words(found: list[re.Match], marked: list[bool], surround: int) -> list[int]:
-    """The indexes of the words a ContextFragmenter needs to make the fragments it would make
-    from every word: before each marked word, those starting within ``surround`` characters
-    of the end of the word before it (the context a fragment may open with); after it, words
-    until ``2 * surround`` characters of words have passed (a fragment closes by then, as
-    its countdown of word characters, reset to at most that by a marked word, runs out).
-    Far from every marked word the fragmenter only forgets: skipping those words changes
-    nothing (tests/test_analysis.py compares the fragments with and without them).
-    """
-    keep = bytearray(len(found))
-    for i in (i for i, hit in enumerate(marked) if hit):
-        if i:
-            start = found[i - 1].end() - surround - 1
-            j = i - 1
-            while j >= 0 and not keep[j] and found[j].start() >= start:
-                keep[j] = 1
-                j -= 1
-        keep[i] = 1
-        passed, k = 0, i + 1
-        while k < len(found) and passed < 2 * surround:
-            keep[k] = 1
-            passed += found[k].end() - found[k].start()
-            k += 1
-    return [i for i, flag in enumerate(keep) if flag]
+    starts = [match.start() for match in found]
+    ends = [match.end() for match in found]
+    # Whoosh reads words until one ends past the character limit.
+    stop = bisect.bisect_right(ends, limit) if limit else len(found)
+    marks = [i for i in range(stop) if schema.indexed_form(found[i].group()) in terms]
+    lengths = list(accumulate(end - start for start, end in zip(starts, ends, strict=True)))
+    fragments: list[highlight.Fragment] = []
+    tokens: list[_Word] = []
+    countdown, first, length = -1, None, 0
+    reset = -1  # the word at which the context queue was last emptied
+    k = 0  # the next word to read
+    while k < stop:
+        h = bisect.bisect_left(marks, k)
+        marked = marks[h] if h < len(marks) else stop
+        queued = None  # the start of the first word in the queue, if any
+        if countdown < 0:  # outside a fragment: on to the next marked word
+            if marked == stop:
+                break
+            k = marked
+            if k - 1 > reset:
+                j = bisect.bisect_left(starts, ends[k - 1] - surround, reset + 1, k)
+                queued = starts[j] if j < k else None
+        else:  # in a fragment: on to the first word that is marked or closes it
+            before = lengths[k - 1] if k else 0
+            closing = min(
+                marked,
+                bisect.bisect_left(lengths, before + countdown, k, stop),
+                bisect.bisect_right(lengths, before + maxchars - length, k, stop),
+            )
+            passed = (lengths[closing - 1] - before) if closing > k else 0
+            length, countdown, k = length + passed, countdown - passed, closing
+            if k == stop:
+                break
+        # Word k, as Whoosh reads it.
+        size = ends[k] - starts[k]
+        if length + size > maxchars:
+            countdown = 0
+        elif k == marked:
+            countdown = surround
+            if first is None:
+                if queued is not None:
+                    first = queued
+                else:
+                    first = starts[k]
+                    countdown += surround
+            tokens.append(_Word(found[k].group(), starts[k], ends[k], True))
+        length, countdown = length + size, countdown - size
+        if countdown <= 0:
+            fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=ends[k]))
+            tokens, first, length, reset = [], None, 0, k
+        k += 1
+    if tokens:
+        end = ends[stop] if stop < len(found) else ends[-1]
+        fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=end))
+    return fragments
 
 
 def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
     """``text`` escaped, its best fragments chosen and the words of ``terms`` in <mark>."""
     if not terms and minscore:
         return ""
-    surround = None
-    # (Past its charlimit the fragmenter stops at the first word it reads: give it them all.)
-    limit = getattr(fragmenter, "charlimit", None)
-    if isinstance(fragmenter, highlight.ContextFragmenter) and (not limit or len(text) <= limit):
-        surround = fragmenter.surround
-    fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms, surround))
+    if isinstance(fragmenter, highlight.ContextFragmenter):
+        fragments = _context_fragments(text, terms, fragmenter)
+    else:
+        fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms))
     chosen = highlight.top_fragments(
         fragments, top, highlight.BasicFragmentScorer(), highlight.FIRST, minscore
     )

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from whoosh import fields, highlight
 
 from search.schema import NewsText, news_analyzer, written_words
-from search.searcher import _marked_tokens
+from search.searcher import _context_fragments, _marked_tokens
 
 
 def terms(text: str) -> list[str]:
@@ -74,28 +74,30 @@ def test_fast_indexing_matches_the_analyzer_on_the_demo_corpus():
 WORDS = ["oil", "prices", "rose", "a", "x", "extraordinarily", "OPEC's", "3.5", "U.S."]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=500, deadline=None)
 # A marked first word has no context before it: its fragment runs on for twice the surround.
-@example([("oil", " ")] + [("x", " ")] * 20, {"oil"}, 5, 100)
-@example([("x", " ")] * 30 + [("oil", " ")] + [("a", " ")] * 20, {"oil"}, 5, 100)
+@example([("oil", " ")] + [("x", " ")] * 20, {"oil"}, 5, 100, None)
+@example([("x", " ")] * 30 + [("oil", " ")] + [("a", " ")] * 20, {"oil"}, 5, 100, None)
+@example([("oil", " ")] * 30, {"oil"}, 3, 10, 50)  # stops at the character limit
 @given(
     st.lists(
         st.tuples(st.sampled_from(WORDS), st.sampled_from([" ", ", ", " -- ", "\n\n", "; ... "])),
         max_size=400,
     ),
-    st.sets(st.sampled_from(["oil", "price", "rose", "x", "opec"])),
+    st.sets(st.sampled_from(["oil", "price", "rose", "x", "opec", "extraordinarili"])),
     st.integers(min_value=1, max_value=40),
-    st.integers(min_value=5, max_value=120),
+    st.integers(min_value=1, max_value=120),
+    st.none() | st.integers(min_value=0, max_value=2000),
 )
-def test_snippets_read_only_the_words_they_need(pieces, marked, surround, maxchars):
-    # A snippet's fragmenter is given only the words near marked ones: its fragments must be
-    # those it makes from every word.
+def test_snippets_jump_between_marked_words(pieces, marked, surround, maxchars, charlimit):
+    # Snippet fragments are found by jumping between marked words: they must be those
+    # Whoosh's fragmenter makes stepping through every word.
     text = "".join(word + gap for word, gap in pieces)
-    fragmenter = highlight.ContextFragmenter(maxchars=maxchars, surround=surround)
+    fragmenter = highlight.ContextFragmenter(maxchars, surround, charlimit)
 
     def shape(fragments):
         return [(f.startchar, f.endchar, [t.startchar for t in f.matches]) for f in fragments]
 
-    fewer = fragmenter.fragment_tokens(text, _marked_tokens(text, marked, surround))
-    full = fragmenter.fragment_tokens(text, _marked_tokens(text, marked))
-    assert shape(fewer) == shape(full)
+    ours = _context_fragments(text, marked, fragmenter)
+    whoosh = fragmenter.fragment_tokens(text, _marked_tokens(text, marked))
+    assert shape(ours) == shape(whoosh)
