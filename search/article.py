@@ -6,7 +6,7 @@ import hashlib
 import html
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import InitVar, asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,15 +67,21 @@ class Article:
     fetched: datetime | None = None
     # Anything else the source offers (places, organisations, authors, language), kept verbatim.
     extra: dict[str, Any] = field(default_factory=dict)
+    # True for an article this code stored (the store, the index): its text is used as it is.
+    # Normalising twice would change text that spells out an entity: "&amp;lt;" read once is
+    # the text "&lt;", read again "<".
+    normalised: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, normalised: bool) -> None:
+        self.published = _aware(self.published)
+        self.fetched = _aware(self.fetched)
+        if normalised:
+            return
         self.title = normalize_line(self.title)
         self.body = normalize_text(self.body)
         self.topics = _unique(self.topics)
         self.people = _unique(self.people)
         self.source = normalize_line(self.source)
-        self.published = _aware(self.published)
-        self.fetched = _aware(self.fetched)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the article as JSON-ready values (datetimes as ISO 8601 strings)."""
@@ -85,8 +91,9 @@ class Article:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Article:
-        """Build an article from :meth:`to_dict` output (or a JSON object of the same shape).
+    def from_dict(cls, data: dict[str, Any], normalised: bool = False) -> Article:
+        """Build an article from :meth:`to_dict` output (or a JSON object of the same shape);
+        ``normalised`` when this code stored it.
 
         Raises:
             ValueError: a field has the wrong type or an unreadable date.
@@ -115,7 +122,7 @@ class Article:
         values.setdefault("url", "")
         values.setdefault("title", "")
         values.setdefault("body", "")
-        return cls(**values, extra=extra)
+        return cls(**values, extra=extra, normalised=normalised)
 
 
 def parse_datetime(value: Any) -> datetime:

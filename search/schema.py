@@ -256,4 +256,5 @@ def stored_article(stored: dict[str, Any]) -> Article:
         source=stored.get(SOURCE) or "",
         fetched=datetime.fromisoformat(fetched) if fetched else None,
         extra=stored.get(EXTRA) or {},
+        normalised=True,
     )

@@ -131,7 +131,7 @@ class CorpusStore:
     def get(self, article_id: str) -> Article | None:
         """Return the stored article with this id, or None."""
         row = self._db.execute("SELECT data FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return Article.from_dict(json.loads(row[0])) if row else None
+        return Article.from_dict(json.loads(row[0]), normalised=True) if row else None
 
     def articles(self, pending_only: bool = False, batch: int = 1000) -> Iterator[Article]:
         """Yield every stored article (or only those not yet in the live index), in id order."""
@@ -145,7 +145,7 @@ class CorpusStore:
             if not rows:
                 return
             for _, data in rows:
-                yield Article.from_dict(json.loads(data))
+                yield Article.from_dict(json.loads(data), normalised=True)
             last = rows[-1][0]
 
     def mark_indexed(self, ids: Iterable[str] | None = None) -> None:

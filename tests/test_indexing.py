@@ -82,6 +82,20 @@ def test_reindex_builds_a_new_generation_and_switches(data_dir, tmp_path):
     assert len(list_generations(data_dir)) == 2
 
 
+def test_text_that_spells_out_an_entity_survives_store_and_reindex(data_dir, tmp_path):
+    # The input's entities are decoded once, on the way in; the stored text is then kept as
+    # it is (decoding it again turned "&lt;b&gt;" into "<b>" on every read).
+    raw = article(1, title="Tags &amp;lt;b&amp;gt; explained", body="Write &amp;amp; for &amp;.")
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", raw))
+    for _ in range(2):
+        with CorpusStore(data_dir) as store:
+            stored = store.get("a1")
+        found = Searcher(data_dir).article("a1")
+        for kept in (stored, found):
+            assert (kept.title, kept.body) == ("Tags &lt;b&gt; explained", "Write &amp; for &.")
+        assert run_cli("reindex", data_dir=data_dir).exit_code == 0
+
+
 def test_failed_reindex_leaves_the_live_generation_serving(data_dir, tmp_path):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2)))
     live = live_generation(data_dir)
