@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
 from functools import reduce
-from itertools import accumulate, islice
+from itertools import accumulate, compress, islice
 from pathlib import Path
 from typing import Any
 
@@ -874,13 +874,16 @@ def _context_fragments(
     where the fragment closes, by running out of countdown or of ``maxchars``.
     """
     maxchars, surround, limit = fragmenter.maxchars, fragmenter.surround, fragmenter.charlimit
-    found = list(schema.TOKEN_PATTERN.finditer(text))
-    starts = [match.start() for match in found]
-    ends = [match.end() for match in found]
+    # Words and the text between them (split keeps the words): spans by adding up lengths.
+    pieces = _WORDS.split(text)
+    words = pieces[1::2]
+    offsets = list(accumulate(map(len, pieces), initial=0))
+    starts, ends = offsets[1 : 2 * len(words) : 2], offsets[2 : 2 * len(words) + 1 : 2]
     # Whoosh reads words until one ends past the character limit.
-    stop = bisect.bisect_right(ends, limit) if limit else len(found)
-    marks = [i for i in range(stop) if schema.indexed_form(found[i].group()) in terms]
-    lengths = list(accumulate(end - start for start, end in zip(starts, ends, strict=True)))
+    stop = bisect.bisect_right(ends, limit) if limit else len(words)
+    hits = {word for word in set(words) if schema.indexed_form(word) in terms}
+    marks = list(compress(range(stop), map(hits.__contains__, words)))
+    lengths = list(accumulate(map(len, words)))
     fragments: list[highlight.Fragment] = []
     tokens: list[_Word] = []
     countdown, first, length = -1, None, 0
@@ -920,14 +923,14 @@ def _context_fragments(
                 else:
                     first = starts[k]
                     countdown += surround
-            tokens.append(_Word(found[k].group(), starts[k], ends[k], True))
+            tokens.append(_Word(words[k], starts[k], ends[k], True))
         length, countdown = length + size, countdown - size
         if countdown <= 0:
             fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=ends[k]))
             tokens, first, length, reset = [], None, 0, k
         k += 1
     if tokens:
-        end = ends[stop] if stop < len(found) else ends[-1]
+        end = ends[stop] if stop < len(words) else ends[-1]
         fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=end))
     return fragments
 
@@ -944,6 +947,9 @@ def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) ->
         fragments, top, highlight.BasicFragmentScorer(), highlight.FIRST, minscore
     )
     return MarkFormatter().format(chosen)
+
+
+_WORDS = re.compile(f"({schema.TOKEN_PATTERN.pattern})", schema.TOKEN_PATTERN.flags)
 
 
 def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:
