@@ -6,6 +6,7 @@ import pytest
 from whoosh import query
 
 from search import ranking
+from search import searcher as searcher_module
 from search.request import SearchRequest
 from search.searcher import Searcher
 from tests.conftest import ingest, write_jsonl
@@ -272,3 +273,15 @@ def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
                 ours = snapshot.best(ranked, matched, limit)
                 assert [d for d, _ in ours] == [d for _, d in whoosh[:limit]], (q, limit)
                 assert [s for _, s in ours] == pytest.approx([s for s, _ in whoosh[:limit]])
+
+
+def test_cached_word_scores_stay_within_their_bound(random_dir, monkeypatch):
+    folder, queries = random_dir
+    with Searcher(folder) as searcher:
+        expected = [searcher.rank(q, 20) for q in queries]
+    monkeypatch.setattr(searcher_module, "SCORE_CACHE_POSTINGS", 2_000)
+    with Searcher(folder) as searcher:
+        assert [searcher.rank(q, 20) for q in queries] == expected
+        sets = searcher._snapshot().sets
+        assert 0 < sets._score_postings <= 2_000
+        assert sets._score_postings == sum(len(docs) for docs, _ in sets._scores.values())
