@@ -674,7 +674,9 @@ class Searcher:
         matched = self._matches(request, snapshot, parsed)
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
         scored = parsed
-        if request.sort == "newest" or not request.q:
+        if not matched:
+            page = []  # (Whoosh would read an empty filter as no filter)
+        elif request.sort == "newest" or not request.q:
             page = [(docnum, None) for docnum in snapshot.newest(matched, end)[start:]]
         else:
             # A filter makes Whoosh visit every match; without one it skips blocks that cannot
