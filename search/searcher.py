@@ -447,13 +447,13 @@ class _Snapshot:
         """The ``limit`` best of ``matched`` (the documents ``q`` matches, within any filters)
         scored by ``q``: (document number, score), best first, ties by document number.
 
-        A query that adds up word scores (plain words, AND/OR/NOT, feedback) is scored from
-        each word's cached scores, the same figures Whoosh's matchers give; anything else by
-        Whoosh, filtered by ``narrowed`` (the filters' documents, None when there are none).
+        A query that adds up word scores (plain words, AND/OR/NOT, phrases, feedback) is scored
+        from each word's cached scores, the same figures Whoosh's matchers give; anything else
+        by Whoosh, filtered by ``narrowed`` (the filters' documents, None when there are none).
         """
-        words = ranking.summed_terms(q)
         if not matched:
             return []  # (Whoosh would read an empty filter as no filter)
+        words = ranking.summed_terms(q)
         if words is None:
             # top_n rather than len() or iteration, which would count every match.
             found = self.searcher.search(q, limit=limit, filter=narrowed).top_n
