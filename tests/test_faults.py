@@ -183,12 +183,13 @@ def run_search(*args: str, env: dict | None = None, prefix: list[str] | None = N
 
 def test_half_sent_requests_do_not_block_the_server(tmp_path, serve):
     # Requests run one at a time per worker, but each worker's threads read requests side by
-    # side: clients that never finish theirs hold threads, not the workers.
+    # side: a client that never finishes its request holds a thread, not the worker. (The
+    # kernel may hand every stalled connection to one worker: fewer than its threads.)
     data_dir = tmp_path / "index"
     ingest(data_dir, write_feed(tmp_path / "a.jsonl", make_articles(20, words=30)))
     server = serve(data_dir)
     stalled = []
-    for _ in range(4):  # two per worker
+    for _ in range(3):
         stall = socket.create_connection(("127.0.0.1", server.port))
         stall.sendall(b"GET /api/search?q=harbour HTTP/1.1\r\nHost: localhost\r\n")
         stalled.append(stall)
