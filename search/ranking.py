@@ -160,7 +160,8 @@ def newest_ticks(searcher) -> int:
         reader = segment.reader()
         if reader.has_column(schema.PUBLISHED):
             column = reader.column_reader(schema.PUBLISHED)
-            newest = max(newest, max((_ticks(column[d]) for d in reader.all_doc_ids()), default=0))
+            dated = (column_ticks(column[d]) for d in reader.all_doc_ids())
+            newest = max(newest, max(dated, default=0))
     return newest
 
 
@@ -169,7 +170,7 @@ def datetime_ticks(value) -> int:
     return datetime_to_long(value)
 
 
-def _ticks(value) -> int:
+def column_ticks(value) -> int:
     """A date column's value in ticks; an undated article's default reads as 0."""
     if isinstance(value, datetime):
         return datetime_to_long(value)
@@ -209,7 +210,7 @@ class _RecencyCategorizer(sorting.Categorizer):
         self.column = reader.column_reader(schema.PUBLISHED) if has else None
 
     def key_for(self, matcher, docid):
-        ticks = _ticks(self.column[docid]) if self.column is not None else 0
+        ticks = column_ticks(self.column[docid]) if self.column is not None else 0
         # Negated so that the best sorts first.
         return -matcher.score() * recency_factor(ticks, self.newest, self.recency)
 

@@ -253,6 +253,8 @@ class _DocSets:
         self._score_postings = 0
         self._scores_lock = threading.Lock()
         self._matches: dict[query.Query, int] = {}
+        self._ticks: list[int] | None = None
+        self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[dict[str, Any]]] | None = None
         self._dates: list[datetime] = []
@@ -329,6 +331,27 @@ class _DocSets:
             while len(self._scores) > 1 and self._score_postings > SCORE_CACHE_POSTINGS:
                 self._score_postings -= len(self._scores.pop(next(iter(self._scores)))[0])
         return found
+
+    def recency_factors(self, reader, recency: float, newest: int) -> np.ndarray:
+        """Each document's "prefer recent" multiplier (cached for the latest few weights)."""
+        key = (recency, newest)
+        factors = self._recency.get(key)
+        if factors is None:
+            if self._ticks is None:
+                ticks: list[int] = []
+                for segment, _ in reader.leaf_readers():
+                    size = segment.doc_count_all()
+                    if segment.has_column(schema.PUBLISHED):
+                        column = segment.column_reader(schema.PUBLISHED)
+                        ticks += [ranking.column_ticks(column[d]) for d in range(size)]
+                    else:
+                        ticks += [0] * size
+                self._ticks = ticks
+            factors = np.array([ranking.recency_factor(t, newest, recency) for t in self._ticks])
+            if len(self._recency) >= 8:
+                self._recency.pop(next(iter(self._recency)), None)
+            self._recency[key] = factors
+        return factors
 
     def facets(self, reader, matched: int) -> dict[str, list[dict[str, Any]]]:
         """The top values of each facet, counted over the documents in ``matched``."""
@@ -442,7 +465,12 @@ class _Snapshot:
         return self.sets.matches(self.searcher, q)
 
     def best(
-        self, q: query.Query, matched: int, limit: int, narrowed: set[int] | None = None
+        self,
+        q: query.Query,
+        matched: int,
+        limit: int,
+        narrowed: set[int] | None = None,
+        recency: tuple[float, int] | None = None,
     ) -> list[tuple[int, float]]:
         """The ``limit`` best of ``matched`` (the documents ``q`` matches, within any filters)
         scored by ``q``: (document number, score), best first, ties by document number.
@@ -450,12 +478,18 @@ class _Snapshot:
         A query that adds up word scores (plain words, AND/OR/NOT, phrases, feedback) is scored
         from each word's cached scores, the same figures Whoosh's matchers give; anything else
         by Whoosh, filtered by ``narrowed`` (the filters' documents, None when there are none).
+        ``recency`` (the reader's weight, the newest date in ticks) blends dates into scores.
         """
         if not matched:
             return []  # (Whoosh would read an empty filter as no filter)
         words = ranking.summed_terms(q)
         if words is None:
             # top_n rather than len() or iteration, which would count every match.
+            if recency:
+                blend = ranking.RecencyBlend(*recency)
+                found = self.searcher.search(q, limit=limit, filter=narrowed, sortedby=blend)
+                # The blend's sort key is the negated blended score.
+                return [(docnum, -key) for key, docnum in found.top_n]
             found = self.searcher.search(q, limit=limit, filter=narrowed).top_n
             return [(docnum, score) for score, docnum in found]
         size = self.sets.size
@@ -473,6 +507,8 @@ class _Snapshot:
             scores[docs] += values * boost
         docs = _docnum_array(matched, self.sets.size)
         values = scores[docs]
+        if recency:
+            values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
         if len(docs) > limit:
             # Everything that ties with the last place, then the order Whoosh gives.
             keep = values >= np.partition(values, len(docs) - limit)[len(docs) - limit]
@@ -684,13 +720,8 @@ class Searcher:
             narrowed = set(_docnums(matched)) if request.has_filters else None
             best = self._feedback_docs(snapshot, matched, narrowed)
             scored = ranking.with_feedback(searcher, parsed, best)
-            if request.recency:
-                blend = ranking.RecencyBlend(request.recency, self._newest(searcher))
-                results = searcher.search(scored, limit=end, filter=narrowed, sortedby=blend)
-                # The blend's sort key is the negated blended score.
-                page = [(docnum, -key) for key, docnum in results.top_n[start:end]]
-            else:
-                page = snapshot.best(scored, matched, end, narrowed)[start:end]
+            blend = (request.recency, self._newest(searcher)) if request.recency else None
+            page = snapshot.best(scored, matched, end, narrowed, blend)[start:end]
         terms = _highlight_terms(parsed, searcher.reader())
         hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
         if request.explain and request.q:

@@ -285,3 +285,19 @@ def test_cached_word_scores_stay_within_their_bound(random_dir, monkeypatch):
         sets = searcher._snapshot().sets
         assert 0 < sets._score_postings <= 2_000
         assert sets._score_postings == sum(len(docs) for docs, _ in sets._scores.values())
+
+
+@pytest.mark.parametrize("recency", [0.3, 1.0])
+@pytest.mark.parametrize("q", ["harbour crane", '"harbour crane" OR ship', "harbour~"])
+def test_prefer_recent_ranks_as_whoosh_blends(dated_client, q, recency):
+    # Word queries blend the date into cached scores; others go through Whoosh's sort by the
+    # blended score: both must give Whoosh's order and scores.
+    searcher = dated_client.application.extensions["searcher"]
+    snapshot = searcher._snapshot()
+    parsed = searcher._parse(q, snapshot)[0]
+    newest = ranking.newest_ticks(snapshot.searcher)
+    blend = ranking.RecencyBlend(recency, newest)
+    whoosh = snapshot.searcher.search(parsed, limit=None, sortedby=blend).top_n
+    ours = snapshot.best(parsed, snapshot.docs(parsed), 10, None, (recency, newest))
+    assert [d for d, _ in ours] == [d for _, d in whoosh]
+    assert [s for _, s in ours] == pytest.approx([-k for k, _ in whoosh])
