@@ -50,22 +50,6 @@ FEEDBACK_WEIGHT = 4.0  # of the top expansion word (Bo1 weights are normalised t
 FEEDBACK_FIELDS = tuple(schema.SEARCH_FIELDS)  # where the added words are looked for
 
 
-def exact_unions(q: query.Query) -> query.Query:
-    """Return ``q`` with every Or inside it matched by a tree of unions (changed in place).
-
-    Whoosh matches an Or on a small index (or of 1,024 clauses or more) with an
-    ArrayUnionMatcher, whose max_quality() is the largest of its parts' instead of their sum.
-    A parent that prunes by quality (AndMaybe, And, a union above it) then drops documents
-    that belong in the top results. The root may keep the array: nothing prunes by its
-    max_quality.
-    """
-    for sub in q.children() if not q.is_leaf() else ():
-        if isinstance(sub, query.Or):
-            sub.matcher_type = query.Or.DEFAULT_MATCHER
-        exact_unions(sub)
-    return q
-
-
 # A word's part in a query's score: (field, word, boost, gates), the gates being the parts of
 # the query that must match a document for the word to count there.
 ScoredWord = tuple[str, str, float, tuple[query.Query, ...]]
@@ -79,9 +63,10 @@ def summed_terms(
     None when ``q`` scores otherwise (ranges, prefixes, fuzzy words, a DisjunctionMax).
     Mirrors Whoosh's matchers: a union or an intersection adds its parts' scores and applies
     its boost (not when it has a single part, which Whoosh returns bare), AndMaybe adds its
-    optional part's where that matches, AndNot keeps its first part's, a phrase scores as the
-    intersection of its words. A part of an OR that is not a word or an OR itself (a phrase,
-    an AND) adds its words only where it matches as a whole: it becomes a gate of its words.
+    optional part's where that matches, AndNot and Require keep their first part's, a phrase
+    scores as the intersection of its words. A part of an OR that is not a word or an OR
+    itself (a phrase, an AND) adds its words only where it matches as a whole: it becomes a
+    gate of its words.
     """
     kind = type(q)
     if kind is query.Term:
@@ -95,7 +80,7 @@ def summed_terms(
         parts = [(sub, gates) for sub in q.subqueries]
     elif kind is query.AndMaybe:
         parts = [(q.a, gates), (q.b, gates + (q.b,) if _gated(q.b) else gates)]
-    elif kind is query.AndNot:
+    elif kind in (query.AndNot, query.Require):
         parts = [(q.a, gates)]
     else:
         return None
@@ -144,7 +129,7 @@ def with_feedback(
         for fieldname, fieldboost in schema.SEARCH_FIELDS.items()
         if fieldname in FEEDBACK_FIELDS
     ]
-    return exact_unions(query.AndMaybe(q, query.Or(expansion))) if expansion else q
+    return query.AndMaybe(q, query.Or(expansion)) if expansion else q
 
 
 # "Prefer recent": a score is multiplied by (1 - recency) + recency * 0.5 ** (age / half-life),

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import fields, highlight, qparser, query
+from whoosh import collectors, fields, highlight, qparser, query
 from whoosh.automata.fsa import find_all_matches
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.qparser.dateparse import DateParserPlugin
@@ -484,14 +484,19 @@ class _Snapshot:
             return []  # (Whoosh would read an empty filter as no filter)
         words = ranking.summed_terms(q)
         if words is None:
-            # top_n rather than len() or iteration, which would count every match.
+            # Whoosh, without the pruning of its top-N collector: an array union reports the
+            # largest of its parts' best scores instead of their sum, so pruning by that bound
+            # drops documents that belong in the top.
             if recency:
-                blend = ranking.RecencyBlend(*recency)
-                found = self.searcher.search(q, limit=limit, filter=narrowed, sortedby=blend)
-                # The blend's sort key is the negated blended score.
-                return [(docnum, -key) for key, docnum in found.top_n]
-            found = self.searcher.search(q, limit=limit, filter=narrowed).top_n
-            return [(docnum, score) for score, docnum in found]
+                ranked = collectors.SortingCollector(ranking.RecencyBlend(*recency), limit=limit)
+            else:
+                ranked = collectors.TopCollector(limit, usequality=False, replace=0)
+            found = collectors.FilterCollector(ranked, narrowed) if narrowed else ranked
+            self.searcher.search_with_collector(q, found)
+            # top_n rather than len() or iteration, which would count every match. A blend's
+            # sort key is the negated blended score.
+            sign = -1 if recency else 1
+            return [(docnum, sign * key) for key, docnum in found.results().top_n]
         size = self.sets.size
         scores = np.zeros(size)
         masks: dict[tuple[query.Query, ...], np.ndarray] = {}
@@ -667,7 +672,7 @@ class Searcher:
         parsed = _weigh_repeats(parsed).normalize()
         reader = snapshot.searcher.reader()
         parsed, bounded = _bound_query(parsed, reader, self.limits.max_expansion)
-        return ranking.exact_unions(parsed), notices + bounded
+        return parsed, notices + bounded
 
     def rank(self, text: str, limit: int = 1000) -> list[tuple[str, float]]:
         """Return the ids and scores of the best ``limit`` matches of a query, best first.
