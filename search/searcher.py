@@ -914,7 +914,7 @@ def _context_fragments(
     """
     maxchars, surround, limit = fragmenter.maxchars, fragmenter.surround, fragmenter.charlimit
     # Words and the text between them (split keeps the words): spans by adding up lengths.
-    pieces = _WORDS.split(text)
+    pieces = _WORDS.split(_through(text, limit) if limit else text)
     words = pieces[1::2]
     offsets = list(accumulate(map(len, pieces), initial=0))
     starts, ends = offsets[1 : 2 * len(words) : 2], offsets[2 : 2 * len(words) + 1 : 2]
@@ -978,7 +978,7 @@ def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) ->
     """``text`` escaped, its best fragments chosen and the words of ``terms`` in <mark>."""
     if not terms and minscore:
         return ""
-    if isinstance(fragmenter, highlight.ContextFragmenter):
+    if type(fragmenter) is highlight.ContextFragmenter:  # (not a subclass with its own rules)
         fragments = _context_fragments(text, terms, fragmenter)
     else:
         fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms))
@@ -989,6 +989,22 @@ def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) ->
 
 
 _WORDS = re.compile(f"({schema.TOKEN_PATTERN.pattern})", schema.TOKEN_PATTERN.flags)
+_SPACE = re.compile(r"\s")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _through(text: str, limit: int) -> str:
+    """The start of ``text`` that holds its words up to the first one ending past ``limit``
+    (the last a fragmenter with that character limit reads), so a long text is not read to
+    its end. Cut at whitespace, which no word holds: the words of the start are the text's."""
+    step = 64
+    while True:
+        space = _SPACE.search(text, limit + step)
+        if space is None:
+            return text
+        if _WORD_CHAR.search(text, limit, space.start()):
+            return text[: space.start()]
+        step *= 2
 
 
 def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:
