@@ -40,11 +40,13 @@ logger = logging.getLogger(__name__)
 FACET_SIZE = 10
 # Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
 TERM_CACHE_BYTES = 32 * 1024 * 1024
-# Phrases, wildcards and ranges whose matches are cached per process (size/8 bytes each).
-QUERY_CACHE_SIZE = 1000
-# Postings whose scores are cached per process (12 bytes each, 48 MB at most): every word of
-# Reuters-21578 (1.4 million postings in the searched fields).
-SCORE_CACHE_POSTINGS = 4_000_000
+# Memory for cached matches of phrases, wildcards and ranges (bitsets) per process.
+QUERY_CACHE_BYTES = 16 * 1024 * 1024
+# Memory for cached word scores per process: 12 bytes a posting and about 600 an entry (the
+# arrays, the key, the dictionary). Every word of Reuters-21578's searched fields (70,000
+# words, 1.4 million postings) takes about 60 MB.
+SCORE_CACHE_BYTES = 64 * 1024 * 1024
+_ENTRY_BYTES = 600
 SNIPPET_CHARS = 240
 # A query word found in at most this many documents gets a spelling check; a respelling is
 # offered when it is in at least SUGGEST_MIN documents and SUGGEST_RATIO times as many.
@@ -214,6 +216,12 @@ def _docnum_array(bits: int, size: int) -> np.ndarray:
     return np.flatnonzero(np.unpackbits(data, bitorder="little"))
 
 
+def _score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
+    """What one word's cached scores cost in memory."""
+    docs, values = entry
+    return docs.nbytes + values.nbytes + _ENTRY_BYTES
+
+
 def _docnums(bits: int) -> list[int]:
     """The document numbers in a bitset, in order."""
     data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
@@ -250,8 +258,8 @@ class _DocSets:
         self._terms: dict[tuple[str, str], int] = {}
         self._term_bytes = 0
         self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._score_postings = 0
-        self._scores_lock = threading.Lock()
+        self._score_bytes = 0
+        self._lock = threading.Lock()  # for the caches' bookkeeping (eviction iterates them)
         self._matches: dict[query.Query, int] = {}
         self._ticks: list[int] | None = None
         self._recency: dict[tuple[float, int], np.ndarray] = {}
@@ -287,11 +295,12 @@ class _DocSets:
                 bits = _bits(reader.postings(fieldname, text).all_ids(), self.size)
             except TermNotFound:
                 bits = 0
-            self._term_bytes += self.size // 8
-            while self._terms and self._term_bytes > TERM_CACHE_BYTES:
-                self._terms.pop(next(iter(self._terms)))  # the oldest entry
-                self._term_bytes -= self.size // 8
-            self._terms[key] = bits
+            with self._lock:
+                self._term_bytes += self.size // 8
+                while self._terms and self._term_bytes > TERM_CACHE_BYTES:
+                    self._terms.pop(next(iter(self._terms)))  # the oldest entry
+                    self._term_bytes -= self.size // 8
+                self._terms[key] = bits
         return bits
 
     def matches(self, searcher, q: query.Query) -> int:
@@ -300,16 +309,17 @@ class _DocSets:
         bits = self._matches.get(q)
         if bits is None:
             bits = _bits(searcher.docs_for_query(q), self.size)
-            if len(self._matches) >= QUERY_CACHE_SIZE:
-                self._matches.pop(next(iter(self._matches)), None)
-            self._matches[q] = bits
+            with self._lock:
+                while self._matches and len(self._matches) * self.size // 8 > QUERY_CACHE_BYTES:
+                    self._matches.pop(next(iter(self._matches)))
+                self._matches[q] = bits
         return bits
 
     def term_scores(self, searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The documents holding a term and the score Whoosh's matcher gives each (cached;
         the least recently used terms go first)."""
         key = (fieldname, text)
-        with self._scores_lock:
+        with self._lock:
             found = self._scores.pop(key, None)
             if found is not None:
                 self._scores[key] = found
@@ -324,12 +334,12 @@ class _DocSets:
                 scores.append(matcher.score())
                 matcher.next()
         found = (np.array(docs, dtype=np.int32), np.array(scores))
-        with self._scores_lock:
+        with self._lock:
             if key not in self._scores:
-                self._score_postings += len(docs)
+                self._score_bytes += _score_bytes(found)
                 self._scores[key] = found
-            while len(self._scores) > 1 and self._score_postings > SCORE_CACHE_POSTINGS:
-                self._score_postings -= len(self._scores.pop(next(iter(self._scores)))[0])
+            while len(self._scores) > 1 and self._score_bytes > SCORE_CACHE_BYTES:
+                self._score_bytes -= _score_bytes(self._scores.pop(next(iter(self._scores))))
         return found
 
     def recency_factors(self, reader, recency: float, newest: int) -> np.ndarray:
@@ -348,9 +358,10 @@ class _DocSets:
                         ticks += [0] * size
                 self._ticks = ticks
             factors = np.array([ranking.recency_factor(t, newest, recency) for t in self._ticks])
-            if len(self._recency) >= 8:
-                self._recency.pop(next(iter(self._recency)), None)
-            self._recency[key] = factors
+            with self._lock:
+                if len(self._recency) >= 8:
+                    self._recency.pop(next(iter(self._recency)))
+                self._recency[key] = factors
         return factors
 
     def facets(self, reader, matched: int) -> dict[str, list[dict[str, Any]]]:

@@ -282,12 +282,12 @@ def test_cached_word_scores_stay_within_their_bound(random_dir, monkeypatch):
     folder, queries = random_dir
     with Searcher(folder) as searcher:
         expected = [searcher.rank(q, 20) for q in queries]
-    monkeypatch.setattr(searcher_module, "SCORE_CACHE_POSTINGS", 2_000)
+    monkeypatch.setattr(searcher_module, "SCORE_CACHE_BYTES", 20_000)
     with Searcher(folder) as searcher:
         assert [searcher.rank(q, 20) for q in queries] == expected
         sets = searcher._snapshot().sets
-        assert 0 < sets._score_postings <= 2_000
-        assert sets._score_postings == sum(len(docs) for docs, _ in sets._scores.values())
+        assert 0 < sets._score_bytes <= 20_000
+        assert sets._score_bytes == sum(map(searcher_module._score_bytes, sets._scores.values()))
 
 
 @pytest.mark.parametrize("recency", [0.3, 1.0])
