@@ -51,7 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _one_at_a_time(wsgi_app):
-    """Run one request at a time in this process (a thread's others wait their turn).
+    """Run one request at a time in this process (the other threads wait their turn).
 
     A request is Python work under the GIL: threads that run requests side by side only take
     turns at it, and each wait for the GIL after a read from disk costs a switch interval
