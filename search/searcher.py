@@ -261,7 +261,7 @@ class _DocSets:
         self._score_bytes = 0
         self._lock = threading.Lock()  # for the caches' bookkeeping (eviction iterates them)
         self._matches: dict[query.Query, int] = {}
-        self._ticks: list[int] | None = None
+        self._published: list[Any] | None = None
         self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[dict[str, Any]]] | None = None
@@ -347,17 +347,12 @@ class _DocSets:
         key = (recency, newest)
         factors = self._recency.get(key)
         if factors is None:
-            if self._ticks is None:
-                ticks: list[int] = []
-                for segment, _ in reader.leaf_readers():
-                    size = segment.doc_count_all()
-                    if segment.has_column(schema.PUBLISHED):
-                        column = segment.column_reader(schema.PUBLISHED)
-                        ticks += [ranking.column_ticks(column[d]) for d in range(size)]
-                    else:
-                        ticks += [0] * size
-                self._ticks = ticks
-            factors = np.array([ranking.recency_factor(t, newest, recency) for t in self._ticks])
+            factors = np.array(
+                [
+                    ranking.recency_factor(ranking.column_ticks(value), newest, recency)
+                    for value in self.published(reader)
+                ]
+            )
             with self._lock:
                 if len(self._recency) >= 8:
                     self._recency.pop(next(iter(self._recency)))
@@ -388,19 +383,28 @@ class _DocSets:
             self._everything = counts
         return counts
 
-    def newest(self, reader, matched: int, count: int) -> list[int]:
-        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
-        if self._by_date is None:
+    def published(self, reader) -> list[Any]:
+        """Each document's publication date as the date column holds it, falsy when undated
+        (read once)."""
+        if self._published is None:
             # Segment by segment: Whoosh's multi-segment column reader fails when a segment
-            # has no dated document (and so no column). Undated documents count as oldest.
-            dates: list[datetime] = []
+            # has no dated document (and so no column).
+            values: list[Any] = []
             for segment, _ in reader.leaf_readers():
                 size = segment.doc_count_all()
                 if segment.has_column(schema.PUBLISHED):
                     column = segment.column_reader(schema.PUBLISHED)
-                    dates += [column[d] or datetime.min for d in range(size)]
+                    values += [column[d] for d in range(size)]
                 else:
-                    dates += [datetime.min] * size
+                    values += [None] * size
+            self._published = values
+        return self._published
+
+    def newest(self, reader, matched: int, count: int) -> list[int]:
+        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
+        if self._by_date is None:
+            # Undated documents count as oldest.
+            dates = [value or datetime.min for value in self.published(reader)]
             self._dates = dates
             self._by_date = sorted(_docnums(self.all), key=lambda d: (dates[d], -d), reverse=True)
         total = matched.bit_count()
@@ -480,7 +484,7 @@ class _Snapshot:
         q: query.Query,
         matched: int,
         limit: int,
-        narrowed: set[int] | None = None,
+        filtered: bool = False,
         recency: tuple[float, int] | None = None,
     ) -> list[tuple[int, float]]:
         """The ``limit`` best of ``matched`` (the documents ``q`` matches, within any filters)
@@ -488,7 +492,7 @@ class _Snapshot:
 
         A query that adds up word scores (plain words, AND/OR/NOT, phrases, feedback) is scored
         from each word's cached scores, the same figures Whoosh's matchers give; anything else
-        by Whoosh, filtered by ``narrowed`` (the filters' documents, None when there are none).
+        by Whoosh, told the documents of ``matched`` when the request is ``filtered``.
         ``recency`` (the reader's weight, the newest date in ticks) blends dates into scores.
         """
         if not matched:
@@ -502,7 +506,9 @@ class _Snapshot:
                 ranked = collectors.SortingCollector(ranking.RecencyBlend(*recency), limit=limit)
             else:
                 ranked = collectors.TopCollector(limit, usequality=False, replace=0)
-            found = collectors.FilterCollector(ranked, narrowed) if narrowed else ranked
+            found = ranked
+            if filtered:  # (a filter costs Whoosh a check per match: only when it narrows)
+                found = collectors.FilterCollector(ranked, set(_docnums(matched)))
             self.searcher.search_with_collector(q, found)
             # top_n rather than len() or iteration, which would count every match. A blend's
             # sort key is the negated blended score.
@@ -701,9 +707,9 @@ class Searcher:
         ]
 
     @staticmethod
-    def _feedback_docs(snapshot: _Snapshot, matched: int, narrowed: set[int] | None = None):
+    def _feedback_docs(snapshot: _Snapshot, matched: int, filtered: bool = False):
         """The function with_feedback asks for a query's best documents."""
-        return lambda q, count: [d for d, _ in snapshot.best(q, matched, count, narrowed)]
+        return lambda q, count: [d for d, _ in snapshot.best(q, matched, count, filtered)]
 
     def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> int:
         """The documents that match the query and pass every filter, as a bitset."""
@@ -731,13 +737,11 @@ class Searcher:
         elif request.sort == "newest" or not request.q:
             page = [(docnum, None) for docnum in snapshot.newest(matched, end)[start:]]
         else:
-            # A filter makes Whoosh visit every match; without one it skips blocks that cannot
-            # reach the top, so it is passed only when the request narrows the results.
-            narrowed = set(_docnums(matched)) if request.has_filters else None
-            best = self._feedback_docs(snapshot, matched, narrowed)
+            filtered = request.has_filters
+            best = self._feedback_docs(snapshot, matched, filtered)
             scored = ranking.with_feedback(searcher, parsed, best)
             blend = (request.recency, self._newest(searcher)) if request.recency else None
-            page = snapshot.best(scored, matched, end, narrowed, blend)[start:end]
+            page = snapshot.best(scored, matched, end, filtered, blend)[start:end]
         terms = _highlight_terms(parsed, searcher.reader())
         hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
         if request.explain and request.q:

@@ -301,6 +301,6 @@ def test_prefer_recent_ranks_as_whoosh_blends(dated_client, q, recency):
     newest = ranking.newest_ticks(snapshot.searcher)
     blend = ranking.RecencyBlend(recency, newest)
     whoosh = snapshot.searcher.search(parsed, limit=None, sortedby=blend).top_n
-    ours = snapshot.best(parsed, snapshot.docs(parsed), 10, None, (recency, newest))
+    ours = snapshot.best(parsed, snapshot.docs(parsed), 10, False, (recency, newest))
     assert [d for d, _ in ours] == [d for _, d in whoosh[:10]]
     assert [s for _, s in ours] == pytest.approx([-k for k, _ in whoosh[:10]])

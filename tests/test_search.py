@@ -93,6 +93,8 @@ def test_filters_narrow_and_combine(client):
     narrowed = search(client, q="energy", topic=topic)
     assert 0 < narrowed["total"] < everything["total"]
     assert all(topic in r["topics"] for r in narrowed["results"])
+    prefixed = search(client, q="energ*", topic=topic, per_page=50)  # ranked by Whoosh
+    assert prefixed["results"] and all(topic in r["topics"] for r in prefixed["results"])
     source = search(client, q="energy", source="Northgate Times")
     assert source["total"] and all(r["source"] == "Northgate Times" for r in source["results"])
     dated = search(client, q="energy", **{"from": "2026-01-01", "to": "2026-06-30"})
