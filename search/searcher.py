@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import html
 import logging
@@ -16,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
-from functools import reduce
-from itertools import accumulate, compress, islice
+from functools import lru_cache, reduce
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from whoosh.automata.lev import levenshtein_automaton
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import TermNotFound
 from whoosh.spelling import Corrector, ListCorrector
+from whoosh.support.charset import accent_map
 
 from search import ranking, schema, suggest
 from search.article import Article
@@ -919,74 +919,184 @@ def _context_fragments(
     text: str, terms, fragmenter: highlight.ContextFragmenter
 ) -> list[highlight.Fragment]:
     """The fragments ``fragmenter.fragment_tokens`` makes of ``text`` with ``terms`` marked,
-    found by jumping between marked words instead of stepping through every word.
+    reading only the words near marked ones instead of every word of the text.
 
     Whoosh's loop, step for step (tests/test_analysis.py compares the two on random texts):
     outside a fragment, unmarked words only keep a queue of the starts of the words within
-    ``surround`` characters, so the context before a marked word is found by bisection; in
-    a fragment, unmarked words only count down (their lengths, as prefix sums) to the word
-    where the fragment closes, by running out of countdown or of ``maxchars``.
+    ``surround`` characters, so it jumps to the next marked word (:class:`_MarkedWords`) and
+    reads back from there for the context before it (:func:`_context_start`); in a fragment,
+    it reads on word by word until the fragment closes.
     """
+    if not terms:
+        return []  # no marked word: no fragment
     maxchars, surround, limit = fragmenter.maxchars, fragmenter.surround, fragmenter.charlimit
-    # Words and the text between them (split keeps the words): spans by adding up lengths.
-    pieces = _WORDS.split(_through(text, limit) if limit else text)
-    words = pieces[1::2]
-    offsets = list(accumulate(map(len, pieces), initial=0))
-    starts, ends = offsets[1 : 2 * len(words) : 2], offsets[2 : 2 * len(words) + 1 : 2]
-    # Whoosh reads words until one ends past the character limit.
-    stop = bisect.bisect_right(ends, limit) if limit else len(words)
-    hits = {word for word in set(words) if schema.indexed_form(word) in terms}
-    marks = list(compress(range(stop), map(hits.__contains__, words)))
-    lengths = list(accumulate(map(len, words)))
+    found = _MarkedWords(text, terms, limit)
     fragments: list[highlight.Fragment] = []
     tokens: list[_Word] = []
     countdown, first, length = -1, None, 0
-    reset = -1  # the word at which the context queue was last emptied
-    k = 0  # the next word to read
-    while k < stop:
-        h = bisect.bisect_left(marks, k)
-        marked = marks[h] if h < len(marks) else stop
-        queued = None  # the start of the first word in the queue, if any
-        if countdown < 0:  # outside a fragment: on to the next marked word
-            if marked == stop:
+    reset = position = end = 0  # words before `reset` are past the last fragment
+    marked = found.next_marked(0)
+    while True:
+        if countdown >= 0:  # in a fragment: the unmarked words before the next marked one
+            for word in schema.TOKEN_PATTERN.finditer(
+                text, position, marked.start() if marked else len(text)
+            ):
+                start, end = word.span()
+                if limit and end > limit:
+                    break
+                size = end - start
+                closes = length + size > maxchars
+                countdown = -size if closes else countdown - size
+                length += size
+                if countdown <= 0:
+                    break
+            else:
+                start = None  # read up to the marked word without closing the fragment
+            if limit and end > limit:
                 break
-            k = marked
-            if k - 1 > reset:
-                j = bisect.bisect_left(starts, ends[k - 1] - surround, reset + 1, k)
-                queued = starts[j] if j < k else None
-        else:  # in a fragment: on to the first word that is marked or closes it
-            before = lengths[k - 1] if k else 0
-            closing = min(
-                marked,
-                bisect.bisect_left(lengths, before + countdown, k, stop),
-                bisect.bisect_right(lengths, before + maxchars - length, k, stop),
-            )
-            passed = (lengths[closing - 1] - before) if closing > k else 0
-            length, countdown, k = length + passed, countdown - passed, closing
-            if k == stop:
-                break
-        # Word k, as Whoosh reads it.
-        size = ends[k] - starts[k]
+            if start is not None:  # the fragment closed at this word
+                fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=end))
+                tokens, first, length, reset = [], None, 0, end
+                position = end
+                continue
+            queued = None  # (the queue was emptied when the fragment opened)
+        # (Whoosh stops at the first word ending past the limit: before this marked word,
+        # outside a fragment, that would change nothing.)
+        if marked is None:
+            break
+        if limit and marked.end() > limit:
+            end = marked.end()  # (the end of a fragment left open)
+            break
+        start, end = marked.span()
+        if countdown < 0:
+            queued = _context_start(text, reset, start, surround)
+        size = end - start
         if length + size > maxchars:
             countdown = 0
-        elif k == marked:
+        else:
             countdown = surround
             if first is None:
                 if queued is not None:
                     first = queued
                 else:
-                    first = starts[k]
+                    first = start
                     countdown += surround
-            tokens.append(_Word(words[k], starts[k], ends[k], True))
+            tokens.append(_Word(marked.group(), start, end, True))
         length, countdown = length + size, countdown - size
         if countdown <= 0:
-            fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=ends[k]))
-            tokens, first, length, reset = [], None, 0, k
-        k += 1
+            fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=end))
+            tokens, first, length, reset = [], None, 0, end
+        position = end
+        marked = found.next_marked(end)
     if tokens:
-        end = ends[stop] if stop < len(words) else ends[-1]
         fragments.append(highlight.mkfrag(text, tokens, startchar=first, endchar=end))
     return fragments
+
+
+# Reading a text from the middle: no word holds whitespace, so the words found from a space on
+# are the text's own (as from the end of a word); TOKEN_PATTERN looks neither back nor ahead.
+
+
+def _context_start(text: str, reset: int, start: int, surround: int) -> int | None:
+    """The start of the first word Whoosh's fragmenter queues before the marked word at
+    ``start``: the words since ``reset`` that start at most ``surround`` characters before
+    the end of the word before it (None when there is none)."""
+    back = surround
+    while True:
+        space = text.rfind(" ", reset, max(reset, start - back) + 1)
+        begin = max(space, reset)
+        words = [m.span() for m in schema.TOKEN_PATTERN.finditer(text, begin, start)]
+        if words:
+            edge = words[-1][1] - surround
+            if begin <= max(edge, reset):  # read far enough back
+                return next((s for s, _ in words if s >= edge), None)
+        elif begin == reset:
+            return None
+        back *= 2
+
+
+class _MarkedWords:
+    """Finds the words of ``text`` whose indexed form is in ``terms`` without tokenising the
+    rest: the first two characters of a word's folded form are its stem's (English stemming
+    changes endings; "dying" -> "die" aside), so a search of the folded text for the stems'
+    first two characters at the start of a word finds every marked word, and some others,
+    which the tokeniser then checks. Only words that end within ``limit`` characters, if
+    given, are looked for."""
+
+    def __init__(self, text: str, terms, limit: int | None = None):
+        self.text, self.terms = text, terms
+        head = text[:limit] if limit else text
+        folded = _folded(head)
+        if folded is None:  # every word is a candidate
+            self.folded, self.starts = head, schema.TOKEN_PATTERN
+        else:
+            self.folded, self.starts = folded, _word_starts(frozenset(terms))
+
+    def next_marked(self, position: int) -> re.Match | None:
+        """The first marked word at or after ``position`` (a space, a word's end or 0)."""
+        text, folded, starts = self.text, self.folded, self.starts
+        while (candidate := starts.search(folded, position)) is not None:
+            at = candidate.start()
+            word = schema.TOKEN_PATTERN.search(text, max(text.rfind(" ", position, at), position))
+            while word is not None and word.end() <= at:
+                word = schema.TOKEN_PATTERN.search(text, word.end())
+            if word is None:
+                return None
+            if word.start() == at and schema.indexed_form(word.group()) in self.terms:
+                return word
+            position = word.end()
+        return None
+
+    def __iter__(self) -> Iterator[_Word]:
+        """The marked words, in order."""
+        word = self.next_marked(0)
+        while word is not None and word.end() <= len(self.folded):
+            yield _Word(word.group(), word.start(), word.end(), True)
+            word = self.next_marked(word.end())
+
+
+# What lower() and Whoosh's accent map make of each character (schema.fold's steps, one
+# character at a time), with the curly apostrophe straightened as fold does and the two
+# small sigmas made one (lower() picks one by context, word by word or text by text).
+_FOLDED_CHARS = {**accent_map, ord("\u2019"): "'", ord("\u03c2"): "\u03c3"}
+_SIGMAS = str.maketrans("\u03c2", "\u03c3")
+_LETTER = re.compile(r"[^\W\d]")  # what may not come just before the start of a word
+# Characters that fold as a text and as words differently: "İ" lowers to two characters, and
+# the accent map makes some combining marks (not word characters) letters.
+_UNFOLDABLE = re.compile(
+    "[\u0130"
+    + "".join(
+        re.escape(chr(code))
+        for code, folded in accent_map.items()
+        if bool(_LETTER.match(chr(code))) != bool(_LETTER.match(folded))
+    )
+    + "]"
+)
+
+
+def _folded(text: str) -> str | None:
+    """``text`` with each character folded as :func:`schema.fold` folds words (the same
+    length, so positions carry over), or None when some character does not fold alike."""
+    if _UNFOLDABLE.search(text):
+        return None
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLDED_CHARS)
+
+
+@lru_cache(maxsize=1024)
+def _word_starts(terms: frozenset[str]) -> re.Pattern:
+    """Where a word whose indexed form is in ``terms`` may start in a :func:`_folded` text."""
+    heads = set()
+    for term in terms:
+        term = term.translate(_SIGMAS)
+        if len(term) == 1:
+            heads.add(re.escape(term))
+        elif term:
+            first, second = re.escape(term[0]), re.escape(term[1])
+            heads.add(f"{first}\\.?{second}")  # "U.S." folds to "us"
+            if second == "i":
+                heads.add(f"{first}y")  # "dying" stems to "die"
+    return re.compile(rf"(?<![^\W\d])(?:{'|'.join(sorted(heads)) or '(?!)'})")
 
 
 def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
@@ -995,31 +1105,15 @@ def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) ->
         return ""
     if type(fragmenter) is highlight.ContextFragmenter:  # (not a subclass with its own rules)
         fragments = _context_fragments(text, terms, fragmenter)
+    elif type(fragmenter) is highlight.WholeFragmenter:
+        limit = fragmenter.charlimit
+        fragments = [highlight.Fragment(text, list(_MarkedWords(text, terms, limit)))]
     else:
         fragments = fragmenter.fragment_tokens(text, _marked_tokens(text, terms))
     chosen = highlight.top_fragments(
         fragments, top, highlight.BasicFragmentScorer(), highlight.FIRST, minscore
     )
     return MarkFormatter().format(chosen)
-
-
-_WORDS = re.compile(f"({schema.TOKEN_PATTERN.pattern})", schema.TOKEN_PATTERN.flags)
-_SPACE = re.compile(r"\s")
-_WORD_CHAR = re.compile(r"\w")
-
-
-def _through(text: str, limit: int) -> str:
-    """The start of ``text`` that holds its words up to the first one ending past ``limit``
-    (the last a fragmenter with that character limit reads), so a long text is not read to
-    its end. Cut at whitespace, which no word holds: the words of the start are the text's."""
-    step = 64
-    while True:
-        space = _SPACE.search(text, limit + step)
-        if space is None:
-            return text
-        if _WORD_CHAR.search(text, limit, space.start()):
-            return text[: space.start()]
-        step *= 2
 
 
 def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:

@@ -7,8 +7,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from whoosh import fields, highlight
 
-from search.schema import NewsText, news_analyzer, written_words
-from search.searcher import _context_fragments, _marked_tokens
+from search.schema import TOKEN_PATTERN, NewsText, indexed_form, news_analyzer, written_words
+from search.searcher import MarkFormatter, _context_fragments, _highlight, _marked_tokens
 
 
 def terms(text: str) -> list[str]:
@@ -93,7 +93,12 @@ def test_snippets_jump_between_marked_words(pieces, marked, surround, maxchars, 
     # Snippet fragments are found by jumping between marked words: they must be those
     # Whoosh's fragmenter makes stepping through every word.
     text = "".join(word + gap for word, gap in pieces)
-    fragmenter = highlight.ContextFragmenter(maxchars, surround, charlimit)
+    _fragments_agree(text, marked, highlight.ContextFragmenter(maxchars, surround, charlimit))
+
+
+def _fragments_agree(text: str, marked: set[str], fragmenter) -> None:
+    """Our fragments of ``text`` are those Whoosh's fragmenter makes stepping through every
+    word (the marked ones: those whose indexed form is in ``marked``)."""
 
     def shape(fragments):
         return [(f.startchar, f.endchar, [t.startchar for t in f.matches]) for f in fragments]
@@ -101,3 +106,46 @@ def test_snippets_jump_between_marked_words(pieces, marked, surround, maxchars, 
     ours = _context_fragments(text, marked, fragmenter)
     whoosh = fragmenter.fragment_tokens(text, _marked_tokens(text, marked))
     assert shape(ours) == shape(whoosh)
+
+
+# Words that fold or stem unusually: accents (precomposed, combining, a ligature, a dotted
+# capital I), dotted acronyms, curly apostrophes, "dying" -> "die", the two Greek sigmas.
+ODD_WORDS = [
+    "Café", "cafe", "e\u0301clair", "ﬁnance", "İstanbul", "ß", "naïve", "U.S.", "us", "A's",
+    "O’Brien", "o'brien", "dying", "die", "ΟΔΟΣ", "οδος", "ΑΣ", "3.5", "1,000", "oil", "OIL",
+    "boil", "x",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@example([("ΑΣ", " ")], 1, 5, 20, None)  # "ας" as a word, "ασ" in a folded text
+@example([("dying", " ")], 1, 5, 20, None)
+@example([("3.5", ""), ("oil", " ")], 2, 5, 20, None)  # a word just after a number
+@example([("x", ""), ("\u0303", ""), ("oil", " ")], 1, 5, 20, None)  # (folds to a letter)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(ODD_WORDS) | st.text(st.characters(codec="utf-8"), max_size=8),
+            st.sampled_from([" ", ", ", "\n\n", "-", ".", "'", "’", ""]),
+        ),
+        max_size=60,
+    ),
+    st.integers(min_value=0),
+    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=1, max_value=120),
+    st.none() | st.integers(min_value=0, max_value=600),
+)
+def test_snippets_find_the_marked_words_of_any_text(pieces, seed, surround, maxchars, charlimit):
+    # Marked words are found by searching a folded copy of the text for their stems' first
+    # letters: every word whose indexed form is marked must be found, in any text.
+    text = "".join(word + gap for word, gap in pieces)
+    forms = sorted({form for raw in TOKEN_PATTERN.findall(text) if (form := indexed_form(raw))})
+    marked = {form for i, form in enumerate(forms) if seed >> i & 1}
+    _fragments_agree(text, marked, highlight.ContextFragmenter(maxchars, surround, charlimit))
+    # Titles: one fragment, the whole text, with every marked word.
+    whole = highlight.WholeFragmenter(charlimit)
+    fragments = whole.fragment_tokens(text, _marked_tokens(text, marked))
+    whoosh = MarkFormatter().format(
+        highlight.top_fragments(fragments, 1, highlight.BasicFragmentScorer(), highlight.FIRST, 0)
+    )
+    assert _highlight(text, marked, whole, minscore=0) == whoosh
