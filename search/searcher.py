@@ -1017,11 +1017,9 @@ def _context_start(text: str, reset: int, start: int, surround: int) -> int | No
 
 class _MarkedWords:
     """Finds the words of ``text`` whose indexed form is in ``terms`` without tokenising the
-    rest: the first two characters of a word's folded form are its stem's (English stemming
-    changes endings; "dying" -> "die" aside), so a search of the folded text for the stems'
-    first two characters at the start of a word finds every marked word, and some others,
-    which the tokeniser then checks. Only words that end within ``limit`` characters, if
-    given, are looked for."""
+    rest: a search of the folded text for the start of each stem (:func:`_word_starts`) finds
+    every marked word, and some other places, which the tokeniser then checks. Only words
+    that end within ``limit`` characters, if given, are looked for."""
 
     def __init__(self, text: str, terms, limit: int | None = None):
         self.text, self.terms = text, terms
@@ -1060,43 +1058,34 @@ class _MarkedWords:
 # small sigmas made one (lower() picks one by context, word by word or text by text).
 _FOLDED_CHARS = {**accent_map, ord("\u2019"): "'", ord("\u03c2"): "\u03c3"}
 _SIGMAS = str.maketrans("\u03c2", "\u03c3")
-_LETTER = re.compile(r"[^\W\d]")  # what may not come just before the start of a word
-# Characters that fold as a text and as words differently: "İ" lowers to two characters, and
-# the accent map makes some combining marks (not word characters) letters.
-_UNFOLDABLE = re.compile(
-    "[\u0130"
-    + "".join(
-        re.escape(chr(code))
-        for code, folded in accent_map.items()
-        if bool(_LETTER.match(chr(code))) != bool(_LETTER.match(folded))
-    )
-    + "]"
-)
 
 
 def _folded(text: str) -> str | None:
     """``text`` with each character folded as :func:`schema.fold` folds words (the same
-    length, so positions carry over), or None when some character does not fold alike."""
-    if _UNFOLDABLE.search(text):
-        return None
+    length, so positions carry over), or None when lowercasing changes its length ("İ")."""
     lowered = text.lower()
+    if len(lowered) != len(text):
+        return None
     return lowered if lowered.isascii() else lowered.translate(_FOLDED_CHARS)
 
 
 @lru_cache(maxsize=1024)
 def _word_starts(terms: frozenset[str]) -> re.Pattern:
-    """Where a word whose indexed form is in ``terms`` may start in a :func:`_folded` text."""
+    """Where in a :func:`_folded` text a word whose indexed form is in ``terms`` may start.
+
+    English stemming changes at most a word's last two letters before its stem's end (tested
+    on 1.2 million made-up words and every word of the shared corpora), but for "dying" ->
+    "die": a stem's start but its last two letters (at least two letters) starts the word.
+    """
     heads = set()
     for term in terms:
-        term = term.translate(_SIGMAS)
-        if len(term) == 1:
-            heads.add(re.escape(term))
-        elif term:
-            first, second = re.escape(term[0]), re.escape(term[1])
-            heads.add(f"{first}\\.?{second}")  # "U.S." folds to "us"
-            if second == "i":
-                heads.add(f"{first}y")  # "dying" stems to "die"
-    return re.compile(rf"(?<![^\W\d])(?:{'|'.join(sorted(heads)) or '(?!)'})")
+        head = term.translate(_SIGMAS)[: max(2, len(term) - 2)]
+        if head:
+            heads.add(re.escape(head))
+            heads.add(r"\.".join(map(re.escape, head)))  # "U.S." folds to "us"
+            if len(head) == 2 and head[1] == "i":
+                heads.add(re.escape(head[0]) + "y")  # "dying", "vying" stem to "die", "vie"
+    return re.compile("|".join(sorted(heads)) or "(?!)")
 
 
 def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:
