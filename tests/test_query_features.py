@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from whoosh import query
 
 from search import ranking
@@ -304,3 +306,41 @@ def test_prefer_recent_ranks_as_whoosh_blends(dated_client, q, recency):
     ours = snapshot.best(parsed, snapshot.docs(parsed), 10, False, (recency, newest))
     assert [d for d, _ in ours] == [d for _, d in whoosh[:10]]
     assert [s for _, s in ours] == pytest.approx([-k for k, _ in whoosh[:10]])
+
+
+def _shape(q):
+    """A query's class, attributes and parts, without where in the text the parser found it."""
+    if isinstance(q, query.Query):
+        attributes = {k: _shape(v) for k, v in vars(q).items() if k not in ("startchar", "endchar")}
+        return type(q).__name__, attributes
+    return [_shape(part) for part in q] if isinstance(q, list) else q
+
+
+# Stop words, operators (in capitals only), digits, a stem that differs from its word.
+WORDS = ["oil", "the", "of", "and", "AND", "or", "OR", "NOT", "not", "TO", "to", "REQUIRE",
+         "ANDNOT", "ANDMAYBE", "Opec", "OPEC", "us", "U", "1987", "3", "dying", "x"]  # fmt: skip
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.sampled_from(WORDS) | st.from_regex(r"[A-Za-z0-9]{1,8}", fullmatch=True),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([" ", "  "]),
+    st.sampled_from(["", " "]),
+)
+def test_plain_words_are_read_as_whooshs_parser_reads_them(client, words, between, around):
+    # Queries of plain words skip Whoosh's parser: the query built must be the parser's.
+    parser = client.application.extensions["searcher"]._snapshot().parser
+    text = around + between.join(words) + around
+    ours = searcher_module._plain_words(parser, text)
+    if {"AND", "OR", "NOT", "TO", "REQUIRE", "ANDNOT", "ANDMAYBE"} & set(words):
+        assert ours is None
+    else:
+        assert _shape(ours) == _shape(parser.parse(text, normalize=False))
+    for other in ('"oil price"', "oil*", "title:oil", "oil~", "(oil)", "oil-price", "oil\tprice"):
+        assert searcher_module._plain_words(parser, text + " " + other) is None
