@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import html
 import logging
 import operator
@@ -294,8 +293,7 @@ class _DocSets:
         self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[dict[str, Any]]] | None = None
-        self._dates: list[datetime] = []
-        self._by_date: list[int] | None = None
+        self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._respellings: dict[str, str | None] = {}
         self._lexicon: Lexicon | None = None
         self._corrector = None
@@ -431,19 +429,17 @@ class _DocSets:
 
     def newest(self, reader, matched: int, count: int) -> list[int]:
         """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
-        if self._by_date is None:
-            # Undated documents count as oldest.
+        if self._date_rank is None:
+            # Undated documents count as oldest; of two the same age, the later added first.
             dates = [value or datetime.min for value in self.published(reader)]
-            self._dates = dates
-            self._by_date = sorted(_docnums(self.all), key=lambda d: (dates[d], -d), reverse=True)
-        total = matched.bit_count()
-        if total * 8 < len(self._by_date):
-            dates = self._dates
-            return heapq.nlargest(count, _docnums(matched), key=lambda d: (dates[d], -d))
-        # A large share of the corpus: walk the date order until the page is full.
-        data = matched.to_bytes((self.size + 7) // 8, "little")
-        chosen = (d for d in self._by_date if data[d >> 3] >> (d & 7) & 1)
-        return list(islice(chosen, count))
+            order = sorted(_docnums(self.all), key=lambda d: (dates[d], -d), reverse=True)
+            self._date_rank = np.zeros(self.size, dtype=np.int64)
+            self._date_rank[order] = np.arange(len(order))
+        docs = _docnum_array(matched, self.size)
+        ranks = self._date_rank[docs]
+        if len(docs) > count:
+            docs, ranks = (a[np.argpartition(ranks, count)[:count]] for a in (docs, ranks))
+        return docs[np.argsort(ranks)].tolist()
 
     def respell(self, searcher, word: str) -> str | None:
         """A much more common near spelling of a rare ``word``, or None (cached)."""
