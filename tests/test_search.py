@@ -126,6 +126,20 @@ def test_sort_newest_and_pagination(client):
     assert page1 and page2 and not {r["id"] for r in page1} & {r["id"] for r in page2}
 
 
+@pytest.mark.parametrize("q", ["", "energy", "the"])
+def test_newest_first_pages_through_every_match_in_date_order(client, q):
+    def pages(**params):
+        found, page = [], 1
+        while hits := search(client, q=q, per_page=7, page=page, **params)["results"]:
+            found, page = found + hits, page + 1
+        return found
+
+    newest = pages(sort="newest")
+    dates = [hit["published"] or "" for hit in newest]  # undated ones last
+    assert dates == sorted(dates, reverse=True)
+    assert sorted(hit["id"] for hit in newest) == sorted(hit["id"] for hit in pages())
+
+
 def test_empty_query_lists_newest_articles(client):
     body = search(client)
     dates = [r["published"] for r in body["results"] if r["published"]]
