@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dtime
 from functools import lru_cache, reduce
-from itertools import islice
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE", "TO
 def _plain_words(parser: qparser.QueryParser, text: str) -> query.Query | None:
     """What ``parser.parse(text, normalize=False)`` makes of a query of plain words, built
     without the parser's tagging and filtering, which take half a millisecond (a search's
-    most common query, and tests/test_search.py checks the two agree); None for any other
+    most common query, and tests/test_query_features.py checks the two agree); None for any other
     query. Each word is an OR of the word in each searched field, with the field's boost."""
     words = text.split(" ")
     if not _PLAIN_QUERY.fullmatch(text) or not _OPERATORS.isdisjoint(words):
@@ -1028,7 +1028,7 @@ def _context_start(text: str, reset: int, start: int, surround: int) -> int | No
     """The start of the first word Whoosh's fragmenter queues before the marked word at
     ``start``: the words since ``reset`` that start at most ``surround`` characters before
     the end of the word before it (None when there is none)."""
-    back = surround
+    back = max(surround, 1)
     while True:
         space = text.rfind(" ", reset, max(reset, start - back) + 1)
         begin = max(space, reset)
@@ -1069,7 +1069,9 @@ class _MarkedWords:
                 return None
             if word.start() == at and schema.indexed_form(word.group()) in self.terms:
                 return word
-            position = word.end()
+            # On past this word; or, when the candidate was in no word, on to its start (the
+            # accent map makes some combining marks letters).
+            position = word.end() if word.start() <= at else word.start()
         return None
 
     def __iter__(self) -> Iterator[_Word]:
@@ -1088,11 +1090,14 @@ _SIGMAS = str.maketrans("\u03c2", "\u03c3")
 
 
 def _folded(text: str) -> str | None:
-    """``text`` with each character folded as :func:`schema.fold` folds words (the same
-    length, so positions carry over), or None when lowercasing changes its length ("İ")."""
+    """``text`` with each character folded as :func:`schema.fold` folds words, but for "İ",
+    which lowercases to "i" and a combining dot: to "i" alone (the same length, so positions
+    carry over). None if some other character's lowercase is longer."""
     lowered = text.lower()
     if len(lowered) != len(text):
-        return None
+        lowered = text.replace("\u0130", "I").lower()
+        if len(lowered) != len(text):
+            return None
     return lowered if lowered.isascii() else lowered.translate(_FOLDED_CHARS)
 
 
@@ -1106,13 +1111,25 @@ def _word_starts(terms: frozenset[str]) -> re.Pattern:
     """
     heads = set()
     for term in terms:
-        head = term.translate(_SIGMAS)[: max(2, len(term) - 2)]
+        # (A folded text has "i" for "İ", where a word's folded form has "i" and a dot.)
+        head = term.translate(_SIGMAS)[: min(16, max(2, len(term) - 2))].split("\u0307")[0]
         if head:
-            heads.add(re.escape(head))
-            heads.add(r"\.".join(map(re.escape, head)))  # "U.S." folds to "us"
-            if len(head) == 2 and head[1] == "i":
-                heads.add(re.escape(head[0]) + "y")  # "dying", "vying" stem to "die", "vie"
-    return re.compile("|".join(sorted(heads)) or "(?!)")
+            heads |= {head, ".".join(head)}  # "U.S." folds to "us"
+            if len(term) == 3 and term.endswith("ie"):
+                heads.add(head[0] + "y")  # "dying", "vying" stem to "die", "vie"
+    return re.compile(_prefix_tree(sorted(heads)) if heads else "(?!)")
+
+
+def _prefix_tree(heads: list[str]) -> str:
+    """A regular expression matching where any of the (sorted, not empty) ``heads`` starts,
+    as a tree of their shared beginnings, which Python's regular expressions search much
+    faster than a long alternation (and a head that starts another makes the longer one
+    needless)."""
+    branches = []
+    for first, group in groupby(heads, key=lambda head: head[0]):
+        rests = [head[1:] for head in group]
+        branches.append(re.escape(first) + ("" if "" in rests else _prefix_tree(rests)))
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def _highlight(text: str, terms, fragmenter, top: int = 1, minscore: int = 1) -> str:

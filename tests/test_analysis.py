@@ -85,7 +85,7 @@ WORDS = ["oil", "prices", "rose", "a", "x", "extraordinarily", "OPEC's", "3.5", 
         max_size=400,
     ),
     st.sets(st.sampled_from(["oil", "price", "rose", "x", "opec", "extraordinarili"])),
-    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=0, max_value=40),
     st.integers(min_value=1, max_value=120),
     st.none() | st.integers(min_value=0, max_value=2000),
 )
@@ -122,6 +122,9 @@ ODD_WORDS = [
 @example([("dying", " ")], 1, 5, 20, None)
 @example([("3.5", ""), ("oil", " ")], 2, 5, 20, None)  # a word just after a number
 @example([("x", ""), ("\u0303", ""), ("oil", " ")], 1, 5, 20, None)  # (folds to a letter)
+@example([("Zu\u0308rich", " "), ("trick", " ")], 3, 5, 20, None)  # ("zutrich" when folded)
+@example([("İstanbul", " "), ("oil", " ")], 1, 5, 20, None)  # ("İ" lowercases to two)
+@example([("a", " "), ("oil", " ")], 1, 0, 10, None)  # no context
 @given(
     st.lists(
         st.tuples(
@@ -131,7 +134,7 @@ ODD_WORDS = [
         max_size=60,
     ),
     st.integers(min_value=0),
-    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=0, max_value=40),
     st.integers(min_value=1, max_value=120),
     st.none() | st.integers(min_value=0, max_value=600),
 )
