@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import collectors, fields, highlight, qparser, query
+from whoosh import collectors, fields, highlight, qparser, query, scoring
 from whoosh.automata.fsa import find_all_matches
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.qparser.dateparse import DateParserPlugin
@@ -293,6 +293,7 @@ class _DocSets:
         self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[dict[str, Any]]] | None = None
+        self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._respellings: dict[str, str | None] = {}
         self._lexicon: Lexicon | None = None
@@ -351,16 +352,35 @@ class _DocSets:
             if found is not None:
                 self._scores[key] = found
                 return found
-        docs: list[int] = []
-        scores: list[float] = []
+        docs, scores = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
         term, context = query.Term(fieldname, text), searcher.context()
         for segment, offset in searcher.leaf_searchers():
             matcher = term.matcher(segment, context)
-            while matcher.is_active():
-                docs.append(offset + matcher.id())
-                scores.append(matcher.score())
-                matcher.next()
-        found = (np.array(docs, dtype=np.int32), np.array(scores))
+            if not matcher.is_active():
+                continue  # (not in this segment)
+            scorer = searcher.weighting.scorer(segment, fieldname, text)
+            ids, values = [], []
+            if type(scorer) is scoring.BM25FScorer:
+                # BM25 of each posting's weight and its document's field length in numpy: the
+                # scorer's arithmetic in the scorer's order, without its calls per posting to
+                # read one length.
+                while matcher.is_active():
+                    ids.append(matcher.id())
+                    values.append(matcher.weight())
+                    matcher.next()
+                tf = np.array(values, dtype=float)
+                fl = self.field_lengths(segment, offset, fieldname)[ids]
+                k1, b, avgfl = scorer.K1, scorer.B, scorer.avgfl
+                found = scorer.idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
+            else:
+                while matcher.is_active():
+                    ids.append(matcher.id())
+                    values.append(matcher.score())
+                    matcher.next()
+                found = np.array(values, dtype=float)
+            docs.append(np.array(ids, dtype=np.int32) + offset)
+            scores.append(found)
+        found = (np.concatenate(docs), np.concatenate(scores))
         with self._lock:
             if key not in self._scores:
                 self._score_bytes += _score_bytes(found)
@@ -368,6 +388,20 @@ class _DocSets:
             while len(self._scores) > 1 and self._score_bytes > SCORE_CACHE_BYTES:
                 self._score_bytes -= _score_bytes(self._scores.pop(next(iter(self._scores))))
         return found
+
+    def field_lengths(self, segment, offset: int, fieldname: str) -> np.ndarray:
+        """Each document's length in a field of the segment that starts at document
+        ``offset``, as Whoosh stores it (cached)."""
+        key = (offset, fieldname)
+        lengths = self._lengths.get(key)
+        if lengths is None:
+            size = segment.doc_count_all()
+            lengths = np.array(
+                [segment.doc_field_length(d, fieldname) or 0 for d in range(size)], dtype=float
+            )
+            with self._lock:
+                self._lengths[key] = lengths
+        return lengths
 
     def recency_factors(self, reader, recency: float, newest: int) -> np.ndarray:
         """Each document's "prefer recent" multiplier (cached for the latest few weights)."""
