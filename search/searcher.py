@@ -293,7 +293,7 @@ class _DocSets:
         self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[dict[str, Any]]] | None = None
-        self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field
+        self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._respellings: dict[str, str | None] = {}
         self._lexicon: Lexicon | None = None
@@ -369,7 +369,7 @@ class _DocSets:
                     values.append(matcher.weight())
                     matcher.next()
                 tf = np.array(values, dtype=float)
-                fl = self.field_lengths(segment, offset, fieldname)[ids]
+                fl = self.field_lengths(segment, offset, fieldname, np.array(ids, dtype=np.int64))
                 k1, b, avgfl = scorer.K1, scorer.B, scorer.avgfl
                 found = scorer.idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
             else:
@@ -389,19 +389,19 @@ class _DocSets:
                 self._score_bytes -= _score_bytes(self._scores.pop(next(iter(self._scores))))
         return found
 
-    def field_lengths(self, segment, offset: int, fieldname: str) -> np.ndarray:
-        """Each document's length in a field of the segment that starts at document
-        ``offset``, as Whoosh stores it (cached)."""
+    def field_lengths(self, segment, offset: int, fieldname: str, docs: np.ndarray) -> np.ndarray:
+        """The lengths in a field, as Whoosh stores them, of some documents of the segment
+        that starts at document ``offset`` (numbered within it). Each is read once, when
+        first asked for, so that the first query after a change reads only what it needs."""
         key = (offset, fieldname)
-        lengths = self._lengths.get(key)
-        if lengths is None:
-            size = segment.doc_count_all()
-            lengths = np.array(
-                [segment.doc_field_length(d, fieldname) or 0 for d in range(size)], dtype=float
-            )
-            with self._lock:
-                self._lengths[key] = lengths
-        return lengths
+        with self._lock:
+            lengths = self._lengths.get(key)
+            if lengths is None:
+                lengths = self._lengths[key] = np.full(segment.doc_count_all(), -1.0)
+        found = lengths[docs]
+        for i in np.flatnonzero(found < 0).tolist():
+            found[i] = lengths[docs[i]] = segment.doc_field_length(int(docs[i]), fieldname) or 0
+        return found
 
     def recency_factors(self, reader, recency: float, newest: int) -> np.ndarray:
         """Each document's "prefer recent" multiplier (cached for the latest few weights)."""
