@@ -1135,13 +1135,13 @@ def _folded(text: str) -> str | None:
     return lowered if lowered.isascii() else lowered.translate(_FOLDED_CHARS)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _word_starts(terms: frozenset[str]) -> re.Pattern:
     """Where in a :func:`_folded` text a word whose indexed form is in ``terms`` may start.
 
-    English stemming changes at most a word's last two letters before its stem's end (tested
-    on 1.2 million made-up words and every word of the shared corpora), but for "dying" ->
-    "die": a stem's start but its last two letters (at least two letters) starts the word.
+    English stemming rewrites only endings: a word starts with all of its stem but the stem's
+    last two letters (at least two letters; at most 16 are looked for), checked on 1.2 million
+    made-up words and every word of the shared corpora; "dying" -> "die" is the exception.
     """
     heads = set()
     for term in terms:
