@@ -295,6 +295,7 @@ class _DocSets:
         self._everything: dict[str, list[dict[str, Any]]] | None = None
         self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
+        self._newest_ticks: int | None = None
         self._respellings: dict[str, str | None] = {}
         self._lexicon: Lexicon | None = None
         self._corrector = None
@@ -443,6 +444,12 @@ class _DocSets:
         if matched == self.all:
             self._everything = counts
         return counts
+
+    def newest_ticks(self, searcher) -> int:
+        """The newest publication date of this version of the index, in ticks (read once)."""
+        if self._newest_ticks is None:
+            self._newest_ticks = ranking.newest_ticks(searcher)
+        return self._newest_ticks
 
     def published(self, reader) -> list[Any]:
         """Each document's publication date as the date column holds it, falsy when undated
@@ -608,6 +615,10 @@ class _Snapshot:
     def respell(self, word: str) -> str | None:
         """A common near spelling of a rare word, or None."""
         return self.sets.respell(self.searcher, word)
+
+    def newest_ticks(self) -> int:
+        """The newest publication date of the index, in Whoosh's ticks."""
+        return self.sets.newest_ticks(self.searcher)
 
 
 class Searcher:
@@ -801,13 +812,13 @@ class Searcher:
             filtered = request.has_filters
             best = self._feedback_docs(snapshot, matched, filtered)
             scored = ranking.with_feedback(searcher, parsed, best)
-            blend = (request.recency, self._newest(searcher)) if request.recency else None
+            blend = (request.recency, snapshot.newest_ticks()) if request.recency else None
             page = snapshot.best(scored, matched, end, filtered, blend)[start:end]
         terms = _highlight_terms(parsed, searcher.reader())
         hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
         if request.explain and request.q:
             for hit, (docnum, score) in zip(hits, page, strict=True):
-                hit["explain"] = self._explain(searcher, scored, docnum, score, request, parsed)
+                hit["explain"] = self._explain(snapshot, scored, docnum, score, request, parsed)
         total = matched.bit_count()
         response = {
             "request": request.to_params(),
@@ -821,25 +832,23 @@ class Searcher:
         response["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return response
 
-    def _newest(self, searcher) -> int:
-        """The newest publication date of the index (cached while the index is unchanged)."""
-        key = (self._generation, searcher.doc_count_all())
-        cached = getattr(self._local, "newest", None)
-        if cached is None or cached[0] != key:
-            cached = (key, ranking.newest_ticks(searcher))
-            self._local.newest = cached
-        return cached[1]
-
+    @staticmethod
     def _explain(
-        self, searcher, scored, docnum: int, score: float | None, request: SearchRequest, parsed
+        snapshot: _Snapshot,
+        scored,
+        docnum: int,
+        score: float | None,
+        request: SearchRequest,
+        parsed,
     ) -> dict[str, Any]:
         """Why a hit ranked: its score by field and word, and the recency factor applied."""
+        searcher = snapshot.searcher
         detail = ranking.explain(searcher, scored, docnum, ranking.query_words(parsed))
         factor, score = 1.0, score or 0.0
         if request.recency and request.sort != "newest":
             published = searcher.stored_fields(docnum).get(schema.PUBLISHED)
             ticks = ranking.datetime_ticks(published) if published else 0
-            factor = ranking.recency_factor(ticks, self._newest(searcher), request.recency)
+            factor = ranking.recency_factor(ticks, snapshot.newest_ticks(), request.recency)
             score = score / factor if factor else 0.0  # the blended score, back to relevance
         # What single words do not account for: phrases, wildcards, fuzzy words.
         other = score - sum(detail["fields"].values())
