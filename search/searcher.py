@@ -238,10 +238,15 @@ def _bits(docnums, size: int) -> int:
     return int.from_bytes(data, "little")
 
 
+def _mask(bits: int, size: int) -> np.ndarray:
+    """A bitset as an array of ``size`` booleans."""
+    data = np.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
+    return np.unpackbits(data, count=size, bitorder="little").view(bool)
+
+
 def _docnum_array(bits: int, size: int) -> np.ndarray:
     """The document numbers in a bitset, in order, as an array."""
-    data = np.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
-    return np.flatnonzero(np.unpackbits(data, bitorder="little"))
+    return np.flatnonzero(_mask(bits, size))
 
 
 def _score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
@@ -360,25 +365,21 @@ class _DocSets:
             if not matcher.is_active():
                 continue  # (not in this segment)
             scorer = searcher.weighting.scorer(segment, fieldname, text)
+            # BM25 is computed here from each posting's weight and its document's field length,
+            # the scorer's arithmetic in the scorer's order, without its calls per posting to
+            # read one length; any other model scores posting by posting.
+            bm25 = type(scorer) is scoring.BM25FScorer
+            value = matcher.weight if bm25 else matcher.score
             ids, values = [], []
-            if type(scorer) is scoring.BM25FScorer:
-                # BM25 of each posting's weight and its document's field length in numpy: the
-                # scorer's arithmetic in the scorer's order, without its calls per posting to
-                # read one length.
-                while matcher.is_active():
-                    ids.append(matcher.id())
-                    values.append(matcher.weight())
-                    matcher.next()
-                tf = np.array(values, dtype=float)
+            while matcher.is_active():
+                ids.append(matcher.id())
+                values.append(value())
+                matcher.next()
+            found = np.array(values, dtype=float)
+            if bm25:
                 fl = self.field_lengths(segment, offset, fieldname, np.array(ids, dtype=np.int64))
-                k1, b, avgfl = scorer.K1, scorer.B, scorer.avgfl
+                k1, b, avgfl, tf = scorer.K1, scorer.B, scorer.avgfl, found
                 found = scorer.idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
-            else:
-                while matcher.is_active():
-                    ids.append(matcher.id())
-                    values.append(matcher.score())
-                    matcher.next()
-                found = np.array(values, dtype=float)
             docs.append(np.array(ids, dtype=np.int32) + offset)
             scores.append(found)
         found = (np.concatenate(docs), np.concatenate(scores))
@@ -588,8 +589,7 @@ class _Snapshot:
             if gates:
                 if gates not in masks:
                     gate = reduce(operator.and_, (self.docs(g) for g in gates), self.sets.all)
-                    masks[gates] = np.zeros(size, dtype=bool)
-                    masks[gates][_docnum_array(gate, size)] = True
+                    masks[gates] = _mask(gate, size)
                 keep = masks[gates][docs]
                 docs, values = docs[keep], values[keep]
             scores[docs] += values * boost
