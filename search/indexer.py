@@ -7,15 +7,19 @@ import logging
 import os
 import shutil
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from operator import sub
 from pathlib import Path
+from pickle import dumps
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -55,26 +59,13 @@ _POSTING_BYTES = 160
 
 
 class _MemoryPool:
-    """Postings grouped by (field, term) in the order they are added."""
+    """Postings grouped by (field, term) in the order they are added: (document, weight, value)."""
 
     def __init__(self) -> None:
         self.terms: defaultdict[tuple[str, bytes], list[tuple[int, float, bytes]]] = defaultdict(
             list
         )
         self.count = 0
-
-    def add(self, item: tuple[str, bytes, int, float, bytes]) -> None:
-        fieldname, btext, docnum, weight, vbytes = item
-        self.terms[fieldname, btext].append((docnum, weight, vbytes))
-        self.count += 1
-
-    def iter_postings(self):
-        """Every posting in (field, term, document) order, as Whoosh's field writer takes them."""
-        terms = self.terms
-        for key in sorted(terms):
-            fieldname, btext = key
-            for docnum, weight, vbytes in terms[key]:
-                yield fieldname, btext, docnum, weight, vbytes
 
     def cleanup(self) -> None:
         self.terms.clear()
@@ -116,6 +107,8 @@ class GenerationWriter(SegmentWriter):
     def __init__(self, ix: Any, schema: Any):
         super().__init__(ix, compound=False, codec=CODEC)
         self.schema = schema  # the index's own, or one with faster fields that index alike
+        if any(field.vector or field.separate_spelling() for _, field in schema.items()):
+            raise ValueError("GenerationWriter writes no term vectors or spelling fields")
         self.pool = _MemoryPool()
         self.perdocwriter = _LengthRecorder(self.perdocwriter)
 
@@ -124,10 +117,112 @@ class GenerationWriter(SegmentWriter):
         """About how many bytes the postings held so far take."""
         return self.pool.count * _POSTING_BYTES
 
+    def add_document(self, **fields: Any) -> None:
+        """Add one document, as Whoosh's ``SegmentWriter.add_document`` does, with its postings
+        added to the pool directly (the schema has no term vectors or spelling fields)."""
+        self._check_state()
+        perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
+        terms = self.pool.terms
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    boost = self._field_boost(fields, fieldname, docboost)
+                    items = field.index(value)
+                    if not isinstance(items, list):
+                        items = list(items)
+                    for term, freq, weight, vbytes in items:
+                        terms[fieldname, term].append((docnum, weight * boost, vbytes))
+                        length += freq
+                    self.pool.count += len(items)
+                    if not field.scorable:
+                        length = 0
+                stored = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+                if field.column_type and stored is not None:
+                    column_value = field.to_column_value(stored)
+                    perdocwriter.add_column_value(fieldname, field.column_type, column_value)
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
-        self.fieldwriter.add_postings(self.schema, self.perdocwriter, self.pool.iter_postings())
+        self._write_postings()
         self.fieldwriter.close()
+
+    def _write_postings(self) -> None:
+        """Write every term's postings, a block of them at a time, as Whoosh's W3 field writer
+        does posting by posting (``FieldWriter.add_postings``, ``W3PostingsWriter``): the same
+        blocks, block headers and term infos, so the same bytes."""
+        fieldwriter = self.fieldwriter
+        postfile, add_term = fieldwriter._postfile, fieldwriter._tindex.add
+        lengths = self.perdocwriter.lengths
+        terms = self.pool.terms
+        limit = CODEC._blocklimit
+        fieldname = None
+        for key in sorted(terms):
+            if key[0] != fieldname:
+                fieldname = key[0]
+                fieldwriter.start_field(fieldname, self.schema[fieldname])
+                prefix = pack_ushort(fieldwriter._fieldid)
+                fixedsize = self.schema[fieldname].format.fixed_value_size()
+                field_lengths = lengths[fieldname]
+            postings = terms[key]
+            chunks = [WHOOSH3_HEADER_MAGIC]
+            total, minlength, maxlength, maxweight = 0, None, 0, 0
+            last = len(postings) - limit
+            for start in range(0, len(postings), limit):
+                ids, weights, values = zip(*postings[start : start + limit])
+                found = [n for n in map(field_lengths.get, ids) if n]
+                low, high = (min(found), max(found)) if found else (None, 0)
+                top = max(weights)
+                top = top if top > 0 else 0
+                stored = array("f", weights)  # as Whoosh keeps them (single precision)
+                total += sum(stored)
+                if low is not None and (minlength is None or low < minlength):
+                    minlength = low
+                maxlength, maxweight = max(maxlength, high), max(maxweight, top)
+                if stored.count(1.0) == len(stored):
+                    weights = None
+                elif stored.count(stored[0]) == len(stored):
+                    weights = stored[0]
+                else:
+                    weights = tuple(stored)
+                if fixedsize is None or fixedsize < 0:
+                    values = tuple(filter(None, values))
+                else:
+                    values = b"".join(filter(None, values)) if fixedsize else None
+                data = dumps((tuple(map(sub, ids, (0,) + ids[:-1])), weights, values), 2)
+                info = (len(ids), ids[-1], top, 0, length_to_byte(low), length_to_byte(high))
+                info = dumps(info, 2)
+                size = len(info) + len(data)
+                chunks += (pack_int(-size if start >= last else size), info, data)
+            block = b"".join(chunks)
+            offset = postfile.tell()
+            postfile.write(block)
+            termbytes = W3TermInfo._struct.pack(
+                False,
+                total,
+                len(postings),
+                0 if minlength is None else length_to_byte(minlength),
+                length_to_byte(maxlength),
+                maxweight,
+                postings[0][0],
+                postings[-1][0],
+            )
+            add_term(prefix + key[1], termbytes + pack_long(offset) + pack_int(len(block)))
 
 
 class WriterBusy(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copyreg
 import re
 from datetime import UTC, datetime
+from operator import sub
+from pickle import dumps
 from typing import Any
 
 import Stemmer
@@ -16,6 +18,7 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.support.charset import accent_map
+from whoosh.system import pack_uint
 
 from search.article import Article
 
@@ -68,8 +71,10 @@ STOP_WORDS = frozenset(
 # Acronyms written with dots (U.S., U.K.), numbers with separators (3.5, 1,000), then words with
 # inner apostrophes (China's, O'Brien). Everything else, dotted tickers included, splits on
 # punctuation, so "BRK.A" is found by "BRK".
+# Every token starts with a word character: the lookahead lets the scan pass over the rest
+# without trying each alternative (a sixth faster).
 TOKEN_PATTERN = re.compile(
-    r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|\w+(?:['\u2019]\w+)*",
+    r"(?=\w)(?:(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|\w+(?:['\u2019]\w+)*)",
     re.UNICODE,
 )
 
@@ -133,9 +138,21 @@ class _IndexedForms(dict):
         return form
 
 
+class _TermBytes(dict):
+    """Raw token -> its indexed form as the index's bytes (None for a stop word)."""
+
+    def __missing__(self, raw: str) -> bytes | None:
+        form = _STEMMED[raw]
+        if len(self) >= _IndexedForms.LIMIT:
+            self.clear()
+        term = self[raw] = None if form is None else form.encode()
+        return term
+
+
 # Memos shared by the fields (and kept out of the schema Whoosh pickles).
 _STEMMED = _IndexedForms(stemming=True)
 _WRITTEN = _IndexedForms(stemming=False)
+_TERM_BYTES = _TermBytes()
 
 
 def indexed_form(token: str) -> str | None:
@@ -145,8 +162,9 @@ def indexed_form(token: str) -> str | None:
 
 def written_words(text: str) -> set[str]:
     """The distinct words of ``text`` as the index folds them, before stemming (no stop words)."""
-    forms = _WRITTEN
-    return {form for raw in TOKEN_PATTERN.findall(text) if (form := forms[raw]) is not None}
+    words = set(map(_WRITTEN.__getitem__, TOKEN_PATTERN.findall(text)))
+    words.discard(None)
+    return words
 
 
 class NewsText(fields.TEXT):
@@ -167,18 +185,42 @@ class NewsText(fields.TEXT):
     def index(self, value, **kwargs):
         if not isinstance(value, str) or kwargs:
             return super().index(value, **kwargs)
-        forms = _STEMMED
-        positions: dict[str, list[int]] = {}
-        pos = None
-        for i, raw in enumerate(TOKEN_PATTERN.findall(value)):
-            form = forms[raw]
-            if form is not None:
-                # Stop words leave no gap (StopFilter renumbers): the first kept word keeps its
-                # place, the rest follow it one by one.
-                pos = i if pos is None else pos + 1
-                positions.setdefault(form, []).append(pos)
-        encode, boost = self.format.encode, self.format.field_boost
-        return [(form.encode(), len(p), len(p) * boost, encode(p)) for form, p in positions.items()]
+        # Each token's term (bytes), or None for a stop word.
+        terms = list(map(_TERM_BYTES.__getitem__, TOKEN_PATTERN.findall(value)))
+        kept = [term for term in terms if term is not None]
+        if not kept:
+            return []
+        # Stop words leave no gap (StopFilter renumbers): the first kept word keeps its place,
+        # the rest follow it one by one.
+        positions: dict[bytes, list[int]] = {}
+        for pos, term in enumerate(kept, terms.index(kept[0])):
+            positions.setdefault(term, []).append(pos)
+        boost, single = self.format.field_boost, _ONE_POSITION
+        return [
+            (term, 1, boost, single[p[0]])
+            if len(p) == 1
+            else (term, len(p), len(p) * boost, _encode_positions(p))
+            for term, p in positions.items()
+        ]
+
+
+class _OnePosition(dict):
+    """Position -> the encoded value of a word found once, at that position (the first 64 K
+    positions are remembered)."""
+
+    def __missing__(self, pos: int) -> bytes:
+        value = _encode_positions([pos])
+        if pos < 65536:
+            self[pos] = value
+        return value
+
+
+_ONE_POSITION = _OnePosition()
+
+
+def _encode_positions(positions: list[int]) -> bytes:
+    """What Whoosh's ``Positions.encode`` makes of a word's ascending positions."""
+    return pack_uint(len(positions)) + dumps([positions[0], *map(sub, positions[1:], positions)], 2)
 
 
 def _text():
