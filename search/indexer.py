@@ -184,7 +184,7 @@ class GenerationWriter(SegmentWriter):
             total, minlength, maxlength, maxweight = 0, None, 0, 0
             last = len(postings) - limit
             for start in range(0, len(postings), limit):
-                ids, weights, values = zip(*postings[start : start + limit])
+                ids, weights, values = zip(*postings[start : start + limit], strict=True)
                 found = [n for n in map(field_lengths.get, ids) if n]
                 low, high = (min(found), max(found)) if found else (None, 0)
                 top = max(weights)
