@@ -402,6 +402,7 @@ def reindex(reclean: bool, index_dir: Path) -> None:
                     store.articles(),
                     keep=settings.from_env("KEEP_GENERATIONS"),
                     progress=bar.update,
+                    total=total,
                 )
             store.mark_indexed()
     except WriterBusy as error:

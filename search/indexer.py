@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import multiprocessing
 import os
 import shutil
 import time
+import traceback
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from operator import sub
@@ -23,7 +25,7 @@ from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
-from search import schema
+from search import schema, settings
 from search.article import Article
 from search.lexicon import Lexicon
 
@@ -104,8 +106,9 @@ class GenerationWriter(SegmentWriter):
     new writer.
     """
 
-    def __init__(self, ix: Any, schema: Any):
-        super().__init__(ix, compound=False, codec=CODEC)
+    def __init__(self, ix: Any, schema: Any, lock: bool = True):
+        # Without the lock: a worker of build_generation, whose parent holds it.
+        super().__init__(ix, compound=False, codec=CODEC, _lk=lock)
         self.schema = schema  # the index's own, or one with faster fields that index alike
         if any(field.vector or field.separate_spelling() for _, field in schema.items()):
             raise ValueError("GenerationWriter writes no term vectors or spelling fields")
@@ -346,32 +349,34 @@ def build_generation(
     articles: Iterable[Article],
     keep: int = 2,
     progress: Callable[[int], None] | None = None,
+    total: int | None = None,
+    workers: int | None = None,
 ) -> tuple[Generation, int]:
     """Index ``articles`` into a new generation, then make it live; return it and its size.
 
-    The caller holds :func:`write_lock`. Until the final switch the live generation is
-    untouched: an error (or a kill) leaves it serving and the half-built one is removed.
+    ``total`` (the number of articles, when ``articles`` has no length) lets the work be shared
+    by ``workers`` processes (by default the INDEX_WORKERS setting; 0: one per core); small or
+    unsized collections are indexed in this process. The caller holds :func:`write_lock`.
+    Until the final switch the live generation is untouched: an error (or a kill) leaves it
+    serving and the half-built one is removed.
     """
     data_dir = Path(data_dir)
+    if isinstance(articles, Sized):
+        total = len(articles)
+    if workers is None:
+        workers = settings.from_env("INDEX_WORKERS")
+    workers = workers or os.cpu_count() or 1
     _prune(data_dir, keep)
     generation = _new_generation(data_dir)
-    count = 0
     writer = None
-    lexicon = Lexicon()
     try:
         ix = whoosh_index.open_dir(str(generation.path))
         fields = schema.create_schema()  # with the fast text fields (the index saves plain ones)
         writer = GenerationWriter(ix, fields)
-        for article in articles:
-            writer.add_document(**schema.article_document(article))
-            lexicon.add(article)
-            count += 1
-            if progress:
-                progress(1)
-            if writer.memory > WRITER_MEMORY:
-                # A segment at a time keeps memory bounded on a large corpus.
-                writer.commit(merge=False)
-                writer = GenerationWriter(ix, fields)
+        if workers > 1 and total is not None and total >= workers * MIN_SHARE:
+            count, lexicon = _write_in_workers(writer, articles, total, workers, progress)
+        else:
+            writer, count, lexicon = _write_here(ix, writer, articles, progress)
         writer.commit(merge=False)
         lexicon.save(generation.path)
     except BaseException:
@@ -384,6 +389,142 @@ def build_generation(
     logger.info("generation %s is live with %d articles", generation.name, count)
     _prune(data_dir, keep)
     return generation, count
+
+
+def _write_here(
+    ix: Any,
+    writer: GenerationWriter,
+    articles: Iterable[Article],
+    progress: Callable[[int], None] | None,
+) -> tuple[GenerationWriter, int, Lexicon]:
+    """Add ``articles`` with ``writer``, committing a segment whenever its memory is full;
+    return the writer of the last segment (uncommitted), the count and the lexicon."""
+    count = 0
+    lexicon = Lexicon()
+    for article in articles:
+        writer.add_document(**schema.article_document(article))
+        lexicon.add(article)
+        count += 1
+        if progress:
+            progress(1)
+        if writer.memory > WRITER_MEMORY:
+            # A segment at a time keeps memory bounded on a large corpus.
+            writer.commit(merge=False)
+            writer = GenerationWriter(ix, writer.schema)
+    return writer, count, lexicon
+
+
+# --- Writing a new generation in several processes ---
+#
+# Each worker process writes whole segments, the same as one writer would, into the new
+# generation's folder. This process cuts the articles into runs (a worker's share of them, or
+# less when the memory of WRITER_MEMORY shared by the workers is full first), hands each run to
+# the next worker as one message as soon as that worker is idle, and lists the segments in the
+# order of the runs, so every document keeps the number (and so the order) it would have had.
+# A worker only ever holds its end of a pipe: when this process dies, its next read fails and
+# it exits.
+
+MIN_SHARE = 1000  # articles a worker must have at least: starting a process costs ~0.3 s
+_CHARS_PER_POSTING = 10  # text characters a posting stands for (Reuters: 9.9; fewer repeats)
+
+
+def _segment_worker(path: str, conn: Any) -> None:
+    """A worker's loop: write a segment of each run of articles received, until None."""
+    try:
+        ix = whoosh_index.open_dir(path)
+        fields = schema.create_schema()
+        while (articles := conn.recv()) is not None:
+            lexicon = Lexicon()
+            writer = GenerationWriter(ix, fields, lock=False)
+            for article in articles:
+                writer.add_document(**schema.article_document(article))
+                lexicon.add(article)
+            # Not writer.commit(): the parent writes the table of contents.
+            conn.send((writer._finalize_segment(), lexicon.counts))
+    except EOFError:  # the parent is gone
+        pass
+    except BaseException:
+        with suppress(OSError):
+            conn.send(traceback.format_exc())
+
+
+def _runs(articles: Iterable[Article], share: int, budget: int) -> Iterator[list[Article]]:
+    """``articles`` in runs of at most ``share`` articles and about ``budget`` characters."""
+    run: list[Article] = []
+    size = 0
+    for article in articles:
+        run.append(article)
+        size += len(article.title) + len(article.body)
+        if len(run) >= share or size >= budget:
+            yield run
+            run, size = [], 0
+    if run:
+        yield run
+
+
+def _write_in_workers(
+    writer: GenerationWriter,
+    articles: Iterable[Article],
+    total: int,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, Lexicon]:
+    """Write ``articles`` as segments made by ``workers`` processes; ``writer`` (which holds
+    the lock) gets the segments to commit. Returns the count and the lexicon."""
+    context = multiprocessing.get_context("spawn")  # no copy of this process's threads or locks
+    pipes, processes = [], []
+    path = str(writer.storage.folder)
+    try:
+        for _ in range(workers):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_segment_worker, args=(path, theirs), daemon=True)
+            process.start()
+            theirs.close()
+            pipes.append(mine)
+            processes.append(process)
+        segments: list[Any] = []
+        lexicon = Lexicon()
+        pending: list[tuple[int, int]] = []  # (worker, articles) of the runs in progress, in order
+
+        def collect() -> None:
+            worker, size = pending.pop(0)
+            try:
+                answer = pipes[worker].recv()
+            except EOFError:
+                code = processes[worker].exitcode
+                raise RuntimeError(f"an indexing process stopped (exit code {code})") from None
+            if isinstance(answer, str):
+                raise RuntimeError(f"an indexing process failed:\n{answer}")
+            segment, counts = answer
+            segments.append(segment)
+            lexicon.counts.update(counts)
+            if progress:
+                progress(size)
+
+        budget = WRITER_MEMORY // workers // _POSTING_BYTES * _CHARS_PER_POSTING
+        count = 0
+        for number, run in enumerate(_runs(articles, -(-total // workers), budget)):
+            worker = number % workers
+            if len(pending) == workers:
+                collect()  # the oldest run is this worker's
+            pipes[worker].send(run)
+            pending.append((worker, len(run)))
+            count += len(run)
+        while pending:
+            collect()
+        for pipe in pipes:
+            pipe.send(None)
+        for process in processes:
+            process.join()
+        writer.segments = segments
+        return count, lexicon
+    finally:
+        for pipe in pipes:
+            pipe.close()
+        for process in processes:  # after an error: stop the workers still busy
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:

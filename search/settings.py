@@ -42,6 +42,11 @@ SETTINGS = [
     Setting("LOCK_TIMEOUT", 60.0, "Seconds an ingest or reindex waits for another to finish."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the live one included."),
     Setting(
+        "INDEX_WORKERS",
+        0,
+        "Processes that write a new index generation (reindex, a first ingest); 0: one per core.",
+    ),
+    Setting(
         "CRAWL_CONTACT",
         "",
         "URL or e-mail for site owners, sent in the crawler's User-Agent (set it before crawling).",

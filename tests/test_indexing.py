@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import random
 import sqlite3
 import threading
@@ -96,8 +98,12 @@ def test_text_that_spells_out_an_entity_survives_store_and_reindex(data_dir, tmp
         assert run_cli("reindex", data_dir=data_dir).exit_code == 0
 
 
-def test_failed_reindex_leaves_the_live_generation_serving(data_dir, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_failed_reindex_leaves_the_live_generation_serving(
+    data_dir, tmp_path, monkeypatch, workers
+):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2)))
+    monkeypatch.setattr(indexer, "MIN_SHARE", 1)
     live = live_generation(data_dir)
 
     def broken():
@@ -105,10 +111,11 @@ def test_failed_reindex_leaves_the_live_generation_serving(data_dir, tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError), write_lock(data_dir, 1):
-        indexer.build_generation(data_dir, broken())
+        indexer.build_generation(data_dir, broken(), total=2, workers=workers)
     assert live_generation(data_dir) == live
     assert [g.name for g in list_generations(data_dir)] == [live.name]
     assert total(data_dir, "harbours") == 2
+    assert not multiprocessing.active_children()
 
 
 def test_half_built_generation_is_cleared_by_the_next_writer(data_dir, tmp_path):
@@ -229,11 +236,10 @@ def _segment_files(folder) -> dict[str, bytes]:
     return files
 
 
-def test_generation_writer_writes_what_whoosh_writes(tmp_path):
-    """The fast writer of new generations writes byte for byte the files Whoosh's writer does."""
+def random_articles(count: int) -> list[Article]:
     rng = random.Random(7)
     words = "the oil price rose U.S. crude OPEC's output 3.5 pct Café of barrels talks".split()
-    articles = [
+    return [
         Article.from_dict(
             {
                 "id": f"a{n}",
@@ -245,8 +251,13 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
                 "source": f"site{n % 3}",
             }
         )
-        for n in range(300)
+        for n in range(count)
     ]
+
+
+def test_generation_writer_writes_what_whoosh_writes(tmp_path):
+    """The fast writer of new generations writes byte for byte the files Whoosh's writer does."""
+    articles = random_articles(300)
     folders = {}
     for name, make_writer in (
         ("whoosh", lambda ix: ix.writer(compound=False, codec=CODEC)),
@@ -264,6 +275,77 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
     assert {"pst", "trm", "_stored.col", "_body_len.col"} <= set(written)
     for name, data in expected.items():
         assert written[name] == data, name
+
+
+def test_worker_processes_build_what_one_process_builds(tmp_path, monkeypatch):
+    """A generation written by several processes, a segment each (more segments than workers
+    here), holds the same documents in the same order and answers every search alike."""
+    monkeypatch.setattr(indexer, "MIN_SHARE", 10)
+    monkeypatch.setattr(indexer, "WRITER_MEMORY", 2_000_000)  # runs of about 60 articles
+    articles = random_articles(300)
+    requests = [
+        {"q": ["oil price"]},
+        {"q": ['"crude output"'], "sort": ["newest"]},
+        {"q": ["barrels"], "topic": ["gas"], "page": ["3"]},
+        {"q": ["opec talks pct café"], "explain": ["1"]},
+        {"q": [""]},
+    ]
+    built = []
+    for workers in (1, 2):
+        folder = tmp_path / f"workers-{workers}"
+        with write_lock(folder, 1):
+            generation, count = indexer.build_generation(folder, articles, workers=workers)
+        assert count == 300
+        with whoosh_index.open_dir(str(generation.path)).searcher() as searcher:
+            segments = len(searcher.reader().leaf_readers())
+            stored = list(searcher.all_stored_fields())
+        searcher = Searcher(folder)
+        responses = []
+        for params in requests:
+            response = searcher.search(SearchRequest.from_params(params, Limits()))
+            del response["took_ms"]
+            responses.append(response)
+        lexicon = json.loads((generation.path / "lexicon.json").read_text())
+        built.append((segments, stored, responses, lexicon))
+    (one, *same_one), (many, *same_many) = built
+    assert one == 1 and many >= 4
+    assert same_many == same_one
+    assert [s["id"] for s in same_one[0]] == [a.id for a in articles]
+
+
+class _Headline:
+    """Not an article: it has a title and a body, nothing else."""
+
+    title = body = ""
+
+
+class _KillsItsReader(_Headline):
+    """Ends the process that unpickles it."""
+
+    def __reduce__(self):
+        return os._exit, (3,)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (_Headline(), "(?s)an indexing process failed:.*AttributeError"),  # raises in the worker
+        (_KillsItsReader(), r"an indexing process stopped \(exit code 3\)"),
+    ],
+)
+def test_a_failed_worker_leaves_the_live_generation_serving(
+    data_dir, tmp_path, monkeypatch, bad, message
+):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2)))
+    live = live_generation(data_dir)
+    monkeypatch.setattr(indexer, "MIN_SHARE", 1)
+    articles = [*CorpusStore(data_dir).articles(), bad]
+    with pytest.raises(RuntimeError, match=message), write_lock(data_dir, 1):
+        indexer.build_generation(data_dir, articles, workers=2)
+    assert live_generation(data_dir) == live
+    assert [g.name for g in list_generations(data_dir)] == [live.name]
+    assert total(data_dir, "harbours") == 2
+    assert not multiprocessing.active_children()
 
 
 def test_lexicon_follows_ingests_and_reindexes(data_dir, tmp_path):
