@@ -421,14 +421,14 @@ def _write_here(
 # less when the memory of WRITER_MEMORY shared by the workers is full first), hands each run to
 # the next worker as one message as soon as that worker is idle, and lists the segments in the
 # order of the runs, so every document keeps the number (and so the order) it would have had.
-# A worker only ever holds its end of a pipe: when this process dies, its next read fails and
-# it exits.
+# A worker only ever holds its end of a pipe, so when this process dies its next read fails;
+# during a run it looks for a new parent process every 256 articles. Either way it exits.
 
 MIN_SHARE = 1000  # articles a worker must have at least: starting a process costs ~0.3 s
 _CHARS_PER_POSTING = 10  # text characters a posting stands for (Reuters: 9.9; fewer repeats)
 
 
-def _segment_worker(path: str, conn: Any) -> None:
+def _segment_worker(path: str, conn: Any, parent: int) -> None:
     """A worker's loop: write a segment of each run of articles received, until None."""
     try:
         ix = whoosh_index.open_dir(path)
@@ -436,7 +436,9 @@ def _segment_worker(path: str, conn: Any) -> None:
         while (articles := conn.recv()) is not None:
             lexicon = Lexicon()
             writer = GenerationWriter(ix, fields, lock=False)
-            for article in articles:
+            for number, article in enumerate(articles):
+                if number % 256 == 0 and os.getppid() != parent:
+                    return  # the parent was killed: nobody wants this segment
                 writer.add_document(**schema.article_document(article))
                 lexicon.add(article)
             # Not writer.commit(): the parent writes the table of contents.
@@ -477,7 +479,9 @@ def _write_in_workers(
     try:
         for _ in range(workers):
             mine, theirs = context.Pipe()
-            process = context.Process(target=_segment_worker, args=(path, theirs), daemon=True)
+            process = context.Process(
+                target=_segment_worker, args=(path, theirs, os.getpid()), daemon=True
+            )
             process.start()
             theirs.close()
             pipes.append(mine)

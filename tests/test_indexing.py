@@ -7,7 +7,11 @@ import multiprocessing
 import os
 import random
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from whoosh import fields
@@ -26,7 +30,7 @@ from search.indexer import (
 from search.request import Limits, SearchRequest
 from search.searcher import Searcher
 from search.store import CorpusStore
-from tests.conftest import DEMO, ingest, run_cli, write_jsonl
+from tests.conftest import DEMO, ROOT, ingest, run_cli, write_jsonl
 from web import create_app
 
 
@@ -346,6 +350,51 @@ def test_a_failed_worker_leaves_the_live_generation_serving(
     assert [g.name for g in list_generations(data_dir)] == [live.name]
     assert total(data_dir, "harbours") == 2
     assert not multiprocessing.active_children()
+
+
+_KILLED_PARENT = """
+import sys
+from search import indexer
+from tests.test_indexing import random_articles
+
+indexer.MIN_SHARE = 1
+articles = random_articles(2000) * 2
+indexer.build_generation(sys.argv[1], articles, workers=2)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        return set(map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()))
+    except FileNotFoundError:
+        return set()
+
+
+def _running(pid: int) -> bool:
+    try:  # the state follows the name, which is in parentheses
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_stop_when_the_reindex_is_killed(tmp_path):
+    """A reindex killed outright leaves no indexing process behind (nor a live generation)."""
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT, str(tmp_path)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(children := _children(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(children) >= 2, "the workers never started"
+        time.sleep(1)  # into the first runs
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 20
+    while any(map(_running, children)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_running, children))
+    assert live_generation(tmp_path) is None
 
 
 def test_lexicon_follows_ingests_and_reindexes(data_dir, tmp_path):
