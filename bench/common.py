@@ -58,6 +58,24 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_peak_rss_mb(pid: int) -> dict[int, float]:
+    """Peak resident memory (VmHWM) of each running child of process ``pid``, in MB."""
+    peaks = {}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return peaks
+    for child in map(int, children):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except FileNotFoundError:  # gone meanwhile
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[child] = int(line.split()[1]) / 1024
+    return peaks
+
+
 def build_fts5(articles, path: Path) -> None:
     """The baseline: an SQLite FTS5 index (porter unicode61) of the articles' titles and bodies."""
     db = sqlite3.connect(path)

@@ -22,7 +22,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.common import ROOT, machine_line, need, summary
+from bench.common import ROOT, children_peak_rss_mb, machine_line, need, summary
 from bench.search_bench import make_queries
 from search.store import CorpusStore
 
@@ -81,17 +81,6 @@ def load(port: int, paths: list[str], requests: int, concurrency: int):
     return latencies, errors, time.perf_counter() - started
 
 
-def worker_peak_rss(master: int) -> list[float]:
-    """Peak resident memory (VmHWM) of each gunicorn worker, in MB."""
-    peaks = []
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    for pid in children:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
-    return peaks
-
-
 def main() -> None:
     """Start gunicorn, load it, print the figures, stop it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -135,7 +124,7 @@ def main() -> None:
             print(summary(f"  {label} latency", latencies))
             for error in errors[:5]:
                 print(f"  error: {error}")
-        peaks = ", ".join(f"{p:.0f} MB" for p in worker_peak_rss(server.pid))
+        peaks = ", ".join(f"{p:.0f} MB" for p in children_peak_rss_mb(server.pid).values())
         print(f"peak RSS per worker: {peaks}")
     finally:
         server.send_signal(signal.SIGTERM)
