@@ -35,7 +35,7 @@ class Lexicon:
         self._count(article.title, article.body)
 
     def _count(self, title: str, body: str) -> None:
-        self.counts.update(schema.written_words(title + "\n\n" + body))
+        self.counts.update(schema.written_words(title) | schema.written_words(body))
 
     @classmethod
     def of_index(cls, searcher) -> Lexicon:

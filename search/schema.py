@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copyreg
+import functools
 import re
 from datetime import UTC, datetime
 from operator import sub
@@ -160,9 +161,16 @@ def indexed_form(token: str) -> str | None:
     return _STEMMED[token]
 
 
+@functools.lru_cache(maxsize=8)
+def _tokens(text: str) -> tuple[str, ...]:
+    """The raw tokens of ``text``. The last few texts' are kept: indexing an article and
+    counting its words for the lexicon ask for the same title and body."""
+    return tuple(TOKEN_PATTERN.findall(text))
+
+
 def written_words(text: str) -> set[str]:
     """The distinct words of ``text`` as the index folds them, before stemming (no stop words)."""
-    words = set(map(_WRITTEN.__getitem__, TOKEN_PATTERN.findall(text)))
+    words = set(map(_WRITTEN.__getitem__, _tokens(text)))
     words.discard(None)
     return words
 
@@ -186,7 +194,7 @@ class NewsText(fields.TEXT):
         if not isinstance(value, str) or kwargs:
             return super().index(value, **kwargs)
         # Each token's term (bytes), or None for a stop word.
-        terms = list(map(_TERM_BYTES.__getitem__, TOKEN_PATTERN.findall(value)))
+        terms = list(map(_TERM_BYTES.__getitem__, _tokens(value)))
         kept = [term for term in terms if term is not None]
         if not kept:
             return []
