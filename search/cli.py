@@ -19,6 +19,7 @@ from search import settings
 from search.article import Article
 from search.clean import CleanError, clean_document
 from search.indexer import (
+    IndexingFailed,
     IndexMissing,
     WriterBusy,
     build_generation,
@@ -114,7 +115,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
             _index_pending(store, index_dir)
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
-    except (OSError, sqlite3.Error) as error:
+    except (OSError, sqlite3.Error, IndexingFailed) as error:
         raise click.ClickException(_write_failed(error, index_dir)) from None
     failed = [item for item in skipped if item.failed]
     click.echo(
@@ -129,12 +130,14 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
         sys.exit(1)
 
 
-def _write_failed(error: OSError | sqlite3.Error, index_dir: Path) -> str:
+def _write_failed(error: OSError | sqlite3.Error | IndexingFailed, index_dir: Path) -> str:
     """What went wrong writing to the data folder, and what still stands."""
-    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
     live = live_generation(index_dir)
     serving = f"generation {live.name} keeps serving as before" if live else "there is no index yet"
+    if isinstance(error, IndexingFailed):
+        return f"indexing failed: {error}. The live index is untouched: {serving}."
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
     return (
         f"cannot write to {index_dir}: {reason}{where}. The live index is untouched: {serving}. "
         "Free some space or fix the folder's permissions, then run the command again."
@@ -407,7 +410,7 @@ def reindex(reclean: bool, index_dir: Path) -> None:
             store.mark_indexed()
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
-    except (OSError, sqlite3.Error) as error:
+    except (OSError, sqlite3.Error, IndexingFailed) as error:
         raise click.ClickException(_write_failed(error, index_dir)) from None
     click.echo(
         f"generation {generation.name} is live: {count} articles "

@@ -107,11 +107,11 @@ class GenerationWriter(SegmentWriter):
     """
 
     def __init__(self, ix: Any, schema: Any, lock: bool = True):
+        if any(field.vector or field.separate_spelling() for _, field in schema.items()):
+            raise ValueError("GenerationWriter writes no term vectors or spelling fields")
         # Without the lock: a worker of build_generation, whose parent holds it.
         super().__init__(ix, compound=False, codec=CODEC, _lk=lock)
         self.schema = schema  # the index's own, or one with faster fields that index alike
-        if any(field.vector or field.separate_spelling() for _, field in schema.items()):
-            raise ValueError("GenerationWriter writes no term vectors or spelling fields")
         self.pool = _MemoryPool()
         self.perdocwriter = _LengthRecorder(self.perdocwriter)
 
@@ -169,6 +169,8 @@ class GenerationWriter(SegmentWriter):
         """Write every term's postings, a block of them at a time, as Whoosh's W3 field writer
         does posting by posting (``FieldWriter.add_postings``, ``W3PostingsWriter``): the same
         blocks, block headers and term infos, so the same bytes."""
+        # Blocks as CODEC writes them: uncompressed, never inlined in the term index.
+        assert CODEC._compression == 0 and CODEC._inlinelimit == 1
         fieldwriter = self.fieldwriter
         postfile, add_term = fieldwriter._postfile, fieldwriter._tindex.add
         lengths = self.perdocwriter.lengths
@@ -355,8 +357,9 @@ def build_generation(
     """Index ``articles`` into a new generation, then make it live; return it and its size.
 
     ``total`` (the number of articles, when ``articles`` has no length) lets the work be shared
-    by ``workers`` processes (by default the INDEX_WORKERS setting; 0: one per core); small or
-    unsized collections are indexed in this process. The caller holds :func:`write_lock`.
+    by up to ``workers`` processes, each with MIN_SHARE articles at least (by default the
+    INDEX_WORKERS setting; 0: one per core); small or unsized collections are indexed in this
+    process. The caller holds :func:`write_lock`.
     Until the final switch the live generation is untouched: an error (or a kill) leaves it
     serving and the half-built one is removed.
     """
@@ -365,7 +368,7 @@ def build_generation(
         total = len(articles)
     if workers is None:
         workers = settings.from_env("INDEX_WORKERS")
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or _cores(), (total or 0) // MIN_SHARE)
     _prune(data_dir, keep)
     generation = _new_generation(data_dir)
     writer = None
@@ -373,7 +376,7 @@ def build_generation(
         ix = whoosh_index.open_dir(str(generation.path))
         fields = schema.create_schema()  # with the fast text fields (the index saves plain ones)
         writer = GenerationWriter(ix, fields)
-        if workers > 1 and total is not None and total >= workers * MIN_SHARE:
+        if workers > 1:
             count, lexicon = _write_in_workers(writer, articles, total, workers, progress)
         else:
             writer, count, lexicon = _write_here(ix, writer, articles, progress)
@@ -418,36 +421,64 @@ def _write_here(
 #
 # Each worker process writes whole segments, the same as one writer would, into the new
 # generation's folder. This process cuts the articles into runs (a worker's share of them, or
-# less when the memory of WRITER_MEMORY shared by the workers is full first), hands each run to
-# the next worker as one message as soon as that worker is idle, and lists the segments in the
-# order of the runs, so every document keeps the number (and so the order) it would have had.
-# A worker only ever holds its end of a pipe, so when this process dies its next read fails;
-# during a run it looks for a new parent process every 256 articles. Either way it exits.
+# fewer when their text passes RUN_CHARS), hands each run to the next worker as one message as
+# soon as that worker is idle, and lists the segments in the order of the runs, so every
+# document keeps the number (and so the order) it would have had. A worker starts a new segment
+# whenever its postings fill its part of WRITER_MEMORY. It only ever holds its end of a pipe, so
+# when this process dies its next read fails; during a run it looks for a new parent process
+# every 256 articles. Either way it exits.
+#
+# Workers are spawned (no copy of this process's threads or locks), so they import the main
+# module anew: a script that builds generations needs the usual `if __name__ == "__main__":`.
 
 MIN_SHARE = 1000  # articles a worker must have at least: starting a process costs ~0.3 s
-_CHARS_PER_POSTING = 10  # text characters a posting stands for (Reuters: 9.9; fewer repeats)
+RUN_CHARS = 32 * 1024 * 1024  # text characters in one run at most (the articles in flight)
 
 
-def _segment_worker(path: str, conn: Any, parent: int) -> None:
-    """A worker's loop: write a segment of each run of articles received, until None."""
+class IndexingFailed(RuntimeError):
+    """An indexing worker process stopped, or failed in a way that cannot be passed on."""
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
+    """A worker's loop: write each run of articles received as segments of at most about
+    ``memory`` bytes of postings, and send them back with the run's lexicon, until None."""
     try:
         ix = whoosh_index.open_dir(path)
         fields = schema.create_schema()
         while (articles := conn.recv()) is not None:
             lexicon = Lexicon()
-            writer = GenerationWriter(ix, fields, lock=False)
+            segments = []
+            writer = None
             for number, article in enumerate(articles):
                 if number % 256 == 0 and os.getppid() != parent:
-                    return  # the parent was killed: nobody wants this segment
+                    return  # the parent was killed: nobody wants these segments
+                if writer is None:
+                    writer = GenerationWriter(ix, fields, lock=False)
                 writer.add_document(**schema.article_document(article))
                 lexicon.add(article)
-            # Not writer.commit(): the parent writes the table of contents.
-            conn.send((writer._finalize_segment(), lexicon.counts))
+                if writer.memory > memory:
+                    segments.append(writer._finalize_segment())
+                    writer = None
+            if writer is not None:
+                # Not writer.commit(): the parent writes the table of contents.
+                segments.append(writer._finalize_segment())
+            conn.send(("done", segments, lexicon.counts))
     except EOFError:  # the parent is gone
         pass
-    except BaseException:
-        with suppress(OSError):
-            conn.send(traceback.format_exc())
+    except BaseException as error:
+        detail = traceback.format_exc()
+        with suppress(Exception):  # the error itself, when it pickles; its text otherwise
+            conn.send(("failed", error, detail))
+            return
+        with suppress(Exception):  # the parent may be gone too
+            conn.send(("failed", None, detail))
 
 
 def _runs(articles: Iterable[Article], share: int, budget: int) -> Iterator[list[Article]]:
@@ -472,15 +503,29 @@ def _write_in_workers(
     progress: Callable[[int], None] | None,
 ) -> tuple[int, Lexicon]:
     """Write ``articles`` as segments made by ``workers`` processes; ``writer`` (which holds
-    the lock) gets the segments to commit. Returns the count and the lexicon."""
-    context = multiprocessing.get_context("spawn")  # no copy of this process's threads or locks
+    the lock) gets the segments to commit. Returns the count and the lexicon.
+
+    Raises:
+        IndexingFailed: a worker stopped (killed, out of memory) or failed with an error that
+            could not be passed back; an error that could is raised as it is, with the
+            worker's traceback as a note.
+    """
+    context = multiprocessing.get_context("spawn")
     pipes, processes = [], []
     path = str(writer.storage.folder)
+    memory = WRITER_MEMORY // workers
+
+    def stopped(worker: int) -> IndexingFailed:
+        processes[worker].join(timeout=5)
+        return IndexingFailed(
+            f"an indexing process stopped (exit code {processes[worker].exitcode})"
+        )
+
     try:
         for _ in range(workers):
             mine, theirs = context.Pipe()
             process = context.Process(
-                target=_segment_worker, args=(path, theirs, os.getpid()), daemon=True
+                target=_segment_worker, args=(path, theirs, os.getpid(), memory), daemon=True
             )
             process.start()
             theirs.close()
@@ -494,24 +539,28 @@ def _write_in_workers(
             worker, size = pending.pop(0)
             try:
                 answer = pipes[worker].recv()
-            except EOFError:
-                code = processes[worker].exitcode
-                raise RuntimeError(f"an indexing process stopped (exit code {code})") from None
-            if isinstance(answer, str):
-                raise RuntimeError(f"an indexing process failed:\n{answer}")
-            segment, counts = answer
-            segments.append(segment)
-            lexicon.counts.update(counts)
+            except (EOFError, OSError):
+                raise stopped(worker) from None
+            if answer[0] == "failed":
+                error, detail = answer[1:]
+                if error is None:
+                    raise IndexingFailed(f"an indexing process failed:\n{detail}")
+                error.add_note(f"in an indexing process:\n{detail}")
+                raise error
+            segments.extend(answer[1])
+            lexicon.counts.update(answer[2])
             if progress:
                 progress(size)
 
-        budget = WRITER_MEMORY // workers // _POSTING_BYTES * _CHARS_PER_POSTING
         count = 0
-        for number, run in enumerate(_runs(articles, -(-total // workers), budget)):
+        for number, run in enumerate(_runs(articles, -(-total // workers), RUN_CHARS)):
             worker = number % workers
             if len(pending) == workers:
                 collect()  # the oldest run is this worker's
-            pipes[worker].send(run)
+            try:
+                pipes[worker].send(run)
+            except OSError:
+                raise stopped(worker) from None
             pending.append((worker, len(run)))
             count += len(run)
         while pending:

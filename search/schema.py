@@ -205,7 +205,7 @@ class NewsText(fields.TEXT):
             positions.setdefault(term, []).append(pos)
         boost, single = self.format.field_boost, _ONE_POSITION
         return [
-            (term, 1, boost, single[p[0]])
+            (term, 1, boost, _ONE + single[p[0]])
             if len(p) == 1
             else (term, len(p), len(p) * boost, _encode_positions(p))
             for term, p in positions.items()
@@ -213,17 +213,19 @@ class NewsText(fields.TEXT):
 
 
 class _OnePosition(dict):
-    """Position -> the encoded value of a word found once, at that position (the first 64 K
-    positions are remembered)."""
+    """Position -> the pickled part of the encoded value of a word found once, at that position
+    (the first 64 K positions are remembered). Each value is made anew from it: one object
+    shared by two postings of a block would be pickled as a reference, not as Whoosh writes it."""
 
     def __missing__(self, pos: int) -> bytes:
-        value = _encode_positions([pos])
+        value = dumps([pos], 2)
         if pos < 65536:
             self[pos] = value
         return value
 
 
 _ONE_POSITION = _OnePosition()
+_ONE = pack_uint(1)
 
 
 def _encode_positions(positions: list[int]) -> bytes:

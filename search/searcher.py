@@ -1064,7 +1064,8 @@ def _context_fragments(
 
 
 # Reading a text from the middle: no word holds whitespace, so the words found from a space on
-# are the text's own (as from the end of a word); TOKEN_PATTERN looks neither back nor ahead.
+# are the text's own (as from the end of a word); TOKEN_PATTERN looks neither back nor past the
+# characters it takes.
 
 
 def _context_start(text: str, reset: int, start: int, surround: int) -> int | None:
