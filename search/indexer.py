@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import struct
 import time
 import traceback
 from array import array
@@ -55,6 +56,9 @@ WRITER_MEMORY = 256 * 1024 * 1024  # postings a new generation's writer holds be
 # compressing them was a tenth of indexing time (and decompressing them a cost of every search)
 # for an index about 1.4 times smaller.
 CODEC = W3Codec(compression=0)
+
+# An entry's key and value lengths in the term index (whoosh.filedb.filetables._lengths).
+_ENTRY_LENGTHS = struct.Struct("!ii")
 
 # Bytes a posting costs in memory, roughly (its tuple, its list slot, its encoded positions).
 _POSTING_BYTES = 160
@@ -166,16 +170,17 @@ class GenerationWriter(SegmentWriter):
         self.fieldwriter.close()
 
     def _write_postings(self) -> None:
-        """Write every term's postings, a block of them at a time, as Whoosh's W3 field writer
-        does posting by posting (``FieldWriter.add_postings``, ``W3PostingsWriter``): the same
-        blocks, block headers and term infos, so the same bytes."""
+        """Write every term's postings and its entry in the term index, as Whoosh's W3 field
+        writer does posting by posting (``FieldWriter.add_postings``, ``W3PostingsWriter``,
+        ``OrderedHashWriter.add``): the same bytes, written a few thousand terms at a time."""
         # Blocks as CODEC writes them: uncompressed, never inlined in the term index.
         assert CODEC._compression == 0 and CODEC._inlinelimit == 1
         fieldwriter = self.fieldwriter
-        postfile, add_term = fieldwriter._postfile, fieldwriter._tindex.add
-        lengths = self.perdocwriter.lengths
+        postfile, tindex = fieldwriter._postfile, fieldwriter._tindex
+        offset, at = postfile.tell(), tindex.dbfile.tell()
+        blocks: list[bytes] = []
+        entries: list[bytes] = []
         terms = self.pool.terms
-        limit = CODEC._blocklimit
         fieldname = None
         for key in sorted(terms):
             if key[0] != fieldname:
@@ -183,51 +188,74 @@ class GenerationWriter(SegmentWriter):
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
                 prefix = pack_ushort(fieldwriter._fieldid)
                 fixedsize = self.schema[fieldname].format.fixed_value_size()
-                field_lengths = lengths[fieldname]
-            postings = terms[key]
-            chunks = [WHOOSH3_HEADER_MAGIC]
-            total, minlength, maxlength, maxweight = 0, None, 0, 0
-            last = len(postings) - limit
-            for start in range(0, len(postings), limit):
-                ids, weights, values = zip(*postings[start : start + limit], strict=True)
-                found = [n for n in map(field_lengths.get, ids) if n]
-                low, high = (min(found), max(found)) if found else (None, 0)
-                top = max(weights)
-                top = top if top > 0 else 0
-                stored = array("f", weights)  # as Whoosh keeps them (single precision)
-                total += sum(stored)
-                if low is not None and (minlength is None or low < minlength):
-                    minlength = low
-                maxlength, maxweight = max(maxlength, high), max(maxweight, top)
-                if stored.count(1.0) == len(stored):
-                    weights = None
-                elif stored.count(stored[0]) == len(stored):
-                    weights = stored[0]
-                else:
-                    weights = tuple(stored)
-                if fixedsize is None or fixedsize < 0:
-                    values = tuple(filter(None, values))
-                else:
-                    values = b"".join(filter(None, values)) if fixedsize else None
-                data = dumps((tuple(map(sub, ids, (0,) + ids[:-1])), weights, values), 2)
-                info = (len(ids), ids[-1], top, 0, length_to_byte(low), length_to_byte(high))
-                info = dumps(info, 2)
-                size = len(info) + len(data)
-                chunks += (pack_int(-size if start >= last else size), info, data)
-            block = b"".join(chunks)
-            offset = postfile.tell()
-            postfile.write(block)
-            termbytes = W3TermInfo._struct.pack(
-                False,
-                total,
-                len(postings),
-                0 if minlength is None else length_to_byte(minlength),
-                length_to_byte(maxlength),
-                maxweight,
-                postings[0][0],
-                postings[-1][0],
-            )
-            add_term(prefix + key[1], termbytes + pack_long(offset) + pack_int(len(block)))
+                field_lengths = self.perdocwriter.lengths[fieldname]
+            block, terminfo = _postings_blocks(terms[key], field_lengths, fixedsize)
+            termkey = prefix + key[1]
+            value = terminfo + pack_long(offset) + pack_int(len(block))
+            entry = _ENTRY_LENGTHS.pack(len(termkey), len(value)) + termkey + value
+            tindex.index.append(at)
+            hashed = tindex.hashfn(termkey)
+            tindex.buckets[hashed & 255].append((hashed, at))
+            blocks.append(block)
+            entries.append(entry)
+            offset += len(block)
+            at += len(entry)
+            if len(blocks) >= 4096:
+                postfile.write(b"".join(blocks))
+                tindex.dbfile.write(b"".join(entries))
+                blocks.clear()
+                entries.clear()
+        postfile.write(b"".join(blocks))
+        tindex.dbfile.write(b"".join(entries))
+        if terms:
+            tindex.lastkey = termkey
+
+
+def _postings_blocks(
+    postings: list[tuple[int, float, bytes]], field_lengths: dict[int, int], fixedsize: int | None
+) -> tuple[bytes, bytes]:
+    """A term's postings as W3PostingsWriter writes them (a header, then blocks of
+    CODEC._blocklimit postings) and the start of its W3TermInfo (before the extent)."""
+    limit = CODEC._blocklimit
+    chunks = [WHOOSH3_HEADER_MAGIC]
+    total, minlength, maxlength, maxweight = 0, None, 0, 0
+    last = len(postings) - limit
+    for start in range(0, len(postings), limit):
+        ids, weights, values = zip(*postings[start : start + limit], strict=True)
+        found = [n for n in map(field_lengths.get, ids) if n]
+        low, high = (min(found), max(found)) if found else (None, 0)
+        top = max(weights)
+        top = top if top > 0 else 0
+        stored = array("f", weights)  # as Whoosh keeps them (single precision)
+        total += sum(stored)
+        if low is not None and (minlength is None or low < minlength):
+            minlength = low
+        maxlength, maxweight = max(maxlength, high), max(maxweight, top)
+        if stored.count(1.0) == len(stored):
+            weights = None
+        elif stored.count(stored[0]) == len(stored):
+            weights = stored[0]
+        else:
+            weights = tuple(stored)
+        if fixedsize is None or fixedsize < 0:
+            values = tuple(filter(None, values))
+        else:
+            values = b"".join(filter(None, values)) if fixedsize else None
+        data = dumps((tuple(map(sub, ids, (0,) + ids[:-1])), weights, values), 2)
+        info = dumps((len(ids), ids[-1], top, 0, length_to_byte(low), length_to_byte(high)), 2)
+        size = len(info) + len(data)
+        chunks += (pack_int(-size if start >= last else size), info, data)
+    terminfo = W3TermInfo._struct.pack(
+        False,
+        total,
+        len(postings),
+        0 if minlength is None else length_to_byte(minlength),
+        length_to_byte(maxlength),
+        maxweight,
+        postings[0][0],
+        postings[-1][0],
+    )
+    return b"".join(chunks), terminfo
 
 
 class WriterBusy(Exception):
