@@ -387,9 +387,8 @@ def build_generation(
     ``total`` (the number of articles, when ``articles`` has no length) lets the work be shared
     by up to ``workers`` processes, each with MIN_SHARE articles at least (by default the
     INDEX_WORKERS setting; 0: one per core); small or unsized collections are indexed in this
-    process. The caller holds :func:`write_lock`.
-    Until the final switch the live generation is untouched: an error (or a kill) leaves it
-    serving and the half-built one is removed.
+    process. The caller holds :func:`write_lock`. Until the final switch the live generation is
+    untouched: an error (or a kill) leaves it serving and the half-built one is removed.
     """
     data_dir = Path(data_dir)
     if isinstance(articles, Sized):
