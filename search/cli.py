@@ -386,7 +386,8 @@ def reindex(reclean: bool, index_dir: Path) -> None:
     """Rebuild the whole index from the corpus store as a new generation and switch to it.
 
     The live generation keeps serving until the new one is complete; a reindex that fails or
-    is killed leaves it untouched.
+    is killed leaves it untouched. A large store is indexed by one worker process per core
+    (SEARCH_INDEX_WORKERS sets how many).
     """
     started = time.monotonic()
     try:
