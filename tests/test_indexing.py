@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -118,6 +119,7 @@ def test_failed_reindex_leaves_the_live_generation_serving(
 
     with pytest.raises(OSError), write_lock(data_dir, 1):
         indexer.build_generation(data_dir, broken(), total=2, workers=workers)
+    assert gc.isenabled()  # paused while the generation was written
     assert live_generation(data_dir) == live
     assert [g.name for g in list_generations(data_dir)] == [live.name]
     assert total(data_dir, "harbours") == 2
