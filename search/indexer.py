@@ -7,7 +7,9 @@ import gc
 import logging
 import multiprocessing
 import os
+import pickle
 import shutil
+import signal
 import struct
 import time
 import traceback
@@ -18,7 +20,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from operator import sub
 from pathlib import Path
-from pickle import dumps
 from typing import Any
 
 from whoosh import index as whoosh_index
@@ -165,6 +166,16 @@ class GenerationWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def _finalize_segment(self) -> Any:
+        segment = super()._finalize_segment()
+        # Whoosh's FileStorage.create keeps an exception, and with it the frames that made this
+        # writer and its per-document writer: only the cycle collector frees them, and it is
+        # off while a generation is written. So let go of what they hold (lengths, columns,
+        # the term index) once the segment is on disk.
+        self.perdocwriter._writer._cols = self.perdocwriter._writer._colwriters = None
+        self.perdocwriter = self.fieldwriter = None
+        return segment
+
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         self._write_postings()
@@ -242,8 +253,9 @@ def _postings_blocks(
             values = tuple(filter(None, values))
         else:
             values = b"".join(filter(None, values)) if fixedsize else None
-        data = dumps((tuple(map(sub, ids, (0,) + ids[:-1])), weights, values), 2)
-        info = dumps((len(ids), ids[-1], top, 0, length_to_byte(low), length_to_byte(high)), 2)
+        data = pickle.dumps((tuple(map(sub, ids, (0,) + ids[:-1])), weights, values), 2)
+        info = (len(ids), ids[-1], top, 0, length_to_byte(low), length_to_byte(high))
+        info = pickle.dumps(info, 2)
         size = len(info) + len(data)
         chunks += (pack_int(-size if start >= last else size), info, data)
     terminfo = W3TermInfo._struct.pack(
@@ -427,8 +439,9 @@ def build_generation(
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector off while a generation is written: the millions of small
     tuples and lists of the postings live until their segment is written, and the collector
-    would walk them again and again (a tenth of indexing time). Writing a generation leaves a
-    few dozen objects in cycles, collected when the collector runs again."""
+    would walk them again and again (a tenth of indexing time). What writing leaves in cycles
+    (a finished writer, held by an exception Whoosh keeps, without its large parts: see
+    GenerationWriter._finalize_segment) waits for the collector's next run."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -497,7 +510,13 @@ def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
     try:
         ix = whoosh_index.open_dir(path)
         fields = schema.create_schema()
-        while (articles := conn.recv()) is not None:
+        while True:
+            try:
+                articles = conn.recv()
+            except EOFError:  # the parent is gone
+                return
+            if articles is None:
+                return
             lexicon = Lexicon()
             segments = []
             writer = None
@@ -515,15 +534,14 @@ def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
                 # Not writer.commit(): the parent writes the table of contents.
                 segments.append(writer._finalize_segment())
             conn.send(("done", segments, lexicon.counts))
-    except EOFError:  # the parent is gone
-        pass
     except BaseException as error:
         detail = traceback.format_exc()
-        with suppress(Exception):  # the error itself, when it pickles; its text otherwise
-            conn.send(("failed", error, detail))
-            return
+        try:
+            pickled = pickle.dumps(error)
+        except Exception:
+            pickled = None
         with suppress(Exception):  # the parent may be gone too
-            conn.send(("failed", None, detail))
+            conn.send(("failed", pickled, detail))
 
 
 def _runs(articles: Iterable[Article], share: int, budget: int) -> Iterator[list[Article]]:
@@ -552,8 +570,8 @@ def _write_in_workers(
 
     Raises:
         IndexingFailed: a worker stopped (killed, out of memory) or failed with an error that
-            could not be passed back; an error that could is raised as it is, with the
-            worker's traceback as a note.
+            could not be passed back (its traceback is logged); an error that could is raised
+            as it is. Either has the worker's traceback as a note.
     """
     context = multiprocessing.get_context("spawn")
     pipes, processes = [], []
@@ -562,9 +580,22 @@ def _write_in_workers(
 
     def stopped(worker: int) -> IndexingFailed:
         processes[worker].join(timeout=5)
-        return IndexingFailed(
-            f"an indexing process stopped (exit code {processes[worker].exitcode})"
-        )
+        code = processes[worker].exitcode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            return IndexingFailed(f"an indexing process was killed ({name}; out of memory?)")
+        return IndexingFailed(f"an indexing process stopped (exit code {code})")
+
+    def failed(pickled: bytes | None, detail: str) -> BaseException:
+        try:
+            error = pickle.loads(pickled) if pickled else None
+        except Exception:
+            error = None
+        if not isinstance(error, BaseException):
+            logger.error("an indexing process failed:\n%s", detail)
+            error = IndexingFailed(f"an indexing process failed: {detail.strip().splitlines()[-1]}")
+        error.add_note(f"in an indexing process:\n{detail}")
+        return error
 
     try:
         for _ in range(workers):
@@ -587,11 +618,7 @@ def _write_in_workers(
             except (EOFError, OSError):
                 raise stopped(worker) from None
             if answer[0] == "failed":
-                error, detail = answer[1:]
-                if error is None:
-                    raise IndexingFailed(f"an indexing process failed:\n{detail}")
-                error.add_note(f"in an indexing process:\n{detail}")
-                raise error
+                raise failed(*answer[1:])
             segments.extend(answer[1])
             lexicon.counts.update(answer[2])
             if progress:

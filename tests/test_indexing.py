@@ -338,6 +338,26 @@ class _KillsItsReader(_Headline):
         return os._exit, (3,)
 
 
+class _TwoArgs(Exception):
+    def __init__(self, code, detail):
+        super().__init__(f"{code}: {detail}")  # pickles, but does not unpickle
+
+
+def _raise_two_args():
+    raise _TwoArgs("E42", "the feed is corrupt")
+
+
+class _RaisesTwoArgs(_Headline):
+    def __reduce__(self):
+        return _raise_two_args, ()
+
+
+class _TruncatedDate(_Headline):
+    @property
+    def published(self):
+        raise EOFError("truncated")
+
+
 class _UnreadableFile(_Headline):
     """Fails to unpickle with an OSError."""
 
@@ -350,6 +370,8 @@ class _UnreadableFile(_Headline):
     [
         (_Headline(), AttributeError, "'_Headline' object has no attribute"),
         (_UnreadableFile(), FileNotFoundError, "No such file or directory"),
+        (_TruncatedDate(), EOFError, "truncated"),  # not taken for the end of the pipe
+        (_RaisesTwoArgs(), indexer.IndexingFailed, "failed: .*_TwoArgs: E42: the feed is corrupt"),
         (_KillsItsReader(), indexer.IndexingFailed, r"an indexing process stopped \(exit code 3\)"),
     ],
 )
@@ -364,7 +386,7 @@ def test_a_failed_worker_leaves_the_live_generation_serving(
     articles = [*CorpusStore(data_dir).articles(), bad]
     with pytest.raises(error, match=message) as raised, write_lock(data_dir, 1):
         indexer.build_generation(data_dir, articles, workers=2)
-    if error is not indexer.IndexingFailed:
+    if not isinstance(bad, _KillsItsReader):
         assert "in an indexing process:\nTraceback" in raised.value.__notes__[0]
     assert live_generation(data_dir) == live
     assert [g.name for g in list_generations(data_dir)] == [live.name]
