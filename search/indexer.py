@@ -99,17 +99,13 @@ class _LengthRecorder:
             self.lengths[fieldname][self._docnum] = byte_to_length(length_to_byte(length))
         self._writer.add_field(fieldname, fieldobj, value, length)
 
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int | None:
-        # None for an empty field, as Whoosh's reader answers.
-        return self.lengths[fieldname].get(docnum)
-
 
 class GenerationWriter(SegmentWriter):
     """Writes one segment of new documents into an index that has no other writer.
 
     Not for updates: it never merges segments or deletes documents. Its memory grows with the
-    postings it holds; :attr:`memory` estimates it, so a caller can commit and carry on with a
-    new writer.
+    postings it holds; :attr:`memory` estimates it, so a caller can finish the segment and carry
+    on with a new writer (:func:`_write_segments`).
     """
 
     def __init__(self, ix: Any, schema: Any, lock: bool = True):
@@ -418,10 +414,12 @@ def build_generation(
         writer = GenerationWriter(ix, fields)
         with _no_cycle_collection():
             if workers > 1:
-                count, lexicon = _write_in_workers(writer, articles, total, workers, progress)
+                segments, lexicon = _write_in_workers(writer, articles, total, workers, progress)
             else:
-                writer, count, lexicon = _write_here(ix, writer, articles, progress)
+                segments, lexicon = _write_segments(ix, fields, articles, WRITER_MEMORY, progress)
+            writer.segments = segments  # this writer, holding the lock, lists them
             writer.commit(merge=False)
+        count = sum(segment.doc_count_all() for segment in segments)
         lexicon.save(generation.path)
     except BaseException:
         if writer is not None and not writer.is_closed:
@@ -451,27 +449,50 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _write_here(
+class _ParentGone(Exception):
+    """A worker's parent process was killed: nobody wants its segments."""
+
+
+def _write_segments(
     ix: Any,
-    writer: GenerationWriter,
+    fields: Any,
     articles: Iterable[Article],
-    progress: Callable[[int], None] | None,
-) -> tuple[GenerationWriter, int, Lexicon]:
-    """Add ``articles`` with ``writer``, committing a segment whenever its memory is full;
-    return the writer of the last segment (uncommitted), the count and the lexicon."""
-    count = 0
+    memory: int,
+    progress: Callable[[int], None] | None = None,
+    parent: int | None = None,
+) -> tuple[list[Any], Lexicon]:
+    """Write ``articles`` into ``ix`` as segments of at most about ``memory`` bytes of postings
+    each (a segment at a time keeps memory bounded on a large corpus), for a writer that holds
+    the lock to list; return them and the articles' lexicon.
+
+    Raises:
+        _ParentGone: ``parent`` (a process id) is no longer this process's parent; checked
+            every 256 articles.
+    """
+    segments: list[Any] = []
     lexicon = Lexicon()
-    for article in articles:
-        writer.add_document(**schema.article_document(article))
-        lexicon.add(article)
-        count += 1
-        if progress:
-            progress(1)
-        if writer.memory > WRITER_MEMORY:
-            # A segment at a time keeps memory bounded on a large corpus.
-            writer.commit(merge=False)
-            writer = GenerationWriter(ix, writer.schema)
-    return writer, count, lexicon
+    writer = None
+    try:
+        for number, article in enumerate(articles):
+            if parent is not None and number % 256 == 0 and os.getppid() != parent:
+                raise _ParentGone
+            if writer is None:
+                writer = GenerationWriter(ix, fields, lock=False)
+            writer.add_document(**schema.article_document(article))
+            lexicon.add(article)
+            if progress:
+                progress(1)
+            if writer.memory > memory:
+                segments.append(writer._finalize_segment())
+                writer = None
+        if writer is not None:
+            segments.append(writer._finalize_segment())
+    except BaseException:
+        if writer is not None and writer.perdocwriter is not None:
+            with suppress(Exception):  # its files: the half-built generation goes as a whole
+                writer._close_segment()
+        raise
+    return segments, lexicon
 
 
 # --- Writing a new generation in several processes ---
@@ -517,23 +538,10 @@ def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
                 return
             if articles is None:
                 return
-            lexicon = Lexicon()
-            segments = []
-            writer = None
-            for number, article in enumerate(articles):
-                if number % 256 == 0 and os.getppid() != parent:
-                    return  # the parent was killed: nobody wants these segments
-                if writer is None:
-                    writer = GenerationWriter(ix, fields, lock=False)
-                writer.add_document(**schema.article_document(article))
-                lexicon.add(article)
-                if writer.memory > memory:
-                    segments.append(writer._finalize_segment())
-                    writer = None
-            if writer is not None:
-                # Not writer.commit(): the parent writes the table of contents.
-                segments.append(writer._finalize_segment())
+            segments, lexicon = _write_segments(ix, fields, articles, memory, parent=parent)
             conn.send(("done", segments, lexicon.counts))
+    except _ParentGone:
+        return
     except BaseException as error:
         detail = traceback.format_exc()
         try:
@@ -564,9 +572,9 @@ def _write_in_workers(
     total: int,
     workers: int,
     progress: Callable[[int], None] | None,
-) -> tuple[int, Lexicon]:
-    """Write ``articles`` as segments made by ``workers`` processes; ``writer`` (which holds
-    the lock) gets the segments to commit. Returns the count and the lexicon.
+) -> tuple[list[Any], Lexicon]:
+    """Write ``articles`` as segments made by ``workers`` processes, into the index of
+    ``writer`` (which holds the lock); return the segments, in order, and the lexicon.
 
     Raises:
         IndexingFailed: a worker stopped (killed, out of memory) or failed with an error that
@@ -624,7 +632,6 @@ def _write_in_workers(
             if progress:
                 progress(size)
 
-        count = 0
         for number, run in enumerate(_runs(articles, -(-total // workers), RUN_CHARS)):
             worker = number % workers
             if len(pending) == workers:
@@ -634,15 +641,13 @@ def _write_in_workers(
             except OSError:
                 raise stopped(worker) from None
             pending.append((worker, len(run)))
-            count += len(run)
         while pending:
             collect()
         for pipe in pipes:
             pipe.send(None)
         for process in processes:
             process.join()
-        writer.segments = segments
-        return count, lexicon
+        return segments, lexicon
     finally:
         for pipe in pipes:
             pipe.close()
