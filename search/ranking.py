@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from math import log
@@ -42,12 +43,24 @@ def weighting() -> scoring.WeightingModel:
 
 
 # Pseudo-relevance feedback: a query of at least FEEDBACK_MIN_WORDS distinct words is rescored
-# with the FEEDBACK_TERMS words most typical of its FEEDBACK_DOCS best matches (Bo1 model).
+# with the FEEDBACK_TERMS words most typical of its FEEDBACK_DOCS best matches (Bo1 model), each
+# match counting in proportion to its score, and only words found in FEEDBACK_MIN_DOCS of them
+# (a word that only one match holds is that match's topic, not the query's).
 FEEDBACK_MIN_WORDS = 4
 FEEDBACK_DOCS = 10
+FEEDBACK_MIN_DOCS = 2
 FEEDBACK_TERMS = 20
-FEEDBACK_WEIGHT = 4.0  # of the top expansion word (Bo1 weights are normalised to at most 1)
+FEEDBACK_WEIGHT = 5.5  # of the top expansion word (Bo1 weights are normalised to at most 1)
 FEEDBACK_FIELDS = tuple(schema.SEARCH_FIELDS)  # where the added words are looked for
+
+# A word repeated in a query counts more, with diminishing returns: n times counts
+# n * (K3 + 1) / (n + K3), BM25's query-term saturation (n for a large K3, 1 for 0).
+K3 = 12.0
+
+
+def repeated(boost: float, times: int) -> float:
+    """The boost of a query word given ``times`` times (BM25's k3 saturation)."""
+    return boost * times * (K3 + 1) / (times + K3)
 
 
 # A word's part in a query's score: (field, word, boost, gates), the gates being the parts of
@@ -106,26 +119,37 @@ def _query_words(q: query.Query) -> set[str]:
 
 
 def with_feedback(
-    searcher, q: query.Query, best: Callable[[query.Query, int], list[int]]
+    searcher, q: query.Query, best: Callable[[query.Query, int], list[tuple[int, float]]]
 ) -> query.Query:
     """Return ``q`` rescored by pseudo-relevance feedback when it is a long query, else ``q``.
 
-    ``best(q, n)`` gives the document numbers of the ``n`` best matches of ``q`` that the
-    feedback may learn from (within the request's filters). The expansion only reorders what
-    ``q`` matches (AndMaybe): totals and facets stay those of the reader's own words.
+    ``best(q, n)`` gives the document numbers and scores of the ``n`` best matches of ``q``
+    that the feedback may learn from (within the request's filters), best first. The expansion
+    only reorders what ``q`` matches (AndMaybe): totals and facets stay those of the reader's
+    own words.
     """
     if FEEDBACK_WEIGHT <= 0 or len(_query_words(q)) < FEEDBACK_MIN_WORDS:
         return q
     top = best(q, FEEDBACK_DOCS)
-    if not top:
+    if not top or top[0][1] <= 0:
         return q
-    expander = classify.Expander(searcher.reader(), schema.BODY, model=classify.Bo1Model)
-    for docnum in top:
+    reader = searcher.reader()
+    expander = classify.Expander(reader, schema.BODY, model=classify.Bo1Model)
+    field = reader.schema[schema.BODY]
+    holders: Counter[str] = Counter()  # word -> how many of the matches hold it
+    for docnum, score in top:
         stored = searcher.stored_fields(docnum)
-        expander.add_text(" ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY)))
+        text = " ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY))
+        share = score / top[0][1]
+        vector = [(field.from_bytes(term), weight) for term, _, weight, _ in field.index(text)]
+        holders.update(word for word, _ in vector)
+        expander.add((word, weight * share) for word, weight in vector)
+    # Every candidate, ranked (normalised by the best of them), then those enough matches hold.
+    ranked = expander.expanded_terms(len(holders), normalize=True)
+    chosen = [(word, w) for word, w in ranked if holders[word] >= FEEDBACK_MIN_DOCS]
     expansion = [
         query.Term(fieldname, word, boost=FEEDBACK_WEIGHT * weight * fieldboost)
-        for word, weight in expander.expanded_terms(FEEDBACK_TERMS, normalize=True)
+        for word, weight in chosen[:FEEDBACK_TERMS]
         for fieldname, fieldboost in schema.SEARCH_FIELDS.items()
         if fieldname in FEEDBACK_FIELDS
     ]

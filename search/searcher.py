@@ -107,6 +107,8 @@ def _notices(text: str) -> list[str]:
     return notices
 
 
+_WORD = re.compile(r"\w")
+
 # A "?" is a one-letter wildcard only inside a word ("te?t"); elsewhere it ends a question.
 _QUESTION_MARK = re.compile(r"(?<![\w*?])\?+|\?+(?![\w*?])")
 
@@ -210,14 +212,14 @@ def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Quer
 
 
 def _weigh_repeats(q: query.Query) -> query.Query:
-    """Make a word given twice count twice (Whoosh would drop the repeat)."""
+    """Make a word given twice count more (Whoosh would drop the repeat)."""
     if isinstance(q, query.CompoundQuery) and not isinstance(q, query.Not):
         counts = Counter(q.subqueries)
         merged = []
         for sub in dict.fromkeys(q.subqueries):
             if counts[sub] > 1:
                 sub = sub.copy()
-                sub.boost *= counts[sub]
+                sub.boost = ranking.repeated(sub.boost, counts[sub])
             merged.append(sub)
         q.subqueries = merged
     return q
@@ -759,6 +761,11 @@ class Searcher:
                 f"could not understand the query ({error}); check its AND, OR, NOT and brackets"
             ) from None
         parsed = _weigh_repeats(parsed).normalize()
+        if parsed is query.NullQuery and _WORD.search(text):
+            notices.append(
+                "Every word of the query is too common to search (such as “the”, “what” or "
+                "“about”): add a word that says what you are looking for."
+            )
         reader = snapshot.searcher.reader()
         parsed, bounded = _bound_query(parsed, reader, self.limits.max_expansion)
         return parsed, notices + bounded
@@ -781,7 +788,7 @@ class Searcher:
     @staticmethod
     def _feedback_docs(snapshot: _Snapshot, matched: int, filtered: bool = False):
         """The function with_feedback asks for a query's best documents."""
-        return lambda q, count: [d for d, _ in snapshot.best(q, matched, count, filtered)]
+        return lambda q, count: snapshot.best(q, matched, count, filtered)
 
     def _matches(self, request: SearchRequest, snapshot: _Snapshot, parsed) -> int:
         """The documents that match the query and pass every filter, as a bitset."""

@@ -186,6 +186,47 @@ def test_help_page_documents_the_features(client):
         assert phrase in page, phrase
 
 
+def test_a_repeated_word_counts_more_with_diminishing_returns(client):
+    searcher = client.application.extensions["searcher"]
+
+    def boost(times: int) -> float:
+        parsed, _ = searcher._parse(" ".join(["wind"] * times + ["budget"]))
+        found = ranking._weighted_terms(parsed)
+        return next(b for field, word, b in found if (field, word) == ("body", "wind"))
+
+    boosts = [boost(times) for times in (1, 2, 3, 6)]
+    assert boosts[0] == 1.0 and boosts == sorted(boosts)
+    assert boosts[1:] == pytest.approx([ranking.repeated(1.0, n) for n in (2, 3, 6)])
+    assert all(b < n for b, n in zip(boosts[1:], (2, 3, 6), strict=True))
+
+
+def test_feedback_learns_from_matches_by_score_and_from_words_two_of_them_hold(tmp_path):
+    # "shared12" is in matches 1 and 2, "shared23" in 2 and 3, "solo" in match 1 only: a word
+    # only one match holds is not added, and a better match's words weigh more.
+    words = "alpha beta gamma delta"
+    bodies = [f"{words} shared12 solo", f"{words} shared12 shared23", f"{words} shared23"]
+    articles = [
+        {"id": f"f{n}", "url": f"https://example.org/f{n}", "title": f"t{n}", "body": body}
+        for n, body in enumerate(bodies + ["unrelated filler text"] * 3)
+    ]
+    ingest(tmp_path / "index", write_jsonl(tmp_path / "fb.jsonl", *articles))
+    with Searcher(tmp_path / "index") as searcher:
+        snapshot = searcher._snapshot()
+        parsed, _ = searcher._parse(words, snapshot)
+        ids = {snapshot.searcher.stored_fields(d)["id"]: d for d in range(6)}
+
+        def expansion(scores: list[float]) -> dict[str, float]:
+            top = [(ids[f"f{n}"], score) for n, score in enumerate(scores)]
+            expanded = ranking.with_feedback(snapshot.searcher, parsed, lambda q, n: top)
+            terms = expanded.b.subqueries
+            return {t.text: t.boost for t in terms if t.fieldname == "body"}
+
+        even = expansion([1.0, 1.0, 1.0])
+        assert "solo" not in even and even["shared12"] == pytest.approx(even["shared23"])
+        first = expansion([3.0, 1.0, 1.0])
+        assert "solo" not in first and first["shared12"] > first["shared23"]
+
+
 @pytest.fixture(scope="module")
 def random_dir(tmp_path_factory):
     """300 articles of random words from a 60-word vocabulary (seeded): long queries match most."""
@@ -268,7 +309,7 @@ def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
         whooshes = snapshot.searcher
         matched = snapshot.docs(parsed)
         scored = ranking.with_feedback(
-            whooshes, parsed, lambda q, n: [d for _, d in whooshes.search(q, limit=n).top_n]
+            whooshes, parsed, lambda q, n: [(d, s) for s, d in whooshes.search(q, limit=n).top_n]
         )
         for ranked in (parsed, scored):
             assert (ranking.summed_terms(ranked) is not None) == (q in SUMMED), ranked
