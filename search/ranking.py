@@ -50,7 +50,7 @@ FEEDBACK_MIN_WORDS = 4
 FEEDBACK_DOCS = 10
 FEEDBACK_MIN_DOCS = 2
 FEEDBACK_TERMS = 20
-FEEDBACK_WEIGHT = 5.5  # of the top expansion word (Bo1 weights are normalised to at most 1)
+FEEDBACK_WEIGHT = 5.5  # times a word's Bo1 weight (which Whoosh normalises to well under 1)
 FEEDBACK_FIELDS = tuple(schema.SEARCH_FIELDS)  # where the added words are looked for
 
 # A word repeated in a query counts more, with diminishing returns: n times counts
@@ -58,9 +58,9 @@ FEEDBACK_FIELDS = tuple(schema.SEARCH_FIELDS)  # where the added words are looke
 K3 = 12.0
 
 
-def repeated(boost: float, times: int) -> float:
-    """The boost of a query word given ``times`` times (BM25's k3 saturation)."""
-    return boost * times * (K3 + 1) / (times + K3)
+def repeated(boosts: float, times: int) -> float:
+    """The boost of a query word given ``times`` times, ``boosts`` its boosts added up."""
+    return boosts * (K3 + 1) / (times + K3)
 
 
 # A word's part in a query's score: (field, word, boost, gates), the gates being the parts of
@@ -137,10 +137,14 @@ def with_feedback(
     expander = classify.Expander(reader, schema.BODY, model=classify.Bo1Model)
     field = reader.schema[schema.BODY]
     holders: Counter[str] = Counter()  # word -> how many of the matches hold it
+    texts = set()
     for docnum, score in top:
         stored = searcher.stored_fields(docnum)
         text = " ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY))
         share = score / top[0][1]
+        if share <= 0 or text in texts:
+            continue  # (a copy of a story, say from another wire, is no second opinion)
+        texts.add(text)
         vector = [(field.from_bytes(term), weight) for term, _, weight, _ in field.index(text)]
         holders.update(word for word, _ in vector)
         expander.add((word, weight * share) for word, weight in vector)

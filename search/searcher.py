@@ -9,7 +9,6 @@ import re
 import threading
 import time
 import weakref
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,7 +106,15 @@ def _notices(text: str) -> list[str]:
     return notices
 
 
-_WORD = re.compile(r"\w")
+_FIELD_PREFIX = re.compile(r"\w+:")
+
+
+def _only_common_words(text: str) -> bool:
+    """Whether the words of a query, apart from operators and field names, are all stop words."""
+    words = schema.TOKEN_PATTERN.findall(_FIELD_PREFIX.sub(" ", text))
+    words = [word for word in words if word not in _OPERATORS]
+    return bool(words) and all(schema.fold(word) in schema.STOP_WORDS for word in words)
+
 
 # A "?" is a one-letter wildcard only inside a word ("te?t"); elsewhere it ends a question.
 _QUESTION_MARK = re.compile(r"(?<![\w*?])\?+|\?+(?![\w*?])")
@@ -212,16 +219,19 @@ def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Quer
 
 
 def _weigh_repeats(q: query.Query) -> query.Query:
-    """Make a word given twice count more (Whoosh would drop the repeat)."""
-    if isinstance(q, query.CompoundQuery) and not isinstance(q, query.Not):
-        counts = Counter(q.subqueries)
-        merged = []
-        for sub in dict.fromkeys(q.subqueries):
-            if counts[sub] > 1:
-                sub = sub.copy()
-                sub.boost = ranking.repeated(sub.boost, counts[sub])
-            merged.append(sub)
-        q.subqueries = merged
+    """Make a word given more than once in a group count more (Whoosh would drop the
+    repeats): one part with the group's boosts of it added up, then saturated."""
+    if not isinstance(q, query.CompoundQuery) or isinstance(q, query.Not):
+        return q
+    same: dict[query.Query, list[float]] = {}  # a part at boost 1 -> its boosts as typed
+    for sub in q.subqueries:
+        sub = _weigh_repeats(sub)
+        plain = sub.copy()
+        plain.boost = 1.0
+        same.setdefault(plain, []).append(sub.boost)
+    for plain, boosts in same.items():
+        plain.boost = ranking.repeated(sum(boosts), len(boosts)) if len(boosts) > 1 else boosts[0]
+    q.subqueries = list(same)
     return q
 
 
@@ -761,7 +771,7 @@ class Searcher:
                 f"could not understand the query ({error}); check its AND, OR, NOT and brackets"
             ) from None
         parsed = _weigh_repeats(parsed).normalize()
-        if parsed is query.NullQuery and _WORD.search(text):
+        if parsed is query.NullQuery and _only_common_words(text):
             notices.append(
                 "Every word of the query is too common to search (such as “the”, “what” or "
                 "“about”): add a word that says what you are looking for."

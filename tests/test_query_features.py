@@ -195,36 +195,48 @@ def test_a_repeated_word_counts_more_with_diminishing_returns(client):
         return next(b for field, word, b in found if (field, word) == ("body", "wind"))
 
     boosts = [boost(times) for times in (1, 2, 3, 6)]
-    assert boosts[0] == 1.0 and boosts == sorted(boosts)
-    assert boosts[1:] == pytest.approx([ranking.repeated(1.0, n) for n in (2, 3, 6)])
-    assert all(b < n for b, n in zip(boosts[1:], (2, 3, 6), strict=True))
+    # n times counts n * 13 / (n + 12): 1, 1.857, 2.6, 4.333.
+    assert boosts == pytest.approx([1.0, 26 / 14, 39 / 15, 78 / 18])
+    # Typed boosts add up before the saturation, inside brackets too.
+    searched = {q: searcher._parse(q)[0] for q in ("wind^2 wind budget", "(wind wind) budget")}
+    weights = {
+        q: dict(((f, w), b) for f, w, b in ranking._weighted_terms(p)) for q, p in searched.items()
+    }
+    assert weights["wind^2 wind budget"][("body", "wind")] == pytest.approx(3 * 13 / 14)
+    assert weights["(wind wind) budget"][("body", "wind")] == pytest.approx(26 / 14)
 
 
 def test_feedback_learns_from_matches_by_score_and_from_words_two_of_them_hold(tmp_path):
     # "shared12" is in matches 1 and 2, "shared23" in 2 and 3, "solo" in match 1 only: a word
     # only one match holds is not added, and a better match's words weigh more.
+    # Match 4 is a copy of match 1 (another wire's), which is no second opinion on "solo".
     words = "alpha beta gamma delta"
     bodies = [f"{words} shared12 solo", f"{words} shared12 shared23", f"{words} shared23"]
+    bodies += ["unrelated filler text"] * 2 + ["filler shared23"] + bodies[:1]  # both in 3
     articles = [
-        {"id": f"f{n}", "url": f"https://example.org/f{n}", "title": f"t{n}", "body": body}
-        for n, body in enumerate(bodies + ["unrelated filler text"] * 3)
+        {"id": f"f{n}", "url": f"https://example.org/f{n}", "title": f"t{n % 6}", "body": body}
+        for n, body in enumerate(bodies)
     ]
     ingest(tmp_path / "index", write_jsonl(tmp_path / "fb.jsonl", *articles))
     with Searcher(tmp_path / "index") as searcher:
         snapshot = searcher._snapshot()
         parsed, _ = searcher._parse(words, snapshot)
-        ids = {snapshot.searcher.stored_fields(d)["id"]: d for d in range(6)}
+        ids = {snapshot.searcher.stored_fields(d)["id"]: d for d in range(7)}
 
-        def expansion(scores: list[float]) -> dict[str, float]:
-            top = [(ids[f"f{n}"], score) for n, score in enumerate(scores)]
-            expanded = ranking.with_feedback(snapshot.searcher, parsed, lambda q, n: top)
-            terms = expanded.b.subqueries
+        def expanded(scores: dict[int, float]) -> query.Query:
+            top = [(ids[f"f{n}"], score) for n, score in scores.items()]
+            return ranking.with_feedback(snapshot.searcher, parsed, lambda q, n: top)
+
+        def expansion(scores: dict[int, float]) -> dict[str, float]:
+            terms = expanded(scores).b.subqueries
             return {t.text: t.boost for t in terms if t.fieldname == "body"}
 
-        even = expansion([1.0, 1.0, 1.0])
+        even = expansion({0: 1.0, 6: 1.0, 1: 1.0, 2: 1.0})
         assert "solo" not in even and even["shared12"] == pytest.approx(even["shared23"])
-        first = expansion([3.0, 1.0, 1.0])
+        first = expansion({0: 3.0, 1: 1.0, 2: 1.0})
         assert "solo" not in first and first["shared12"] > first["shared23"]
+        # Matches that score nothing teach nothing.
+        assert expanded({0: 0.0, 1: 0.0, 2: 0.0}) is parsed
 
 
 @pytest.fixture(scope="module")
