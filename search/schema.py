@@ -41,9 +41,9 @@ EXTRA = "extra"
 # Searched by a query's bare words, with their weights in BM25F. A headline's words are nearly
 # always in the body too, so a title match already counts twice; in `search eval` a title
 # weight above 1 lost more on CISI than it gained on Cranfield (nDCG@10 without feedback, title
-# 2: .387 and .383; title 1: .388 and .393), and with the final ranking a title weight of .7 to
-# .95 beat 1 on CISI (.424-.428 against .421) for .001-.003 on Cranfield. Topics and people are
-# tags an editor chose, a strong sign (the test collections have none to measure).
+# 2: .387 and .383; title 1: .388 and .393), and with the final ranking .85 beat 1 on CISI
+# (.426 against .421) for .002 on Cranfield (.405 against .407). Topics and people are tags an
+# editor chose, a strong sign (the test collections have none to measure).
 SEARCH_FIELDS = {TITLE: 0.85, TOPICS: 2.0, PEOPLE: 2.0, BODY: 1.0}
 # What a user may write before a colon, and the field it searches.
 FIELD_ALIASES = {
