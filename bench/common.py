@@ -58,22 +58,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def vm_hwm_mb(pid: int | str = "self") -> float | None:
+    """Peak resident memory (VmHWM) of process ``pid``, in MB; None when it is gone (an
+    exited process not yet reaped has no memory figures either)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return None
+    peaks = (
+        int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")
+    )
+    return next(peaks, None)
+
+
 def children_peak_rss_mb(pid: int) -> dict[int, float]:
     """Peak resident memory (VmHWM) of each running child of process ``pid``, in MB."""
-    peaks = {}
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except FileNotFoundError:
-        return peaks
-    for child in map(int, children):
-        try:
-            status = Path(f"/proc/{child}/status").read_text()
-        except FileNotFoundError:  # gone meanwhile
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peaks[child] = int(line.split()[1]) / 1024
-    return peaks
+        return {}
+    peaks = {child: vm_hwm_mb(child) for child in map(int, children)}
+    return {child: peak for child, peak in peaks.items() if peak is not None}  # (gone meanwhile)
 
 
 def build_fts5(articles, path: Path) -> None:

@@ -37,14 +37,12 @@ from search.store import CorpusStore
 # forked from).
 REINDEX = """
 import sys
-from pathlib import Path
+from bench.common import vm_hwm_mb
 from search.cli import main
 try:
     main(["-q", "reindex", "--index-dir", sys.argv[1]], standalone_mode=False)
 finally:
-    status = Path("/proc/self/status").read_text().splitlines()
-    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    print(f"peak RSS of `search reindex`: {peak / 1024:.0f} MB", flush=True)
+    print(f"peak RSS of `search reindex`: {vm_hwm_mb():.0f} MB", flush=True)
 """
 
 

@@ -113,7 +113,7 @@ def _only_common_words(text: str) -> bool:
     """Whether the words of a query, apart from operators and field names, are all stop words."""
     words = schema.TOKEN_PATTERN.findall(_FIELD_PREFIX.sub(" ", text))
     words = [word for word in words if word not in _OPERATORS]
-    return bool(words) and all(schema.fold(word) in schema.STOP_WORDS for word in words)
+    return bool(words) and all(schema.indexed_form(word) is None for word in words)
 
 
 # A "?" is a one-letter wildcard only inside a word ("te?t"); elsewhere it ends a question.
