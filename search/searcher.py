@@ -953,16 +953,23 @@ class Searcher:
         """Return the live generation, its document count and its age."""
         searcher = self._searcher()
         generation = self._generation
-        modified = max(
-            (p.stat().st_mtime for p in generation.path.iterdir() if p.suffix == ".toc"),
-            default=generation.path.stat().st_mtime,
-        )
+        # An ingest replaces the table of contents: one listed here may be gone when asked.
+        tocs = (_mtime(p) for p in generation.path.iterdir() if p.suffix == ".toc")
+        modified = max(filter(None, tocs), default=generation.path.stat().st_mtime)
         return {
             "status": "ok",
             "generation": generation.name,
             "documents": searcher.doc_count(),
             "index_age_seconds": round(time.time() - modified, 1),
         }
+
+
+def _mtime(path: Path) -> float | None:
+    """When a file was last modified; None when it is gone."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def _filter_query(request: SearchRequest) -> query.Query | None:
