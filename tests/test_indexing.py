@@ -396,12 +396,20 @@ def test_a_failed_worker_leaves_the_live_generation_serving(
 
 _KILLED_PARENT = """
 import sys
+import time
 from search import indexer
 from tests.test_indexing import random_articles
 
+def articles():
+    # The first worker's run, then a signal that it was handed over, then nothing more: the
+    # build is still going when it is killed, however fast this machine indexes.
+    yield from random_articles(2000)
+    print("handed", flush=True)
+    time.sleep(600)
+    yield from random_articles(2000)
+
 indexer.MIN_SHARE = 1
-articles = random_articles(2000) * 2
-indexer.build_generation(sys.argv[1], articles, workers=2)
+indexer.build_generation(sys.argv[1], articles(), total=4000, workers=2)
 """
 
 
@@ -429,16 +437,21 @@ def _running(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_workers_stop_when_the_reindex_is_killed(tmp_path):
     """A reindex killed outright leaves no indexing process behind (nor a live generation)."""
-    parent = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT, str(tmp_path)], cwd=ROOT)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_PARENT, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        deadline = time.monotonic() + 60
-        while len(children := _workers(parent.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # Waits for the parent to have handed the first run to a worker (or to have died).
+        assert parent.stdout.readline() == "handed\n", "the build never handed out a run"
+        children = _workers(parent.pid)
         assert len(children) == 2, "the workers never started"
-        time.sleep(1)  # into the first runs
     finally:
         parent.kill()
         parent.wait()
+        parent.stdout.close()
     deadline = time.monotonic() + 20
     while any(map(_running, children)) and time.monotonic() < deadline:
         time.sleep(0.1)
