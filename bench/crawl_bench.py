@@ -26,7 +26,7 @@ from importlib.metadata import version
 import urllib3
 
 from bench.common import ROOT, machine_line
-from search.indexer import update_live
+from search.engine.writer import update_live
 from search.scrape.process import init_worker, process_body
 from search.store import CorpusStore
 from tests.crawl_site import Site, links_page

@@ -27,8 +27,8 @@ from bench.common import (
     need,
     peak_rss_mb,
 )
-from search import indexer
 from search.clean import CleanError, clean_document
+from search.engine import writer as indexer
 from search.scrape.files import Document, find_files, read_file
 from search.store import CorpusStore
 

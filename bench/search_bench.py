@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from bench.common import build_fts5, machine_line, need, summary
+from search.engine.searcher import Searcher
 from search.request import Limits, SearchRequest
-from search.searcher import Searcher
 from search.store import CorpusStore
 
 SEED = 20261127

@@ -15,9 +15,9 @@ import ir_measures
 from ir_measures import AP, R, nDCG
 
 from search.article import Article
-from search.indexer import build_generation
-from search.request import InvalidRequest
-from search.searcher import Searcher
+from search.engine.searcher import Searcher
+from search.engine.writer import build_generation
+from search.errors import InvalidRequest
 
 logger = logging.getLogger(__name__)
 

@@ -8,14 +8,9 @@ from datetime import date
 from typing import Any
 
 from search import settings
+from search.errors import InvalidRequest
 
 SORTS = ("relevance", "newest")
-
-
-class InvalidRequest(Exception):
-    """A search request a person must correct; the message says how."""
-
-    status = 400
 
 
 @dataclass

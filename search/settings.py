@@ -77,3 +77,11 @@ def from_env(name: str) -> Any:
     if raw is None:
         return setting.default
     return type(setting.default)(raw)
+
+
+def cores() -> int:
+    """The number of cores this process may use (all of the machine's, off Linux)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

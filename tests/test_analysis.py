@@ -7,8 +7,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from whoosh import fields, highlight
 
-from search.schema import TOKEN_PATTERN, NewsText, indexed_form, news_analyzer, written_words
-from search.searcher import MarkFormatter, _context_fragments, _highlight, _marked_tokens
+from search.engine.schema import TOKEN_PATTERN, NewsText, indexed_form, news_analyzer, written_words
+from search.engine.searcher import MarkFormatter, _context_fragments, _highlight, _marked_tokens
 
 
 def terms(text: str) -> list[str]:

@@ -30,10 +30,10 @@ from pathlib import Path
 import pytest
 
 from search.article import Article
-from search.indexer import generations_dir, list_generations, live_generation
-from search.indexer import write_lock as hold_write_lock
+from search.engine.searcher import Searcher
+from search.generations import generations_dir, list_generations, live_generation
+from search.generations import write_lock as hold_write_lock
 from search.request import Limits, SearchRequest
-from search.searcher import Searcher
 from search.store import STORE_FILE
 from tests.conftest import DEMO, ROOT, ingest, run_cli
 

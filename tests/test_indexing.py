@@ -20,18 +20,14 @@ import pytest
 from whoosh import fields
 from whoosh import index as whoosh_index
 
-from search import indexer, schema
 from search.article import Article
-from search.indexer import (
-    CODEC,
-    GenerationWriter,
-    WriterBusy,
-    list_generations,
-    live_generation,
-    write_lock,
-)
+from search.engine import schema
+from search.engine import writer as indexer
+from search.engine.searcher import Searcher
+from search.engine.writer import CODEC, GenerationWriter
+from search.errors import IndexingFailed, WriterBusy
+from search.generations import generations_dir, list_generations, live_generation, write_lock
 from search.request import Limits, SearchRequest
-from search.searcher import Searcher
 from search.store import CorpusStore
 from tests.conftest import DEMO, ROOT, ingest, run_cli, write_jsonl
 from web import create_app
@@ -128,7 +124,7 @@ def test_failed_reindex_leaves_the_live_generation_serving(
 
 def test_half_built_generation_is_cleared_by_the_next_writer(data_dir, tmp_path):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
-    debris = indexer.generations_dir(data_dir) / "gen-000099"
+    debris = generations_dir(data_dir) / "gen-000099"
     debris.mkdir()
     (debris / "junk").write_text("half written")
     assert run_cli("reindex", data_dir=data_dir).exit_code == 0
@@ -137,7 +133,7 @@ def test_half_built_generation_is_cleared_by_the_next_writer(data_dir, tmp_path)
 
 
 def test_half_built_first_generation_is_cleared_by_the_next_ingest(data_dir, tmp_path):
-    debris = indexer.generations_dir(data_dir) / "gen-000001"
+    debris = generations_dir(data_dir) / "gen-000001"
     debris.mkdir(parents=True)
     (debris / "junk").write_text("half written by a killed first ingest")
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
@@ -371,8 +367,8 @@ class _UnreadableFile(_Headline):
         (_Headline(), AttributeError, "'_Headline' object has no attribute"),
         (_UnreadableFile(), FileNotFoundError, "No such file or directory"),
         (_TruncatedDate(), EOFError, "truncated"),  # not taken for the end of the pipe
-        (_RaisesTwoArgs(), indexer.IndexingFailed, "failed: .*_TwoArgs: E42: the feed is corrupt"),
-        (_KillsItsReader(), indexer.IndexingFailed, r"an indexing process stopped \(exit code 3\)"),
+        (_RaisesTwoArgs(), IndexingFailed, "failed: .*_TwoArgs: E42: the feed is corrupt"),
+        (_KillsItsReader(), IndexingFailed, r"an indexing process stopped \(exit code 3\)"),
     ],
 )
 def test_a_failed_worker_leaves_the_live_generation_serving(
@@ -397,7 +393,7 @@ def test_a_failed_worker_leaves_the_live_generation_serving(
 _KILLED_PARENT = """
 import sys
 import time
-from search import indexer
+from search.engine import writer as indexer
 from tests.test_indexing import random_articles
 
 def articles():
@@ -503,7 +499,7 @@ def test_missing_or_damaged_lexicon_costs_suggestions_until_the_next_write(
 def test_index_saves_plain_whoosh_fields_and_writers_index_fast(data_dir, tmp_path, monkeypatch):
     """Any Whoosh (or an older version of this code) opens the index; writers use NewsText."""
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
-    saved = indexer.open_generation(live_generation(data_dir)).schema
+    saved = whoosh_index.open_dir(str(live_generation(data_dir).path)).schema
     assert type(saved[schema.TITLE]) is fields.TEXT
     calls = []
     fast = schema.NewsText.index

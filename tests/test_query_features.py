@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query
 
-from search import ranking
-from search import searcher as searcher_module
+from search.engine import scoring
+from search.engine import searcher as searcher_module
+from search.engine.searcher import Searcher
 from search.request import SearchRequest
-from search.searcher import Searcher
 from tests.conftest import ingest, write_jsonl
 from web import create_app
 
@@ -191,7 +191,7 @@ def test_a_repeated_word_counts_more_with_diminishing_returns(client):
 
     def boost(times: int) -> float:
         parsed, _ = searcher._parse(" ".join(["wind"] * times + ["budget"]))
-        found = ranking._weighted_terms(parsed)
+        found = scoring._weighted_terms(parsed)
         return next(b for field, word, b in found if (field, word) == ("body", "wind"))
 
     boosts = [boost(times) for times in (1, 2, 3, 6)]
@@ -200,7 +200,7 @@ def test_a_repeated_word_counts_more_with_diminishing_returns(client):
     # Typed boosts add up before the saturation, inside brackets too.
     searched = {q: searcher._parse(q)[0] for q in ("wind^2 wind budget", "(wind wind) budget")}
     weights = {
-        q: dict(((f, w), b) for f, w, b in ranking._weighted_terms(p)) for q, p in searched.items()
+        q: dict(((f, w), b) for f, w, b in scoring._weighted_terms(p)) for q, p in searched.items()
     }
     assert weights["wind^2 wind budget"][("body", "wind")] == pytest.approx(3 * 13 / 14)
     assert weights["(wind wind) budget"][("body", "wind")] == pytest.approx(26 / 14)
@@ -225,7 +225,7 @@ def test_feedback_learns_from_matches_by_score_and_from_words_two_of_them_hold(t
 
         def expanded(scores: dict[int, float]) -> query.Query:
             top = [(ids[f"f{n}"], score) for n, score in scores.items()]
-            return ranking.with_feedback(snapshot.searcher, parsed, lambda q, n: top)
+            return scoring.with_feedback(snapshot.searcher, parsed, lambda q, n: top)
 
         def expansion(scores: dict[int, float]) -> dict[str, float]:
             terms = expanded(scores).b.subqueries
@@ -320,11 +320,11 @@ def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
         parsed = searcher._parse(q, snapshot)[0] if isinstance(q, str) else q
         whooshes = snapshot.searcher
         matched = snapshot.docs(parsed)
-        scored = ranking.with_feedback(
+        scored = scoring.with_feedback(
             whooshes, parsed, lambda q, n: [(d, s) for s, d in whooshes.search(q, limit=n).top_n]
         )
         for ranked in (parsed, scored):
-            assert (ranking.summed_terms(ranked) is not None) == (q in SUMMED), ranked
+            assert (scoring.summed_terms(ranked) is not None) == (q in SUMMED), ranked
             whoosh = whooshes.search(ranked, limit=None).top_n
             assert whoosh and len(whoosh) == matched.bit_count(), q
             for limit in (1, 10, 1000):
@@ -353,8 +353,8 @@ def test_prefer_recent_ranks_as_whoosh_blends(dated_client, q, recency):
     searcher = dated_client.application.extensions["searcher"]
     snapshot = searcher._snapshot()
     parsed = searcher._parse(q, snapshot)[0]
-    newest = ranking.newest_ticks(snapshot.searcher)
-    blend = ranking.RecencyBlend(recency, newest)
+    newest = scoring.newest_ticks(snapshot.searcher)
+    blend = scoring.RecencyBlend(recency, newest)
     whoosh = snapshot.searcher.search(parsed, limit=None, sortedby=blend).top_n
     ours = snapshot.best(parsed, snapshot.docs(parsed), 10, False, (recency, newest))
     assert [d for d, _ in ours] == [d for _, d in whoosh[:10]]

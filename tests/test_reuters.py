@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from search.engine.searcher import Searcher
 from search.request import Limits, SearchRequest
-from search.searcher import Searcher
 from search.store import CorpusStore
 from tests.conftest import REUTERS, need_shared, run_cli
 

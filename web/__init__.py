@@ -14,9 +14,9 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search import settings
-from search.indexer import IndexMissing
-from search.request import InvalidRequest, Limits, SearchRequest
-from search.searcher import Searcher
+from search.engine.searcher import Searcher
+from search.errors import IndexMissing, InvalidRequest
+from search.request import Limits, SearchRequest
 from web import metrics, security
 
 logger = logging.getLogger(__name__)

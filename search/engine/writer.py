@@ -1,8 +1,8 @@
-"""Index generations: build one beside the live one, switch atomically, add to the live one."""
+"""Writing the index: a new generation beside the live one, switched in at the end, or into
+the live one."""
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import logging
 import multiprocessing
@@ -11,13 +11,11 @@ import pickle
 import shutil
 import signal
 import struct
-import time
 import traceback
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from operator import sub
 from pathlib import Path
 from typing import Any
@@ -28,16 +26,21 @@ from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
-from search import schema, settings
+from search import settings
 from search.article import Article
-from search.lexicon import Lexicon
+from search.engine import schema
+from search.engine.lexicon import Lexicon
+from search.errors import IndexingFailed
+from search.generations import (
+    Generation,
+    live_generation,
+    new_generation_path,
+    prune,
+    switch_live,
+)
 
 logger = logging.getLogger(__name__)
 
-GENERATIONS_DIR = "generations"
-LIVE_FILE = "LIVE"  # holds the name of the live generation; replaced atomically
-LOCK_FILE = "write.lock"
-_PREFIX = "gen-"
 # Writers keep a segment's files apart (compound=False): a reader of a compound segment copies
 # each part of it into memory, once per searcher, which multiplies a worker's memory by its
 # threads. Separate files are read through the page cache instead.
@@ -267,120 +270,11 @@ def _postings_blocks(
     return b"".join(chunks), terminfo
 
 
-class WriterBusy(Exception):
-    """Another process holds the data folder's write lock for longer than we may wait."""
-
-
-class IndexMissing(Exception):
-    """The data folder has no live index generation yet."""
-
-
-@dataclass(frozen=True)
-class Generation:
-    """One index generation on disk."""
-
-    name: str
-    path: Path
-
-
-def generations_dir(data_dir: Path) -> Path:
-    """Return the folder that holds the generations of ``data_dir``."""
-    return Path(data_dir) / GENERATIONS_DIR
-
-
-def live_generation(data_dir: str | Path) -> Generation | None:
-    """Return the live generation of ``data_dir``, or None before the first index is built."""
-    try:
-        name = (Path(data_dir) / LIVE_FILE).read_text().strip()
-    except FileNotFoundError:
-        return None
-    return Generation(name, generations_dir(Path(data_dir)) / name)
-
-
-def list_generations(data_dir: str | Path) -> list[Generation]:
-    """Return the generations on disk, oldest first (complete or not)."""
-    folder = generations_dir(Path(data_dir))
-    if not folder.is_dir():
-        return []
-    names = sorted(p.name for p in folder.iterdir() if p.name.startswith(_PREFIX))
-    return [Generation(n, folder / n) for n in names]
-
-
-def open_generation(generation: Generation):
-    """Open a generation's Whoosh index (for the searcher)."""
-    return whoosh_index.open_dir(str(generation.path))
-
-
-@contextmanager
-def write_lock(data_dir: str | Path, timeout: float) -> Iterator[None]:
-    """Hold the data folder's single write lock, waiting up to ``timeout`` seconds.
-
-    The lock is an ``flock``: the kernel drops it when its holder dies, so a killed ingest or
-    reindex never leaves a stale lock behind.
-
-    Raises:
-        WriterBusy: another ingest or reindex kept the lock for the whole wait.
-    """
-    path = Path(data_dir) / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise WriterBusy(
-                        f"another ingest or reindex is writing to {data_dir} "
-                        f"(waited {timeout:g} s); try again when it has finished"
-                    ) from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _switch_live(data_dir: Path, name: str) -> None:
-    """Point LIVE at generation ``name`` atomically (write a temporary file, fsync, rename)."""
-    tmp = data_dir / f".{LIVE_FILE}.tmp"
-    with open(tmp, "w") as handle:
-        handle.write(name + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, data_dir / LIVE_FILE)
-    dir_fd = os.open(data_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _prune(data_dir: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` generations up to the live one, and any newer debris.
-
-    Called with the write lock held, so no other writer is building a generation. The previous
-    generations are kept so that a web process still reading one finishes its request.
-    """
-    live = live_generation(data_dir)
-    for generation in list_generations(data_dir):
-        if live is None or generation.name > live.name:
-            # Left by a reindex (or a first ingest) that failed or was killed before switching.
-            shutil.rmtree(generation.path, ignore_errors=True)
-    complete = [g for g in list_generations(data_dir) if live and g.name <= live.name]
-    for generation in complete[: max(0, len(complete) - keep)]:
-        shutil.rmtree(generation.path, ignore_errors=True)
-
-
 def _new_generation(data_dir: Path) -> Generation:
-    existing = list_generations(data_dir)
-    number = int(existing[-1].name[len(_PREFIX) :]) + 1 if existing else 1
-    name = f"{_PREFIX}{number:06d}"
-    path = generations_dir(data_dir) / name
-    path.mkdir(parents=True)
-    whoosh_index.create_in(str(path), schema.create_schema())
-    return Generation(name, path)
+    """Make the next generation's folder, holding an empty index."""
+    generation = new_generation_path(data_dir)
+    whoosh_index.create_in(str(generation.path), schema.create_schema())
+    return generation
 
 
 def build_generation(
@@ -404,8 +298,8 @@ def build_generation(
         total = len(articles)
     if workers is None:
         workers = settings.from_env("INDEX_WORKERS")
-    workers = min(workers or _cores(), (total or 0) // MIN_SHARE)
-    _prune(data_dir, keep)
+    workers = min(workers or settings.cores(), (total or 0) // MIN_SHARE)
+    prune(data_dir, keep)
     generation = _new_generation(data_dir)
     writer = None
     try:
@@ -427,9 +321,9 @@ def build_generation(
                 writer.cancel()
         shutil.rmtree(generation.path, ignore_errors=True)
         raise
-    _switch_live(data_dir, generation.name)
+    switch_live(data_dir, generation.name)
     logger.info("generation %s is live with %d articles", generation.name, count)
-    _prune(data_dir, keep)
+    prune(data_dir, keep)
     return generation, count
 
 
@@ -511,17 +405,6 @@ def _write_segments(
 
 MIN_SHARE = 1000  # articles a worker must have at least: starting a process costs ~0.3 s
 RUN_CHARS = 32 * 1024 * 1024  # text characters in one run at most (the articles in flight)
-
-
-class IndexingFailed(RuntimeError):
-    """An indexing worker process stopped, or failed in a way that cannot be passed on."""
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:

@@ -16,8 +16,8 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from search import schema
 from search.article import Article
+from search.engine import schema
 
 logger = logging.getLogger(__name__)
 

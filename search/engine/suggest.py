@@ -9,7 +9,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from search import schema
+from search.engine import schema
 
 MAX_PREFIX = 100
 _WORD_START = re.compile(r"(?<![\w'])\w")

@@ -10,7 +10,7 @@ from math import log
 from whoosh import classify, query, scoring, sorting
 from whoosh.util.times import datetime_to_long
 
-from search import schema
+from search.engine import schema
 
 # BM25's saturation and length normalisation: one default for every collection, chosen with
 # `search eval` on Cranfield and CISI together (k1 1.2-3, b .5-1 tried; see README).

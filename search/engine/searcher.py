@@ -19,19 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import collectors, fields, highlight, qparser, query, scoring
+from whoosh import collectors, fields, highlight, qparser, query
+from whoosh import index as whoosh_index
 from whoosh.automata.fsa import find_all_matches
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import TermNotFound
+from whoosh.scoring import BM25FScorer
 from whoosh.spelling import Corrector, ListCorrector
 from whoosh.support.charset import accent_map
 
-from search import ranking, schema, suggest
 from search.article import Article
-from search.indexer import Generation, IndexMissing, live_generation, open_generation
-from search.lexicon import Lexicon
-from search.request import InvalidRequest, Limits, SearchRequest
+from search.engine import schema, scoring, suggest
+from search.engine.lexicon import Lexicon
+from search.errors import IndexMissing, InvalidRequest
+from search.generations import Generation, live_generation
+from search.request import Limits, SearchRequest
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +233,7 @@ def _weigh_repeats(q: query.Query) -> query.Query:
         plain.boost = 1.0
         same.setdefault(plain, []).append(sub.boost)
     for plain, boosts in same.items():
-        plain.boost = ranking.repeated(sum(boosts), len(boosts)) if len(boosts) > 1 else boosts[0]
+        plain.boost = scoring.repeated(sum(boosts), len(boosts)) if len(boosts) > 1 else boosts[0]
     q.subqueries = list(same)
     return q
 
@@ -380,7 +383,7 @@ class _DocSets:
             # BM25 is computed here from each posting's weight and its document's field length,
             # the scorer's arithmetic in the scorer's order, without its calls per posting to
             # read one length; any other model scores posting by posting.
-            bm25 = type(scorer) is scoring.BM25FScorer
+            bm25 = type(scorer) is BM25FScorer
             value = matcher.weight if bm25 else matcher.score
             ids, values = [], []
             while matcher.is_active():
@@ -424,7 +427,7 @@ class _DocSets:
         if factors is None:
             factors = np.array(
                 [
-                    ranking.recency_factor(ranking.column_ticks(value), newest, recency)
+                    scoring.recency_factor(scoring.column_ticks(value), newest, recency)
                     for value in self.published(reader)
                 ]
             )
@@ -461,7 +464,7 @@ class _DocSets:
     def newest_ticks(self, searcher) -> int:
         """The newest publication date of this version of the index, in ticks (read once)."""
         if self._newest_ticks is None:
-            self._newest_ticks = ranking.newest_ticks(searcher)
+            self._newest_ticks = scoring.newest_ticks(searcher)
         return self._newest_ticks
 
     def published(self, reader) -> list[Any]:
@@ -576,13 +579,13 @@ class _Snapshot:
         """
         if not matched:
             return []  # (Whoosh would read an empty filter as no filter)
-        words = ranking.summed_terms(q)
+        words = scoring.summed_terms(q)
         if words is None:
             # Whoosh, without the pruning of its top-N collector: an array union reports the
             # largest of its parts' best scores instead of their sum, so pruning by that bound
             # drops documents that belong in the top.
             if recency:
-                ranked = collectors.SortingCollector(ranking.RecencyBlend(*recency), limit=limit)
+                ranked = collectors.SortingCollector(scoring.RecencyBlend(*recency), limit=limit)
             else:
                 ranked = collectors.TopCollector(limit, usequality=False, replace=0)
             found = ranked
@@ -660,13 +663,13 @@ class Searcher:
             raise IndexMissing(f"no index in {self.data_dir}: run `search ingest` first")
         with self._lock:
             if generation != self._generation:
-                self._index = open_generation(generation)
+                self._index = whoosh_index.open_dir(str(generation.path))
                 self._generation = generation
             index = self._index
         local = self._local
         current: _Snapshot | None = getattr(local, "snapshot", None)
         if current is None or local.generation != generation:
-            searcher = index.searcher(weighting=ranking.weighting())
+            searcher = index.searcher(weighting=scoring.weighting())
             sets = self._sets(searcher, generation)
             local.snapshot = _Snapshot(searcher, self._parser(searcher), sets)
             local.generation = generation
@@ -677,7 +680,7 @@ class Searcher:
                 # rest.
                 searcher, close_previous = current.searcher.refresh(), False
             else:  # Whoosh's refresh() fails on an index that had no segment: open anew
-                searcher, close_previous = index.searcher(weighting=ranking.weighting()), True
+                searcher, close_previous = index.searcher(weighting=scoring.weighting()), True
             sets = self._sets(searcher, generation)
             local.snapshot = _Snapshot(searcher, current.parser, sets)
             self._track(searcher, close_previous=close_previous)
@@ -789,7 +792,7 @@ class Searcher:
         searcher = snapshot.searcher
         parsed, _ = self._parse(text, snapshot)
         matched = snapshot.docs(parsed)
-        scored = ranking.with_feedback(searcher, parsed, self._feedback_docs(snapshot, matched))
+        scored = scoring.with_feedback(searcher, parsed, self._feedback_docs(snapshot, matched))
         return [
             (searcher.stored_fields(docnum)[schema.ID], score)
             for docnum, score in snapshot.best(scored, matched, limit)
@@ -828,7 +831,7 @@ class Searcher:
         else:
             filtered = request.has_filters
             best = self._feedback_docs(snapshot, matched, filtered)
-            scored = ranking.with_feedback(searcher, parsed, best)
+            scored = scoring.with_feedback(searcher, parsed, best)
             blend = (request.recency, snapshot.newest_ticks()) if request.recency else None
             page = snapshot.best(scored, matched, end, filtered, blend)[start:end]
         terms = _highlight_terms(parsed, searcher.reader())
@@ -860,12 +863,12 @@ class Searcher:
     ) -> dict[str, Any]:
         """Why a hit ranked: its score by field and word, and the recency factor applied."""
         searcher = snapshot.searcher
-        detail = ranking.explain(searcher, scored, docnum, ranking.query_words(parsed))
+        detail = scoring.explain(searcher, scored, docnum, scoring.query_words(parsed))
         factor, score = 1.0, score or 0.0
         if request.recency and request.sort != "newest":
             published = searcher.stored_fields(docnum).get(schema.PUBLISHED)
-            ticks = ranking.datetime_ticks(published) if published else 0
-            factor = ranking.recency_factor(ticks, snapshot.newest_ticks(), request.recency)
+            ticks = scoring.datetime_ticks(published) if published else 0
+            factor = scoring.recency_factor(ticks, snapshot.newest_ticks(), request.recency)
             score = score / factor if factor else 0.0  # the blended score, back to relevance
         # What single words do not account for: phrases, wildcards, fuzzy words.
         other = score - sum(detail["fields"].values())
