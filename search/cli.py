@@ -426,18 +426,18 @@ def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     except (InvalidRequest, IndexMissing) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
-        click.echo(json.dumps(response, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
         return
-    for notice in response["notices"]:
+    for notice in response.notices:
         click.echo(f"note: {notice}", err=True)
-    if response["suggestion"]:
-        click.echo(f"did you mean: {response['suggestion']}", err=True)
-    click.echo(f"{response['total']} results in {response['took_ms']} ms")
-    for rank, hit in enumerate(response["results"], 1):
-        date = (hit["published"] or "")[:10]
-        click.echo(f"\n{rank}. {click.style(hit['title'], bold=True)}")
-        click.echo(f"   {hit['source']} {date}  score {hit['score']}  id {hit['id']}")
-        click.echo(f"   {_terminal(hit['snippet'])}")
+    if response.suggestion:
+        click.echo(f"did you mean: {response.suggestion}", err=True)
+    click.echo(f"{response.total} results in {response.took_ms} ms")
+    for rank, hit in enumerate(response.results, 1):
+        date = (hit.published or "")[:10]
+        click.echo(f"\n{rank}. {click.style(hit.title, bold=True)}")
+        click.echo(f"   {hit.source} {date}  score {hit.score}  id {hit.id}")
+        click.echo(f"   {_terminal(hit.snippet)}")
 
 
 def _terminal(snippet: str) -> str:

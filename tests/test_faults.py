@@ -91,7 +91,7 @@ def store_snapshot(data_dir: Path) -> tuple[str, int, str]:
 
 def indexed_total(data_dir: Path, q: str = "harbour") -> int:
     """How many articles the live generation finds for ``q`` (a fresh reader, as a new worker)."""
-    return Searcher(data_dir).search(SearchRequest.from_params({"q": [q]}, Limits()))["total"]
+    return Searcher(data_dir).search(SearchRequest.from_params({"q": [q]}, Limits())).total
 
 
 def free_port() -> int:

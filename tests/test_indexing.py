@@ -39,7 +39,7 @@ def article(n: int, **fields) -> dict:
 
 def total(data_dir, q: str) -> int:
     request = SearchRequest.from_params({"q": [q]}, Limits())
-    return Searcher(data_dir).search(request)["total"]
+    return Searcher(data_dir).search(request).total
 
 
 def test_ingest_reports_and_reingest_updates_never_duplicates(data_dir, tmp_path):
@@ -167,12 +167,12 @@ def test_searcher_picks_up_a_new_generation_without_restart(data_dir, tmp_path):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
     searcher = Searcher(data_dir)
     request = SearchRequest.from_params({"q": ["harbours"]}, Limits())
-    assert searcher.search(request)["total"] == 1
+    assert searcher.search(request).total == 1
     ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(2)))  # into the live generation
-    assert searcher.search(request)["total"] == 2
+    assert searcher.search(request).total == 2
     run_cli("reindex", data_dir=data_dir)  # a new generation
     response = searcher.search(request)
-    assert response["total"] == 2 and response["generation"] == live_generation(data_dir).name
+    assert response.total == 2 and response.generation == live_generation(data_dir).name
 
 
 def test_web_keeps_answering_during_reindex(data_dir, tmp_path):
@@ -227,8 +227,8 @@ def test_filter_values_may_contain_commas(data_dir, tmp_path):
     ingest(data_dir, feed)
     request = SearchRequest.from_params({"person": ["Smith, John"], "topic": ["A, B"]}, Limits())
     response = Searcher(data_dir).search(request)
-    assert response["total"] == 1
-    assert response["facets"]["people"] == [{"value": "Smith, John", "count": 1}]
+    assert response.total == 1
+    assert response.to_dict()["facets"]["people"] == [{"value": "Smith, John", "count": 1}]
 
 
 def _segment_files(folder) -> dict[str, bytes]:
@@ -310,7 +310,7 @@ def test_worker_processes_build_what_one_process_builds(tmp_path, monkeypatch):
         searcher = Searcher(folder)
         responses = []
         for params in requests:
-            response = searcher.search(SearchRequest.from_params(params, Limits()))
+            response = searcher.search(SearchRequest.from_params(params, Limits())).to_dict()
             del response["took_ms"]
             responses.append(response)
         lexicon = json.loads((generation.path / "lexicon.json").read_text())
@@ -460,7 +460,7 @@ def test_lexicon_follows_ingests_and_reindexes(data_dir, tmp_path):
 
     def suggestion(q: str) -> str | None:
         request = SearchRequest.from_params({"q": [q]}, Limits())
-        return Searcher(data_dir).search(request)["suggestion"]
+        return Searcher(data_dir).search(request).suggestion
 
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
     assert suggestion("ferriez") is None
@@ -486,13 +486,13 @@ def test_missing_or_damaged_lexicon_costs_suggestions_until_the_next_write(
     else:
         lexicon.write_text(damage)
     request = SearchRequest.from_params({"q": ["ferriez"]}, Limits())
-    assert Searcher(data_dir).search(request)["suggestion"] is None
+    assert Searcher(data_dir).search(request).suggestion is None
     assert Searcher(data_dir).complete("ferr")["words"] == []
     assert total(data_dir, "ferries") == 4
     assert "no spelling suggestions until the next ingest or reindex" in caplog.text
     # The next ingest counts the words of every stored article again.
     ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(9)))
-    assert Searcher(data_dir).search(request)["suggestion"] == "ferries"
+    assert Searcher(data_dir).search(request).suggestion == "ferries"
     assert Searcher(data_dir).complete("ferr")["words"] == [{"value": "ferries", "count": 4}]
 
 

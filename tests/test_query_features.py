@@ -273,8 +273,8 @@ def test_a_short_ranking_is_the_head_of_a_long_one(random_dir):
             full = [doc for doc, _ in searcher.rank(q, 1000)]
             for limit in (1, 3, 10):
                 assert [doc for doc, _ in searcher.rank(q, limit)] == full[:limit], (q, limit)
-            page = searcher.search(SearchRequest(q=q, per_page=10))["results"]
-            assert [hit["id"] for hit in page] == full[:10], q
+            page = searcher.search(SearchRequest(q=q, per_page=10)).results
+            assert [hit.id for hit in page] == full[:10], q
 
 
 # Shapes whose words' scores are added up (some only where a part matches as a whole).

@@ -43,7 +43,7 @@ def test_every_story_with_text_is_stored_and_indexed(reuters_dir):
 
 def search(data_dir, **params):
     request = SearchRequest.from_params({k: [v] for k, v in params.items()}, Limits())
-    return Searcher(data_dir).search(request)
+    return Searcher(data_dir).search(request).to_dict()
 
 
 def test_known_stories_are_found(reuters_dir):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -78,16 +79,20 @@ def _register_views(app: Flask, searcher: Searcher) -> None:
         """The search box, results, facets and pagination (works without JavaScript)."""
         search_request = SearchRequest.from_params(_params(), searcher.limits)
         response = searcher.search(search_request)
-        pages = max(1, math.ceil(response["total"] / search_request.per_page))
+        pages = max(1, math.ceil(response.total / search_request.per_page))
         last_page = min(pages, max(1, searcher.limits.max_depth // search_request.per_page))
-        for month in response["facets"]["months"]:
-            month.update(_month_range(month["value"]))
-        for hit in response["results"]:
-            # Built by the searcher from escaped text; <mark> is their only markup.
-            hit["title_html"] = Markup(hit["title_html"])
-            hit["snippet"] = Markup(hit["snippet"])
+        months = [{**m.to_dict(), **_month_range(m.value)} for m in response.facets["months"]]
+        # Built by the searcher from escaped text; <mark> is their only markup.
+        response.results = [
+            replace(hit, title_html=Markup(hit.title_html), snippet=Markup(hit.snippet))
+            for hit in response.results
+        ]
         return render_template(
-            "search.html", r=response, req=search_request.to_params(), last_page=last_page
+            "search.html",
+            r=response,
+            months=months,
+            req=search_request.to_params(),
+            last_page=last_page,
         )
 
     @app.get("/article/<article_id>")
@@ -108,10 +113,7 @@ def _register_views(app: Flask, searcher: Searcher) -> None:
     def api_search():
         """The JSON search endpoint: the same parameters and power as the page."""
         search_request = SearchRequest.from_params(_params(), searcher.limits)
-        response = searcher.search(search_request)
-        for hit in response["results"]:
-            hit.pop("title_html")
-        return jsonify(response)
+        return jsonify(searcher.search(search_request).to_dict())
 
     @app.get("/api/article/<article_id>")
     def api_article(article_id: str):
@@ -141,7 +143,7 @@ def _register_views(app: Flask, searcher: Searcher) -> None:
         similar = searcher.similar(article_id)
         if similar is None:
             abort(404, description=f"There is no article with id {article_id!r}.")
-        return jsonify({"id": article_id, "results": similar})
+        return jsonify({"id": article_id, "results": [s.to_dict() for s in similar]})
 
     @app.get("/api/health")
     def api_health():

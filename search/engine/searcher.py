@@ -11,7 +11,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from datetime import time as dtime
 from functools import lru_cache, reduce
 from itertools import groupby, islice
@@ -32,6 +32,7 @@ from whoosh.support.charset import accent_map
 from search.article import Article
 from search.engine import schema, scoring, suggest
 from search.engine.lexicon import Lexicon
+from search.engine.results import ArticleSummary, FacetCount, Hit, SearchResponse
 from search.errors import IndexMissing, InvalidRequest
 from search.generations import Generation, live_generation
 from search.request import Limits, SearchRequest
@@ -312,7 +313,7 @@ class _DocSets:
         self._published: list[Any] | None = None
         self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
-        self._everything: dict[str, list[dict[str, Any]]] | None = None
+        self._everything: dict[str, list[FacetCount]] | None = None
         self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._newest_ticks: int | None = None
@@ -437,7 +438,7 @@ class _DocSets:
                 self._recency[key] = factors
         return factors
 
-    def facets(self, reader, matched: int) -> dict[str, list[dict[str, Any]]]:
+    def facets(self, reader, matched: int) -> dict[str, list[FacetCount]]:
         """The top values of each facet, counted over the documents in ``matched``."""
         if matched == self.all and self._everything is not None:
             return self._everything
@@ -456,7 +457,7 @@ class _DocSets:
         for name, values in self._facets.items():
             found = ((value, (bits & matched).bit_count()) for value, bits in values)
             top = sorted((item for item in found if item[1]), key=lambda i: (-i[1], i[0]))
-            counts[name] = [{"value": v, "count": c} for v, c in top[:FACET_SIZE]]
+            counts[name] = [FacetCount(v, c) for v, c in top[:FACET_SIZE]]
         if matched == self.all:
             self._everything = counts
         return counts
@@ -619,7 +620,7 @@ class _Snapshot:
         order = np.lexsort((docs, -values))[:limit]
         return [(int(docs[i]), float(values[i])) for i in order]
 
-    def facets(self, matched: int) -> dict[str, list[dict[str, Any]]]:
+    def facets(self, matched: int) -> dict[str, list[FacetCount]]:
         """The top values of each facet over ``matched``."""
         return self.sets.facets(self.searcher.reader(), matched)
 
@@ -811,8 +812,8 @@ class Searcher:
             docs = docs & snapshot.docs(restriction)
         return docs
 
-    def search(self, request: SearchRequest) -> dict[str, Any]:
-        """Run ``request``; return the JSON-ready response of the search contract.
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """Run ``request``; return the response of the search contract.
 
         The match set (for the total and the facets) comes from cached posting sets; only the
         page is scored by Whoosh, and only the page is highlighted.
@@ -835,21 +836,23 @@ class Searcher:
             blend = (request.recency, snapshot.newest_ticks()) if request.recency else None
             page = snapshot.best(scored, matched, end, filtered, blend)[start:end]
         terms = _highlight_terms(parsed, searcher.reader())
-        hits = [self._hit(searcher, docnum, score, terms) for docnum, score in page]
-        if request.explain and request.q:
-            for hit, (docnum, score) in zip(hits, page, strict=True):
-                hit["explain"] = self._explain(snapshot, scored, docnum, score, request, parsed)
+        hits = []
+        for docnum, score in page:
+            explain = None
+            if request.explain and request.q:
+                explain = self._explain(snapshot, scored, docnum, score, request, parsed)
+            hits.append(self._hit(searcher, docnum, score, terms, explain))
         total = matched.bit_count()
-        response = {
-            "request": request.to_params(),
-            "total": total,
-            "results": hits,
-            "facets": snapshot.facets(matched),
-            "suggestion": self._suggest(request, snapshot, total) if request.q else None,
-            "notices": notices,
-            "generation": self._generation.name if self._generation else None,
-        }
-        response["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        response = SearchResponse(
+            request=request.to_params(),
+            total=total,
+            results=hits,
+            facets=snapshot.facets(matched),
+            suggestion=self._suggest(request, snapshot, total) if request.q else None,
+            notices=notices,
+            generation=self._generation.name if self._generation else None,
+        )
+        response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return response
 
     @staticmethod
@@ -878,7 +881,7 @@ class Searcher:
             "recency_factor": round(factor, 4),
         }
 
-    def similar(self, article_id: str, limit: int = 5) -> list[dict[str, Any]] | None:
+    def similar(self, article_id: str, limit: int = 5) -> list[ArticleSummary] | None:
         """Articles like the one with this id, best first; None when there is no such article."""
         searcher = self._searcher()
         docnum = searcher.document_number(**{schema.ID: article_id})
@@ -887,10 +890,7 @@ class Searcher:
         stored = searcher.stored_fields(docnum)
         text = " ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY))
         hits = searcher.more_like(docnum, schema.BODY, text=text, top=limit, numterms=15)
-        return [
-            {**_summary(schema.stored_article(hit.fields())), "score": round(hit.score, 4)}
-            for hit in hits
-        ]
+        return [ArticleSummary.of(schema.stored_article(hit.fields()), hit.score) for hit in hits]
 
     def complete(self, text: str, limit: int = 5) -> dict[str, Any]:
         """Autocomplete ``text``: people, topics and title words (see search.suggest).
@@ -912,7 +912,9 @@ class Searcher:
         return suggest.suggestions(cached[1], text, limit)
 
     @staticmethod
-    def _hit(searcher, docnum: int, score: float | None, terms) -> dict[str, Any]:
+    def _hit(
+        searcher, docnum: int, score: float | None, terms, explain: dict[str, Any] | None
+    ) -> Hit:
         """One result: the stored article, its score and its highlighted title and snippet."""
         article = schema.stored_article(searcher.stored_fields(docnum))
         snippet = _highlight(
@@ -924,12 +926,12 @@ class Searcher:
         title = _highlight(
             article.title, terms.get(schema.TITLE, ()), highlight.WholeFragmenter(), minscore=0
         )
-        return {
-            **_summary(article),
-            "score": round(score, 4) if score is not None else None,
-            "title_html": title or html.escape(article.title),
-            "snippet": snippet or _escaped_start(article.body),
-        }
+        return Hit(
+            **vars(ArticleSummary.of(article, score)),
+            title_html=title or html.escape(article.title),
+            snippet=snippet or _escaped_start(article.body),
+            explain=explain,
+        )
 
     def _suggest(self, request: SearchRequest, snapshot: _Snapshot, total: int) -> str | None:
         """A respelling of the query when its words are rare and a near spelling finds more."""
@@ -1231,15 +1233,3 @@ def _highlight_terms(parsed: query.Query, reader) -> dict[str, set[str]]:
             word = text.decode("utf-8") if isinstance(text, bytes) else text
             terms.setdefault(fieldname, set()).add(word)
     return terms
-
-
-def _summary(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "url": article.url,
-        "title": article.title,
-        "published": article.published.astimezone(UTC).isoformat() if article.published else None,
-        "source": article.source,
-        "topics": article.topics,
-        "people": article.people,
-    }

@@ -1,0 +1,109 @@
+"""What a search gives back: typed hits, facet counts and the response (no Whoosh types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from search.article import Article
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """An article as a list of results shows it, with its score (None when not ranked)."""
+
+    id: str
+    url: str
+    title: str
+    published: str | None  # ISO 8601, in UTC
+    source: str
+    topics: list[str]
+    people: list[str]
+    score: float | None
+
+    @classmethod
+    def of(cls, article: Article, score: float | None) -> ArticleSummary:
+        """The summary of ``article``, its score rounded as the JSON shows it."""
+        published = article.published.astimezone(UTC).isoformat() if article.published else None
+        return cls(
+            id=article.id,
+            url=article.url,
+            title=article.title,
+            published=published,
+            source=article.source,
+            topics=article.topics,
+            people=article.people,
+            score=round(score, 4) if score is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "published": self.published,
+            "source": self.source,
+            "topics": self.topics,
+            "people": self.people,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class Hit(ArticleSummary):
+    """One result: the summary, its title and snippet as HTML whose only markup is <mark>
+    (all document text escaped), and, when asked for, why it ranked where it did."""
+
+    title_html: str = ""
+    snippet: str = ""
+    explain: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the page's title_html left out: the JSON has the plain title)."""
+        result = {**super().to_dict(), "snippet": self.snippet}
+        if self.explain is not None:
+            result["explain"] = self.explain
+        return result
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """One value of a facet and how many matches have it."""
+
+    value: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"value": self.value, "count": self.count}
+
+
+@dataclass
+class SearchResponse:
+    """The answer to a search request, as the search contract describes it."""
+
+    request: dict[str, Any]  # the request's parameters, echoed
+    total: int
+    results: list[Hit]
+    facets: dict[str, list[FacetCount]]  # counted over every match, not just the page
+    suggestion: str | None = None
+    notices: list[str] = field(default_factory=list)
+    generation: str | None = None
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "request": self.request,
+            "total": self.total,
+            "results": [hit.to_dict() for hit in self.results],
+            "facets": {
+                name: [count.to_dict() for count in counts] for name, counts in self.facets.items()
+            },
+            "suggestion": self.suggestion,
+            "notices": self.notices,
+            "generation": self.generation,
+            "took_ms": self.took_ms,
+        }
