@@ -515,3 +515,17 @@ def test_an_index_of_nothing_answers_every_search(data_dir, tmp_path):
     for _ in range(3):
         response = client.get("/api/search", query_string={"q": "oil"})
         assert response.status_code == 200 and response.get_json()["total"] == 0
+
+
+def test_an_index_opens_after_the_code_that_wrote_it_moved(data_dir, tmp_path):
+    """An index's table of contents pickles the analyzers' module: never read, so moving the
+    code (as search/schema.py became search/engine/schema.py) does not strand an index."""
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1)))
+    generation = live_generation(data_dir)
+    (toc,) = generation.path.glob("*.toc")
+    moved = toc.read_bytes().replace(b"search.engine.schema", b"search.engine.gone00")
+    assert moved != toc.read_bytes()  # (Whoosh's open_dir would fail: no such module)
+    toc.write_bytes(moved)
+    assert total(data_dir, "harbours") == 1
+    ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(2)))  # and the writer too
+    assert total(data_dir, "harbours") == 2

@@ -7,11 +7,13 @@ import functools
 import re
 from datetime import UTC, datetime
 from operator import sub
+from pathlib import Path
 from pickle import dumps
 from typing import Any
 
 import Stemmer
 from whoosh import columns, fields
+from whoosh import index as whoosh_index
 from whoosh.analysis import (
     Filter,
     RegexTokenizer,
@@ -269,6 +271,16 @@ def create_schema() -> fields.Schema:
             EXTRA: fields.STORED(),
         }
     )
+
+
+def open_index(folder: str | Path) -> Any:
+    """Open the Whoosh index in ``folder`` with :func:`create_schema`'s fields.
+
+    An index's table of contents keeps a pickled copy of its schema, whose analyzers name
+    the functions and classes of the module that wrote it; that copy is never read, so an
+    index stays readable when this code moves.
+    """
+    return whoosh_index.open_dir(str(folder), schema=create_schema())
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:

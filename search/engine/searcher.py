@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 from whoosh import collectors, fields, highlight, qparser, query
-from whoosh import index as whoosh_index
 from whoosh.automata.fsa import find_all_matches
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.qparser.dateparse import DateParserPlugin
@@ -664,7 +663,7 @@ class Searcher:
             raise IndexMissing(f"no index in {self.data_dir}: run `search ingest` first")
         with self._lock:
             if generation != self._generation:
-                self._index = whoosh_index.open_dir(str(generation.path))
+                self._index = schema.open_index(generation.path)
                 self._generation = generation
             index = self._index
         local = self._local

@@ -303,8 +303,8 @@ def build_generation(
     generation = _new_generation(data_dir)
     writer = None
     try:
-        ix = whoosh_index.open_dir(str(generation.path))
-        fields = schema.create_schema()  # with the fast text fields (the index saves plain ones)
+        ix = schema.open_index(generation.path)
+        fields = ix.schema  # with the fast text fields (the index saves plain ones)
         writer = GenerationWriter(ix, fields)
         with _no_cycle_collection():
             if workers > 1:
@@ -412,8 +412,8 @@ def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
     ``memory`` bytes of postings, and send them back with the run's lexicon, until None."""
     gc.disable()  # as in _no_cycle_collection, for the life of the worker
     try:
-        ix = whoosh_index.open_dir(path)
-        fields = schema.create_schema()
+        ix = schema.open_index(path)
+        fields = ix.schema
         while True:
             try:
                 articles = conn.recv()
@@ -550,11 +550,10 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
     if live is None:
         # The first articles of a data folder make its first generation (the faster writer).
         return build_generation(data_dir, articles)[1]
-    ix = whoosh_index.open_dir(str(live.path))
+    ix = schema.open_index(live.path)
     count = 0
     lexicon = Lexicon.load(live.path)
     with ix.writer(limitmb=256, compound=False, codec=CODEC) as writer:
-        writer.schema = schema.create_schema()  # the fast fields (the index saves plain ones)
         if lexicon is None:  # an index made before lexicons, or a damaged one: count again
             with ix.searcher() as searcher:
                 lexicon = Lexicon.of_index(searcher)
