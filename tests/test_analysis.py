@@ -7,8 +7,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from whoosh import fields, highlight
 
+from search.engine.highlight import (
+    MarkFormatter,
+    SnippetFragmenter,
+    TitleFragmenter,
+    highlight_text,
+    marked_tokens,
+)
 from search.engine.schema import TOKEN_PATTERN, NewsText, indexed_form, news_analyzer, written_words
-from search.engine.searcher import MarkFormatter, _context_fragments, _highlight, _marked_tokens
 
 
 def terms(text: str) -> list[str]:
@@ -98,7 +104,7 @@ def test_snippets_jump_between_marked_words(pieces, marked, surround, maxchars, 
     # Snippet fragments are found by jumping between marked words: they must be those
     # Whoosh's fragmenter makes stepping through every word.
     text = "".join(word + gap for word, gap in pieces)
-    _fragments_agree(text, marked, highlight.ContextFragmenter(maxchars, surround, charlimit))
+    _fragments_agree(text, marked, SnippetFragmenter(maxchars, surround, charlimit))
 
 
 def _fragments_agree(text: str, marked: set[str], fragmenter) -> None:
@@ -108,8 +114,8 @@ def _fragments_agree(text: str, marked: set[str], fragmenter) -> None:
     def shape(fragments):
         return [(f.startchar, f.endchar, [t.startchar for t in f.matches]) for f in fragments]
 
-    ours = _context_fragments(text, marked, fragmenter)
-    whoosh = fragmenter.fragment_tokens(text, _marked_tokens(text, marked))
+    ours = fragmenter.fragment_terms(text, marked)
+    whoosh = fragmenter.fragment_tokens(text, marked_tokens(text, marked))
     assert shape(ours) == shape(whoosh)
 
 
@@ -149,11 +155,11 @@ def test_snippets_find_the_marked_words_of_any_text(pieces, seed, surround, maxc
     text = "".join(word + gap for word, gap in pieces)
     forms = sorted({form for raw in TOKEN_PATTERN.findall(text) if (form := indexed_form(raw))})
     marked = {form for i, form in enumerate(forms) if seed >> i & 1}
-    _fragments_agree(text, marked, highlight.ContextFragmenter(maxchars, surround, charlimit))
+    _fragments_agree(text, marked, SnippetFragmenter(maxchars, surround, charlimit))
     # Titles: one fragment, the whole text, with every marked word.
-    whole = highlight.WholeFragmenter(charlimit)
-    fragments = whole.fragment_tokens(text, _marked_tokens(text, marked))
+    whole = TitleFragmenter(charlimit)
+    fragments = whole.fragment_tokens(text, marked_tokens(text, marked))
     whoosh = MarkFormatter().format(
         highlight.top_fragments(fragments, 1, highlight.BasicFragmentScorer(), highlight.FIRST, 0)
     )
-    assert _highlight(text, marked, whole, minscore=0) == whoosh
+    assert highlight_text(text, marked, whole, minscore=0) == whoosh

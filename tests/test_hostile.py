@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from search.clean import CleanError, clean_document
 from search.errors import InvalidRequest
+from search.generations import live_generation
 from search.request import Limits, SearchRequest
 from search.scrape.files import HTML, JSONL, REUTERS, TEXT, Document
 from tests.conftest import DEMO, ROOT, ingest, write_jsonl
@@ -535,7 +536,7 @@ def test_health_answers_while_an_ingest_replaces_the_table_of_contents(hostile_c
     # health check can be gone when it is looked at (seen as a 500 under load in CI).
     searcher = hostile_client.application.extensions["searcher"]
     searcher.health()
-    vanished = searcher._generation.path / "stale.toc"
+    vanished = live_generation(searcher.data_dir).path / "stale.toc"
     vanished.symlink_to(vanished.with_name("gone"))  # listed, but stat() finds nothing
     try:
         response = hostile_client.get("/api/health")

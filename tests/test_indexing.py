@@ -24,7 +24,7 @@ from search.article import Article
 from search.engine import schema
 from search.engine import writer as indexer
 from search.engine.searcher import Searcher
-from search.engine.writer import CODEC, GenerationWriter
+from search.engine.segments import CODEC, GenerationWriter
 from search.errors import IndexingFailed, WriterBusy
 from search.generations import generations_dir, list_generations, live_generation, write_lock
 from search.request import Limits, SearchRequest

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query
 
-from search.engine import scoring
-from search.engine import searcher as searcher_module
+from search.engine import docsets, scoring
+from search.engine import query as query_language
 from search.engine.searcher import Searcher
 from search.request import SearchRequest
 from tests.conftest import ingest, write_jsonl
@@ -190,17 +190,17 @@ def test_a_repeated_word_counts_more_with_diminishing_returns(client):
     searcher = client.application.extensions["searcher"]
 
     def boost(times: int) -> float:
-        parsed, _ = searcher._parse(" ".join(["wind"] * times + ["budget"]))
-        found = scoring._weighted_terms(parsed)
+        parsed, _ = searcher.parse(" ".join(["wind"] * times + ["budget"]))
+        found = scoring.weighted_terms(parsed)
         return next(b for field, word, b in found if (field, word) == ("body", "wind"))
 
     boosts = [boost(times) for times in (1, 2, 3, 6)]
     # n times counts n * 13 / (n + 12): 1, 1.857, 2.6, 4.333.
     assert boosts == pytest.approx([1.0, 26 / 14, 39 / 15, 78 / 18])
     # Typed boosts add up before the saturation, inside brackets too.
-    searched = {q: searcher._parse(q)[0] for q in ("wind^2 wind budget", "(wind wind) budget")}
+    searched = {q: searcher.parse(q)[0] for q in ("wind^2 wind budget", "(wind wind) budget")}
     weights = {
-        q: dict(((f, w), b) for f, w, b in scoring._weighted_terms(p)) for q, p in searched.items()
+        q: dict(((f, w), b) for f, w, b in scoring.weighted_terms(p)) for q, p in searched.items()
     }
     assert weights["wind^2 wind budget"][("body", "wind")] == pytest.approx(3 * 13 / 14)
     assert weights["(wind wind) budget"][("body", "wind")] == pytest.approx(26 / 14)
@@ -219,13 +219,13 @@ def test_feedback_learns_from_matches_by_score_and_from_words_two_of_them_hold(t
     ]
     ingest(tmp_path / "index", write_jsonl(tmp_path / "fb.jsonl", *articles))
     with Searcher(tmp_path / "index") as searcher:
-        snapshot = searcher._snapshot()
-        parsed, _ = searcher._parse(words, snapshot)
-        ids = {snapshot.searcher.stored_fields(d)["id"]: d for d in range(7)}
+        view = searcher.view()
+        parsed, _ = searcher.parse(words, view)
+        ids = {view.searcher.stored_fields(d)["id"]: d for d in range(7)}
 
         def expanded(scores: dict[int, float]) -> query.Query:
             top = [(ids[f"f{n}"], score) for n, score in scores.items()]
-            return scoring.with_feedback(snapshot.searcher, parsed, lambda q, n: top)
+            return scoring.with_feedback(view.searcher, parsed, lambda q, n: top)
 
         def expansion(scores: dict[int, float]) -> dict[str, float]:
             terms = expanded(scores).b.subqueries
@@ -316,10 +316,10 @@ def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
     # Whoosh: either way the documents, order and scores must be Whoosh's own.
     folder, _ = random_dir
     with Searcher(folder) as searcher:
-        snapshot = searcher._snapshot()
-        parsed = searcher._parse(q, snapshot)[0] if isinstance(q, str) else q
-        whooshes = snapshot.searcher
-        matched = snapshot.docs(parsed)
+        view = searcher.view()
+        parsed = searcher.parse(q, view)[0] if isinstance(q, str) else q
+        whooshes = view.searcher
+        matched = view.docs(parsed)
         scored = scoring.with_feedback(
             whooshes, parsed, lambda q, n: [(d, s) for s, d in whooshes.search(q, limit=n).top_n]
         )
@@ -328,7 +328,7 @@ def test_word_queries_rank_as_whoosh_ranks_them(random_dir, q):
             whoosh = whooshes.search(ranked, limit=None).top_n
             assert whoosh and len(whoosh) == matched.bit_count(), q
             for limit in (1, 10, 1000):
-                ours = snapshot.best(ranked, matched, limit)
+                ours = view.best(ranked, matched, limit)
                 assert [d for d, _ in ours] == [d for _, d in whoosh[:limit]], (q, limit)
                 assert [s for _, s in ours] == pytest.approx([s for s, _ in whoosh[:limit]])
 
@@ -337,12 +337,13 @@ def test_cached_word_scores_stay_within_their_bound(random_dir, monkeypatch):
     folder, queries = random_dir
     with Searcher(folder) as searcher:
         expected = [searcher.rank(q, 20) for q in queries]
-    monkeypatch.setattr(searcher_module, "SCORE_CACHE_BYTES", 20_000)
+    monkeypatch.setattr(docsets, "SCORE_CACHE_BYTES", 20_000)
     with Searcher(folder) as searcher:
         assert [searcher.rank(q, 20) for q in queries] == expected
-        sets = searcher._snapshot().sets
-        assert 0 < sets._score_bytes <= 20_000
-        assert sets._score_bytes == sum(map(searcher_module._score_bytes, sets._scores.values()))
+        sets = searcher.view().sets
+        assert 0 < sets.score_cache_bytes <= 20_000
+        entries = sets.score_cache_entries()
+        assert sets.score_cache_bytes == sum(map(docsets.score_bytes, entries))
 
 
 @pytest.mark.parametrize("recency", [0.3, 1.0])
@@ -351,12 +352,12 @@ def test_prefer_recent_ranks_as_whoosh_blends(dated_client, q, recency):
     # Word queries blend the date into cached scores; others go through Whoosh's sort by the
     # blended score: both must give Whoosh's order and scores.
     searcher = dated_client.application.extensions["searcher"]
-    snapshot = searcher._snapshot()
-    parsed = searcher._parse(q, snapshot)[0]
-    newest = scoring.newest_ticks(snapshot.searcher)
+    view = searcher.view()
+    parsed = searcher.parse(q, view)[0]
+    newest = scoring.newest_ticks(view.searcher)
     blend = scoring.RecencyBlend(recency, newest)
-    whoosh = snapshot.searcher.search(parsed, limit=None, sortedby=blend).top_n
-    ours = snapshot.best(parsed, snapshot.docs(parsed), 10, False, (recency, newest))
+    whoosh = view.searcher.search(parsed, limit=None, sortedby=blend).top_n
+    ours = view.best(parsed, view.docs(parsed), 10, False, (recency, newest))
     assert [d for d, _ in ours] == [d for _, d in whoosh[:10]]
     assert [s for _, s in ours] == pytest.approx([-k for k, _ in whoosh[:10]])
 
@@ -388,12 +389,12 @@ WORDS = ["oil", "the", "of", "and", "AND", "or", "OR", "NOT", "not", "TO", "to",
 )
 def test_plain_words_are_read_as_whooshs_parser_reads_them(client, words, between, around):
     # Queries of plain words skip Whoosh's parser: the query built must be the parser's.
-    parser = client.application.extensions["searcher"]._snapshot().parser
+    parser = client.application.extensions["searcher"].view().parser
     text = around + between.join(words) + around
-    ours = searcher_module._plain_words(parser, text)
+    ours = query_language.plain_words(parser, text)
     if {"AND", "OR", "NOT", "TO", "REQUIRE", "ANDNOT", "ANDMAYBE"} & set(words):
         assert ours is None
     else:
         assert _shape(ours) == _shape(parser.parse(text, normalize=False))
     for other in ('"oil price"', "oil*", "title:oil", "oil~", "(oil)", "oil-price", "oil\tprice"):
-        assert searcher_module._plain_words(parser, text + " " + other) is None
+        assert query_language.plain_words(parser, text + " " + other) is None

@@ -99,10 +99,21 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+# What folding makes of each character after lower(): Whoosh's accent map, and the curly
+# apostrophe straightened.
+FOLD_CHARS = {**accent_map, ord("\u2019"): "'"}
+
+
+def fold_text(text: str) -> str:
+    """Lower case, accents removed, curly apostrophes straight: how words are compared, one
+    character at a time (:func:`fold` does the rest for a token)."""
+    return text.lower().translate(FOLD_CHARS)
+
+
 def fold(word: str) -> str:
     """A token's searchable form before stemming: lower case, no accents, "U.S." -> "us",
     "China's" -> "china", curly apostrophes straight."""
-    text = word.lower().translate(accent_map).replace("\u2019", "'")
+    text = fold_text(word)
     if text.endswith("'s"):
         text = text[:-2]
     if "." in text and not text[0].isdigit():

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from math import log
 
+import numpy as np
 from whoosh import classify, query, scoring, sorting
 from whoosh.util.times import datetime_to_long
 
@@ -16,7 +17,6 @@ from search.engine import schema
 # `search eval` on Cranfield and CISI together (k1 1.2-3, b .5-1 tried; see README).
 K1 = 2.0
 B = 0.9
-FIELD_B: dict[str, float] = {}
 
 
 class NewsBM25F(scoring.BM25F):
@@ -39,7 +39,7 @@ class NewsBM25F(scoring.BM25F):
 
 def weighting() -> scoring.WeightingModel:
     """Return the weighting model searches rank by."""
-    return NewsBM25F(B=B, K1=K1, **{f"{name}_B": value for name, value in FIELD_B.items()})
+    return NewsBM25F(B=B, K1=K1)
 
 
 # Pseudo-relevance feedback: a query of at least FEEDBACK_MIN_WORDS distinct words is rescored
@@ -114,7 +114,8 @@ def _gated(part: query.Query) -> bool:
     return type(part) not in (query.Term, query.Or)
 
 
-def _query_words(q: query.Query) -> set[str]:
+def query_words(q: query.Query) -> set[str]:
+    """The words of the searched fields that a query names."""
     return {text for fieldname, text in q.iter_all_terms() if fieldname in schema.SEARCH_FIELDS}
 
 
@@ -128,7 +129,7 @@ def with_feedback(
     only reorders what ``q`` matches (AndMaybe): totals and facets stay those of the reader's
     own words.
     """
-    if FEEDBACK_WEIGHT <= 0 or len(_query_words(q)) < FEEDBACK_MIN_WORDS:
+    if FEEDBACK_WEIGHT <= 0 or len(query_words(q)) < FEEDBACK_MIN_WORDS:
         return q
     top = best(q, FEEDBACK_DOCS)
     if not top or top[0][1] <= 0:
@@ -228,17 +229,17 @@ class _RecencyCategorizer(sorting.Categorizer):
         return -matcher.score() * recency_factor(ticks, self.newest, self.recency)
 
 
-def _weighted_terms(q: query.Query, boost: float = 1.0):
+def weighted_terms(q: query.Query, boost: float = 1.0):
     """(field, word, boost) of every scoring word of a query (not those it excludes)."""
     if isinstance(q, query.Term):
         yield q.fieldname, q.text, boost * q.boost
     elif isinstance(q, query.Not):
         return
     elif isinstance(q, query.AndNot):
-        yield from _weighted_terms(q.a, boost * q.boost)
+        yield from weighted_terms(q.a, boost * q.boost)
     elif not q.is_leaf():
         for sub in q.children():
-            yield from _weighted_terms(sub, boost * q.boost)
+            yield from weighted_terms(sub, boost * q.boost)
 
 
 def explain(searcher, q: query.Query, docnum: int, words: set[str]) -> dict:
@@ -248,7 +249,7 @@ def explain(searcher, q: query.Query, docnum: int, words: set[str]) -> dict:
     Phrases, wildcards and fuzzy words count under "other" (only single words are itemised).
     """
     terms = []
-    for fieldname, text, boost in _weighted_terms(q):
+    for fieldname, text, boost in weighted_terms(q):
         matcher = query.Term(fieldname, text).matcher(searcher)
         if matcher.is_active():
             matcher.skip_to(docnum)
@@ -269,6 +270,14 @@ def explain(searcher, q: query.Query, docnum: int, words: set[str]) -> dict:
     return {"fields": fields, "terms": terms}
 
 
-def query_words(q: query.Query) -> set[str]:
-    """The words of the searched fields that a query names."""
-    return _query_words(q)
+def scores_by_length(scorer: scoring.BaseScorer) -> bool:
+    """Whether ``scorer`` scores a posting from its weight and its document's field length
+    alone, so that :func:`bm25_scores` gives its scores for many postings at once."""
+    return type(scorer) is scoring.BM25FScorer
+
+
+def bm25_scores(scorer: scoring.BM25FScorer, weights: np.ndarray, lengths: np.ndarray):
+    """What ``scorer`` gives postings of these weights in documents of these field lengths:
+    its arithmetic, in its order, over arrays."""
+    k1, b, avgfl = scorer.K1, scorer.B, scorer.avgfl
+    return scorer.idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))

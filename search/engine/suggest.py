@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,12 +12,6 @@ from search.engine import schema
 
 MAX_PREFIX = 100
 _WORD_START = re.compile(r"(?<![\w'])\w")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: how a typed prefix is compared with the vocabulary."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass
@@ -49,7 +42,7 @@ def build_vocabulary(reader, written: Iterable[str]) -> Vocabulary:
         rows = []
         for term, info in reader.iter_field(fieldname):
             value = _text(term)
-            folded = fold(value)
+            folded = schema.fold_text(value)
             # "yi" finds "Wang Yi": every word of a name or topic is a way in.
             for match in _WORD_START.finditer(folded):
                 rows.append((folded[match.start() :], value, info.doc_frequency()))
@@ -65,7 +58,7 @@ def build_vocabulary(reader, written: Iterable[str]) -> Vocabulary:
         # The unstemmed words of the text, kept when their stem is in some title.
         count = in_titles.get(schema.stem(word))
         if count:
-            rows.append((fold(word), word, count))
+            rows.append((schema.fold_text(word), word, count))
     kinds["words"] = _sorted(rows)
     return Vocabulary(kinds)
 
@@ -82,7 +75,7 @@ def _sorted(rows: list[tuple[str, str, int]]) -> tuple[list[str], list[tuple[str
 def suggestions(vocabulary: Vocabulary, text: str, limit: int = 5) -> dict[str, object]:
     """Completions of ``text``: people and topics that begin with it, title words that begin
     with its last word."""
-    prefix = fold(text.strip())
+    prefix = schema.fold_text(text.strip())
     last = prefix.split()[-1] if prefix.split() else ""
     return {
         "q": text,

@@ -1,0 +1,261 @@
+"""The document sets and word scores of one version of an index, cached for every query.
+
+Sets are bitsets (Python ints): a corpus of N documents costs N/8 bytes a set, and union,
+intersection and counting run in C. A word's scores are arrays of its documents and their
+BM25 scores. Every cache is bounded by memory and dropped with its version of the index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from whoosh import query
+from whoosh.reading import TermNotFound
+
+from search.engine import schema, scoring
+from search.engine.results import FacetCount
+
+logger = logging.getLogger(__name__)
+
+FACET_SIZE = 10
+# Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
+TERM_CACHE_BYTES = 32 * 1024 * 1024
+# Memory for cached matches of phrases, wildcards and ranges (bitsets) per process.
+QUERY_CACHE_BYTES = 16 * 1024 * 1024
+# Memory for cached word scores per process: 12 bytes a posting and about 600 an entry (the
+# arrays, the key, the dictionary). Every word of Reuters-21578's searched fields (70,000
+# words, 1.4 million postings) takes about 60 MB.
+SCORE_CACHE_BYTES = 64 * 1024 * 1024
+_ENTRY_BYTES = 600
+
+
+def bits_of(docnums, size: int) -> int:
+    """A set of document numbers as a bitset: a Python int whose bit d stands for document d."""
+    data = bytearray((size + 7) // 8)
+    for docnum in docnums:
+        data[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(data, "little")
+
+
+def mask(bits: int, size: int) -> np.ndarray:
+    """A bitset as an array of ``size`` booleans."""
+    data = np.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
+    return np.unpackbits(data, count=size, bitorder="little").view(bool)
+
+
+def docnum_array(bits: int, size: int) -> np.ndarray:
+    """The document numbers in a bitset, in order, as an array."""
+    return np.flatnonzero(mask(bits, size))
+
+
+def score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
+    """What one word's cached scores cost in memory."""
+    docs, values = entry
+    return docs.nbytes + values.nbytes + _ENTRY_BYTES
+
+
+def docnums(bits: int) -> list[int]:
+    """The document numbers in a bitset, in order."""
+    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    return [i * 8 + b for i, byte in enumerate(data) if byte for b in range(8) if byte >> b & 1]
+
+
+class DocSets:
+    """Cached document sets of one version of the index, shared by a process's threads.
+
+    Dropped as soon as the index changes, so nothing here outlives the document numbers it
+    describes.
+    """
+
+    def __init__(self, reader):
+        self.size = reader.doc_count_all()
+        self.all = bits_of(reader.all_doc_ids(), self.size)
+        self._terms: dict[tuple[str, str], int] = {}
+        self._term_bytes = 0
+        self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._score_bytes = 0
+        self._lock = threading.Lock()  # for the caches' bookkeeping (eviction iterates them)
+        self._matches: dict[query.Query, int] = {}
+        self._published: list[Any] | None = None
+        self._recency: dict[tuple[float, int], np.ndarray] = {}
+        self._facets: dict[str, list[tuple[str, int]]] | None = None
+        self._everything: dict[str, list[FacetCount]] | None = None
+        self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field, -1 unread
+        self._date_rank: np.ndarray | None = None  # each document's place, newest first
+        self._newest_ticks: int | None = None
+
+    @property
+    def score_cache_bytes(self) -> int:
+        """What the cached word scores take in memory, by their own count."""
+        return self._score_bytes
+
+    def score_cache_entries(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The cached word scores: each word's documents and scores."""
+        with self._lock:
+            return list(self._scores.values())
+
+    def term(self, reader, fieldname: str, text: str) -> int:
+        """The documents holding a term (cached: popular words recur across queries)."""
+        key = (fieldname, text)
+        bits = self._terms.get(key)
+        if bits is None:
+            try:
+                bits = bits_of(reader.postings(fieldname, text).all_ids(), self.size)
+            except TermNotFound:
+                bits = 0
+            with self._lock:
+                self._term_bytes += self.size // 8
+                while self._terms and self._term_bytes > TERM_CACHE_BYTES:
+                    self._terms.pop(next(iter(self._terms)))  # the oldest entry
+                    self._term_bytes -= self.size // 8
+                self._terms[key] = bits
+        return bits
+
+    def matches(self, searcher, q: query.Query) -> int:
+        """The documents a phrase, wildcard or range matches, by Whoosh (the latest cached: a
+        phrase is read once for the total and again where it gates its words' scores)."""
+        bits = self._matches.get(q)
+        if bits is None:
+            bits = bits_of(searcher.docs_for_query(q), self.size)
+            with self._lock:
+                while self._matches and len(self._matches) * self.size // 8 > QUERY_CACHE_BYTES:
+                    self._matches.pop(next(iter(self._matches)))
+                self._matches[q] = bits
+        return bits
+
+    def term_scores(self, searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding a term and the score Whoosh's matcher gives each (cached;
+        the least recently used terms go first)."""
+        key = (fieldname, text)
+        with self._lock:
+            found = self._scores.pop(key, None)
+            if found is not None:
+                self._scores[key] = found
+                return found
+        docs, scores = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
+        term, context = query.Term(fieldname, text), searcher.context()
+        for segment, offset in searcher.leaf_searchers():
+            matcher = term.matcher(segment, context)
+            if not matcher.is_active():
+                continue  # (not in this segment)
+            scorer = searcher.weighting.scorer(segment, fieldname, text)
+            # BM25 is computed over arrays of the postings' weights and their documents' field
+            # lengths, without the scorer's calls per posting to read one length; any other
+            # model scores posting by posting.
+            bm25 = scoring.scores_by_length(scorer)
+            value = matcher.weight if bm25 else matcher.score
+            ids, values = [], []
+            while matcher.is_active():
+                ids.append(matcher.id())
+                values.append(value())
+                matcher.next()
+            found = np.array(values, dtype=float)
+            if bm25:
+                fl = self.field_lengths(segment, offset, fieldname, np.array(ids, dtype=np.int64))
+                found = scoring.bm25_scores(scorer, found, fl)
+            docs.append(np.array(ids, dtype=np.int32) + offset)
+            scores.append(found)
+        found = (np.concatenate(docs), np.concatenate(scores))
+        with self._lock:
+            if key not in self._scores:
+                self._score_bytes += score_bytes(found)
+                self._scores[key] = found
+            while len(self._scores) > 1 and self._score_bytes > SCORE_CACHE_BYTES:
+                self._score_bytes -= score_bytes(self._scores.pop(next(iter(self._scores))))
+        return found
+
+    def field_lengths(self, segment, offset: int, fieldname: str, docs: np.ndarray) -> np.ndarray:
+        """The lengths in a field, as Whoosh stores them, of some documents of the segment
+        that starts at document ``offset`` (numbered within it). Each is read once, when
+        first asked for, so that the first query after a change reads only what it needs."""
+        key = (offset, fieldname)
+        with self._lock:
+            lengths = self._lengths.get(key)
+            if lengths is None:
+                lengths = self._lengths[key] = np.full(segment.doc_count_all(), -1.0)
+        found = lengths[docs]
+        for i in np.flatnonzero(found < 0).tolist():
+            found[i] = lengths[docs[i]] = segment.doc_field_length(int(docs[i]), fieldname) or 0
+        return found
+
+    def recency_factors(self, reader, recency: float, newest: int) -> np.ndarray:
+        """Each document's "prefer recent" multiplier (cached for the latest few weights)."""
+        key = (recency, newest)
+        factors = self._recency.get(key)
+        if factors is None:
+            factors = np.array(
+                [
+                    scoring.recency_factor(scoring.column_ticks(value), newest, recency)
+                    for value in self.published(reader)
+                ]
+            )
+            with self._lock:
+                if len(self._recency) >= 8:
+                    self._recency.pop(next(iter(self._recency)))
+                self._recency[key] = factors
+        return factors
+
+    def facets(self, reader, matched: int) -> dict[str, list[FacetCount]]:
+        """The top values of each facet, counted over the documents in ``matched``."""
+        if matched == self.all and self._everything is not None:
+            return self._everything
+        if self._facets is None:
+            self._facets = {
+                name: [
+                    (
+                        term.decode("utf-8"),
+                        bits_of(reader.postings(fieldname, term).all_ids(), self.size),
+                    )
+                    for term in reader.lexicon(fieldname)
+                ]
+                for name, fieldname in schema.FACET_FIELDS.items()
+            }
+        counts = {}
+        for name, values in self._facets.items():
+            found = ((value, (bits & matched).bit_count()) for value, bits in values)
+            top = sorted((item for item in found if item[1]), key=lambda i: (-i[1], i[0]))
+            counts[name] = [FacetCount(v, c) for v, c in top[:FACET_SIZE]]
+        if matched == self.all:
+            self._everything = counts
+        return counts
+
+    def newest_ticks(self, searcher) -> int:
+        """The newest publication date of this version of the index, in ticks (read once)."""
+        if self._newest_ticks is None:
+            self._newest_ticks = scoring.newest_ticks(searcher)
+        return self._newest_ticks
+
+    def published(self, reader) -> list[Any]:
+        """Each document's publication date as the date column holds it, falsy when undated
+        (read once)."""
+        if self._published is None:
+            # Segment by segment: Whoosh's multi-segment column reader fails when a segment
+            # has no dated document (and so no column).
+            values: list[Any] = []
+            for segment, _ in reader.leaf_readers():
+                size = segment.doc_count_all()
+                if segment.has_column(schema.PUBLISHED):
+                    column = segment.column_reader(schema.PUBLISHED)
+                    values += [column[d] for d in range(size)]
+                else:
+                    values += [None] * size
+            self._published = values
+        return self._published
+
+    def newest(self, reader, matched: int, count: int) -> list[int]:
+        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
+        if self._date_rank is None:
+            # Undated documents count as oldest; of two the same age, the later added first.
+            dates = [value or datetime.min for value in self.published(reader)]
+            order = sorted(docnums(self.all), key=lambda d: (dates[d], -d), reverse=True)
+            self._date_rank = np.zeros(self.size, dtype=np.int64)
+            self._date_rank[order] = np.arange(len(order))
+        docs = docnum_array(matched, self.size)
+        ranks = self._date_rank[docs]
+        if len(docs) > count:
+            docs, ranks = (a[np.argpartition(ranks, count)[:count]] for a in (docs, ranks))
+        return docs[np.argsort(ranks)].tolist()
