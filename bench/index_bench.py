@@ -28,7 +28,7 @@ from bench.common import (
     peak_rss_mb,
 )
 from search.clean import CleanError, clean_document
-from search.engine import writer as indexer
+from search.engine import writer
 from search.scrape.files import Document, find_files, read_file
 from search.store import CorpusStore
 
@@ -105,9 +105,9 @@ def main() -> None:
             for start in range(0, count, 500):
                 store.upsert(articles[start : start + 500])
         with Phase("index, 1 process", count):
-            indexer.build_generation(data_dir, articles, workers=1)
+            writer.build_generation(data_dir, articles, workers=1)
         with Phase(f"index, {os.cpu_count()} processes", count):
-            indexer.build_generation(data_dir, articles, workers=0)
+            writer.build_generation(data_dir, articles, workers=0)
         print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
         with Phase("`search reindex` (subprocess)", count):
             reindex(data_dir)

@@ -21,8 +21,7 @@ from whoosh import fields
 from whoosh import index as whoosh_index
 
 from search.article import Article
-from search.engine import schema
-from search.engine import writer as indexer
+from search.engine import schema, writer
 from search.engine.searcher import Searcher
 from search.engine.segments import CODEC, GenerationWriter
 from search.errors import IndexingFailed, WriterBusy
@@ -106,7 +105,7 @@ def test_failed_reindex_leaves_the_live_generation_serving(
     data_dir, tmp_path, monkeypatch, workers
 ):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2)))
-    monkeypatch.setattr(indexer, "MIN_SHARE", 1)
+    monkeypatch.setattr(writer, "MIN_SHARE", 1)
     live = live_generation(data_dir)
 
     def broken():
@@ -114,7 +113,7 @@ def test_failed_reindex_leaves_the_live_generation_serving(
         raise OSError("disk full")
 
     with pytest.raises(OSError), write_lock(data_dir, 1):
-        indexer.build_generation(data_dir, broken(), total=2, workers=workers)
+        writer.build_generation(data_dir, broken(), total=2, workers=workers)
     assert gc.isenabled()  # paused while the generation was written
     assert live_generation(data_dir) == live
     assert [g.name for g in list_generations(data_dir)] == [live.name]
@@ -273,10 +272,10 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
         folders[name] = tmp_path / name
         folders[name].mkdir()
         ix = whoosh_index.create_in(str(folders[name]), plain)
-        writer = make_writer(ix)
+        segment_writer = make_writer(ix)
         for item in articles:
-            writer.add_document(**schema.article_document(item))
-        writer.commit()
+            segment_writer.add_document(**schema.article_document(item))
+        segment_writer.commit()
     expected, written = _segment_files(folders["whoosh"]), _segment_files(folders["fast"])
     assert set(written) == set(expected)
     assert {"pst", "trm", "_stored.col", "_body_len.col"} <= set(written)
@@ -287,9 +286,9 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
 def test_worker_processes_build_what_one_process_builds(tmp_path, monkeypatch):
     """A generation written by several processes, a segment each (more segments than workers
     here), holds the same documents in the same order and answers every search alike."""
-    monkeypatch.setattr(indexer, "MIN_SHARE", 10)
-    monkeypatch.setattr(indexer, "RUN_CHARS", 60_000)  # runs of about 60 articles
-    monkeypatch.setattr(indexer, "WRITER_MEMORY", 200_000)  # segments of about 25
+    monkeypatch.setattr(writer, "MIN_SHARE", 10)
+    monkeypatch.setattr(writer, "RUN_CHARS", 60_000)  # runs of about 60 articles
+    monkeypatch.setattr(writer, "WRITER_MEMORY", 200_000)  # segments of about 25
     articles = random_articles(300)
     requests = [
         {"q": ["oil price"]},
@@ -302,7 +301,7 @@ def test_worker_processes_build_what_one_process_builds(tmp_path, monkeypatch):
     for workers in (1, 2):
         folder = tmp_path / f"workers-{workers}"
         with write_lock(folder, 1):
-            generation, count = indexer.build_generation(folder, articles, workers=workers)
+            generation, count = writer.build_generation(folder, articles, workers=workers)
         assert count == 300
         with whoosh_index.open_dir(str(generation.path)).searcher() as searcher:
             segments = len(searcher.reader().leaf_readers())
@@ -378,10 +377,10 @@ def test_a_failed_worker_leaves_the_live_generation_serving(
     report as a write failure); a worker that dies is reported as stopped."""
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2)))
     live = live_generation(data_dir)
-    monkeypatch.setattr(indexer, "MIN_SHARE", 1)
+    monkeypatch.setattr(writer, "MIN_SHARE", 1)
     articles = [*CorpusStore(data_dir).articles(), bad]
     with pytest.raises(error, match=message) as raised, write_lock(data_dir, 1):
-        indexer.build_generation(data_dir, articles, workers=2)
+        writer.build_generation(data_dir, articles, workers=2)
     if not isinstance(bad, _KillsItsReader):
         assert "in an indexing process:\nTraceback" in raised.value.__notes__[0]
     assert live_generation(data_dir) == live
@@ -393,7 +392,7 @@ def test_a_failed_worker_leaves_the_live_generation_serving(
 _KILLED_PARENT = """
 import sys
 import time
-from search.engine import writer as indexer
+from search.engine import writer
 from tests.test_indexing import random_articles
 
 def articles():
@@ -404,8 +403,8 @@ def articles():
     time.sleep(600)
     yield from random_articles(2000)
 
-indexer.MIN_SHARE = 1
-indexer.build_generation(sys.argv[1], articles(), total=4000, workers=2)
+writer.MIN_SHARE = 1
+writer.build_generation(sys.argv[1], articles(), total=4000, workers=2)
 """
 
 

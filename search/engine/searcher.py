@@ -363,7 +363,7 @@ class Searcher:
         return [ArticleSummary.of(schema.stored_article(hit.fields()), hit.score) for hit in hits]
 
     def complete(self, text: str, limit: int = 5) -> dict[str, Any]:
-        """Autocomplete ``text``: people, topics and title words (see search.suggest).
+        """Autocomplete ``text``: people, topics and title words (see search.engine.suggest).
 
         Raises:
             InvalidRequest: the text is empty or too long.
