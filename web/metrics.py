@@ -66,7 +66,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         started = g.pop("metrics_started", None)
-        endpoint = request.endpoint or "unmatched"
+        # The view's own name ("api_search", not "views.api_search"): dashboards read these.
+        endpoint = (request.endpoint or "unmatched").rpartition(".")[2]
         method = request.method if request.method in _METHODS else "other"
         requests.labels(endpoint, method, str(response.status_code)).inc()
         if started is not None:

@@ -1,0 +1,57 @@
+"""What the templates call beyond Jinja's own: search_url() for links, the day filter for dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask
+
+from search import settings
+
+
+def init_app(app: Flask) -> None:
+    """Make ``search_url`` and the ``day`` filter available to every template."""
+    app.jinja_env.filters["day"] = day
+    app.jinja_env.globals["search_url"] = search_url
+
+
+def search_url(req: dict[str, Any], **changes: Any) -> str:
+    """The page URL for request ``req`` with ``changes``: add_topic, remove_person, page, ...
+
+    Any change other than the page goes back to page 1.
+    """
+    params = {k: (list(v) if isinstance(v, list) else v) for k, v in req.items()}
+    if "page" not in changes:
+        params["page"] = 1
+    for key, value in changes.items():
+        action, _, name = key.partition("_")
+        if value is True:
+            value = 1  # a flag reads "explain=1" in the address
+        if action == "add" and value not in params[name]:
+            params[name].append(value)
+        elif action == "remove":
+            params[name] = [v for v in params[name] if v != value]
+        else:
+            params[key] = value
+    query = [
+        (k, v)
+        for k, values in params.items()
+        for v in (values if isinstance(values, list) else [values])
+        if v not in (None, "")
+        and not (k == "page" and v == 1)
+        and not (k == "sort" and v == "relevance")
+        and not (k == "per_page" and v == settings.default("PER_PAGE"))
+        and not (k in ("recency", "explain") and not v)
+    ]
+    return "/?" + urlencode(query) if query else "/"
+
+
+def day(value: str | datetime | date | None) -> str:
+    """Format a date for readers: 14 Mar 2026."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return f"{value.day} {value:%b %Y}"
