@@ -29,7 +29,7 @@ from bench.common import (
 )
 from search.clean import CleanError, clean_document
 from search.engine import writer as indexer
-from search.scrape.files import Document, find_files, read_file
+from search.sources import Document, find_files, read_file
 from search.store import CorpusStore
 
 # `search reindex` in a process of its own that reports its own peak memory (VmHWM: the

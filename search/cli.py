@@ -25,9 +25,9 @@ from search.generations import list_generations, live_generation, write_lock
 from search.request import Limits, SearchRequest
 from search.scrape.crawl import FAILED, SKIPPED, Crawler, CrawlOptions, CrawlStats
 from search.scrape.fetch import FetchPolicy
-from search.scrape.files import Document, Skipped, find_files, read_file
 from search.scrape.reclean import reclean_pages
 from search.scrape.urls import BadURL
+from search.sources import Document, Skipped, find_files, read_file
 from search.store import ADDED, UNCHANGED, UPDATED, CorpusStore
 
 logger = logging.getLogger(__name__)

@@ -1,1 +1,1 @@
-"""Getting documents in: fetching pages and reading local files."""
+"""The network: robots.txt, politeness, fetching, sitemaps, feeds, links and the crawl frontier."""
