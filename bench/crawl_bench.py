@@ -26,8 +26,8 @@ from importlib.metadata import version
 import urllib3
 
 from bench.common import ROOT, machine_line
+from search.crawl.process import init_worker, process_body
 from search.engine.writer import update_live
-from search.scrape.process import init_worker, process_body
 from search.store import CorpusStore
 from tests.crawl_site import Site, links_page
 

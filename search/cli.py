@@ -18,15 +18,15 @@ import click
 from search import settings
 from search.article import Article
 from search.clean import CleanError, clean_document
+from search.crawl.crawl import FAILED, SKIPPED, Crawler, CrawlOptions, CrawlStats
+from search.crawl.fetch import FetchPolicy
+from search.crawl.reclean import reclean_pages
+from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
 from search.engine.writer import build_generation, update_live
 from search.errors import IndexingFailed, IndexMissing, InvalidRequest, WriterBusy
 from search.generations import list_generations, live_generation, write_lock
 from search.request import Limits, SearchRequest
-from search.scrape.crawl import FAILED, SKIPPED, Crawler, CrawlOptions, CrawlStats
-from search.scrape.fetch import FetchPolicy
-from search.scrape.reclean import reclean_pages
-from search.scrape.urls import BadURL
 from search.sources import Document, Skipped, find_files, read_file
 from search.store import ADDED, UNCHANGED, UPDATED, CorpusStore
 

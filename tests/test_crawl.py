@@ -10,18 +10,18 @@ import time
 
 import pytest
 
-from search.engine.searcher import Searcher
-from search.scrape.crawl import PAGE, Crawler, CrawlOptions
-from search.scrape.discover import gunzip, links_in_page, urls_in_sitemap
-from search.scrape.fetch import (
+from search.crawl.crawl import PAGE, Crawler, CrawlOptions
+from search.crawl.discover import gunzip, links_in_page, urls_in_sitemap
+from search.crawl.fetch import (
     FetchPolicy,
     _blocked,
     _GuardedHTTPConnection,
     _GuardedHTTPSConnection,
     retry_after,
 )
-from search.scrape.robots import RobotsRules
-from search.scrape.urls import BadURL, Scope, canonical_url
+from search.crawl.robots import RobotsRules
+from search.crawl.urls import BadURL, Scope, canonical_url
+from search.engine.searcher import Searcher
 from search.store import CorpusStore
 from tests.conftest import ROOT, run_cli
 from tests.crawl_site import Handler, Site, article_html, links_page

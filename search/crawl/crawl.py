@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from search.article import Article
-from search.scrape.fetch import Fetcher, FetchPolicy, Response
-from search.scrape.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
-from search.scrape.robots import RobotsRules, agent_token
-from search.scrape.urls import BadURL, Scope, canonical_url, host_key
+from search.crawl.fetch import Fetcher, FetchPolicy, Response
+from search.crawl.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
+from search.crawl.robots import RobotsRules, agent_token
+from search.crawl.urls import BadURL, Scope, canonical_url, host_key
 from search.store import CorpusStore, StoredPage
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 
 from search.article import Article
-from search.scrape.process import Processed, init_worker, process_body
-from search.scrape.urls import Scope
+from search.crawl.process import Processed, init_worker, process_body
+from search.crawl.urls import Scope
 from search.store import CorpusStore
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from search.scrape.urls import BadURL, canonical_url, host_key
+from search.crawl.urls import BadURL, canonical_url, host_key
 
 logger = logging.getLogger(__name__)
 
