@@ -27,6 +27,7 @@ from bench.common import (
     need,
     peak_rss_mb,
 )
+from search import settings
 from search.clean import CleanError, clean_document
 from search.engine import writer as indexer
 from search.sources import Document, find_files, read_file
@@ -106,7 +107,7 @@ def main() -> None:
                 store.upsert(articles[start : start + 500])
         with Phase("index, 1 process", count):
             indexer.build_generation(data_dir, articles, workers=1)
-        with Phase(f"index, {os.cpu_count()} processes", count):
+        with Phase(f"index, {settings.cores()} processes", count):
             indexer.build_generation(data_dir, articles, workers=0)
         print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
         with Phase("`search reindex` (subprocess)", count):

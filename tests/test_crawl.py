@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from bench.crawl_site import Handler, Site, article_html, links_page
 from search.crawl.crawl import PAGE, Crawler, CrawlOptions
 from search.crawl.discover import gunzip, links_in_page, urls_in_sitemap
 from search.crawl.fetch import (
@@ -24,7 +25,6 @@ from search.crawl.urls import BadURL, Scope, canonical_url
 from search.engine.searcher import Searcher
 from search.store import CorpusStore
 from tests.conftest import ROOT, run_cli
-from tests.crawl_site import Handler, Site, article_html, links_page
 
 # Small limits keep the faults quick: 0.5 s timeouts, one retry, 200 kB pages.
 FAST = ["--allow-private", "--delay", "0", "--timeout", "0.5", "--retries", "1",
