@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from search import settings
 from search.article import Article
 from search.crawl.fetch import Fetcher, FetchPolicy, Response
 from search.crawl.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
@@ -175,7 +175,7 @@ class Crawler:
     def run(self) -> CrawlStats:
         """Crawl until the frontier is empty, the page limit is reached or Ctrl-C."""
         unclean = self._seed()
-        workers = self.options.clean_workers or os.cpu_count() or 1
+        workers = self.options.clean_workers or settings.cores()
         # Fetched bodies wait in the cleaning queue: fetching pauses while it is this long.
         self._max_cleanings = 16 * workers
         fetch_pool = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="fetch")

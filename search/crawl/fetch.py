@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_LATER = (429, 503)  # the server asks us to come back: honour Retry-After
-GONE = (404, 410)
 CHUNK = 64 * 1024
 
 
@@ -92,7 +91,6 @@ class Response:
     error: str = ""  # set when the fetch failed; the reason a person can read
     skipped: str = ""  # set when the fetch worked but the page is not for us (type, robots)
     redirect: str = ""  # a redirect to another host, left for the scheduler to queue
-    attempts: int = 1
 
     @property
     def content_type(self) -> str:
@@ -218,7 +216,6 @@ class Fetcher:
         while True:
             attempt += 1
             response = self._once(url, current, accept, headers)
-            response.attempts = attempt
             wait = None
             if response.error and response.status == 0 and not response.error.startswith("blocked"):
                 wait = policy.backoff * 2 ** (attempt - 1)  # a timeout or a dropped connection
@@ -266,7 +263,7 @@ class Fetcher:
             result.status = raw.status
             result.headers = {k.lower(): v for k, v in raw.headers.items()}
             if raw.status != 200:
-                # 404 and 410 (GONE) and other 4xx are final; 3xx, 304, 429 and 5xx are the
+                # 404, 410 and the other 4xx are final; 3xx, 304, 429 and 5xx are the
                 # caller's to follow, keep or retry.
                 final = raw.status < 500 and raw.status not in (*REDIRECTS, 304, *RETRY_LATER)
                 if final:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import os
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 
+from search import settings
 from search.article import Article
 from search.crawl.process import Processed, init_worker, process_body
 from search.crawl.urls import Scope
@@ -31,7 +31,7 @@ def reclean_pages(store: CorpusStore, workers: int = 0) -> Counter[str]:
     texts: dict[str, str] = {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers or os.cpu_count() or 1, mp_context=context, initializer=init_worker
+        workers or settings.cores(), mp_context=context, initializer=init_worker
     ) as pool:
         batch: list[tuple[str, Article, str]] = []
         futures = (
