@@ -18,7 +18,7 @@ import click
 from search import settings
 from search.article import Article
 from search.clean import CleanError, clean_document
-from search.crawl.crawl import FAILED, SKIPPED, Crawler, CrawlOptions, CrawlStats
+from search.crawl.crawl import Crawler, CrawlOptions, CrawlStats
 from search.crawl.fetch import FetchPolicy
 from search.crawl.reclean import reclean_pages
 from search.crawl.urls import BadURL
@@ -28,7 +28,7 @@ from search.errors import IndexingFailed, IndexMissing, InvalidRequest, WriterBu
 from search.generations import list_generations, live_generation, write_lock
 from search.request import Limits, SearchRequest
 from search.sources import Document, Skipped, find_files, read_file
-from search.store import ADDED, UNCHANGED, UPDATED, CorpusStore
+from search.store import CorpusStore, Outcome, State
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
         raise click.ClickException(_write_failed(error, index_dir)) from None
     failed = [item for item in skipped if item.failed]
     click.echo(
-        f"added {counts[ADDED]}, updated {counts[UPDATED]}, unchanged {counts[UNCHANGED]}, "
+        f"added {counts[Outcome.ADDED]}, updated {counts[Outcome.UPDATED]}, "
+        f"unchanged {counts[Outcome.UNCHANGED]}, "
         f"skipped {len(skipped) - len(failed)} without text, failed {len(failed)} "
         f"in {time.monotonic() - started:.1f} s"
     )
@@ -280,20 +281,20 @@ def crawl(
             raise click.ClickException(str(error)) from None
         finally:
             progress.finish()
-        problems = store.frontier(FAILED, SKIPPED)
-        left = store.frontier_counts().get("queued", 0)
+        problems = store.frontier(State.FAILED, State.SKIPPED)
+        left = store.frontier_counts().get(State.QUEUED, 0)
     click.echo(
         f"fetched {stats.fetched} pages ({stats.not_modified} more not modified), "
         f"indexed {stats.indexed} articles ({stats.unchanged} unchanged), "
         f"skipped {stats.skipped}, failed {stats.errors}, {left} left in the queue, "
         f"in {time.monotonic() - stats.started:.1f} s ({stats.rate:.1f} pages/s)"
     )
-    failed = [p for p in problems if p[3] == FAILED]
-    skipped = [p for p in problems if p[3] == SKIPPED]
+    failed = [p for p in problems if p.state == State.FAILED]
+    skipped = [p for p in problems if p.state == State.SKIPPED]
     # Every failure is listed; skips (robots.txt, other types) can run to thousands.
     shown = failed + skipped[: max(0, 50 - len(failed))] if not _verbose() else problems
-    for url, _, _, state, reason in shown:
-        click.echo(f"  {state} {url}: {reason}", err=True)
+    for problem in shown:
+        click.echo(f"  {problem.state} {problem.url}: {problem.reason}", err=True)
     if len(shown) < len(problems):
         click.echo(f"  ... and {len(problems) - len(shown)} more skipped (-v lists them)", err=True)
     if stats.limit_reached:
@@ -388,8 +389,9 @@ def reindex(reclean: bool, index_dir: Path) -> None:
             if reclean:
                 counts = reclean_pages(store)
                 click.echo(
-                    f"re-cleaned {store.count_pages()} pages: {counts['added']} articles added, "
-                    f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+                    f"re-cleaned {store.count_pages()} pages: "
+                    f"{counts[Outcome.ADDED]} articles added, {counts[Outcome.UPDATED]} updated, "
+                    f"{counts[Outcome.UNCHANGED]} unchanged, "
                     f"{counts['skipped']} without an article, {counts['failed']} failed"
                 )
             total = store.count()
