@@ -387,12 +387,13 @@ def reindex(reclean: bool, index_dir: Path) -> None:
     try:
         with _writing(index_dir), CorpusStore(index_dir) as store:
             if reclean:
-                counts = reclean_pages(store)
+                done = reclean_pages(store)
                 click.echo(
-                    f"re-cleaned {store.count_pages()} pages: "
-                    f"{counts[Outcome.ADDED]} articles added, {counts[Outcome.UPDATED]} updated, "
-                    f"{counts[Outcome.UNCHANGED]} unchanged, "
-                    f"{counts['skipped']} without an article, {counts['failed']} failed"
+                    f"re-cleaned {done.pages} pages: "
+                    f"{done.stored[Outcome.ADDED]} articles added, "
+                    f"{done.stored[Outcome.UPDATED]} updated, "
+                    f"{done.stored[Outcome.UNCHANGED]} unchanged, "
+                    f"{done.skipped} without an article, {done.failed} failed"
                 )
             total = store.count()
             with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:

@@ -21,6 +21,7 @@ from search import settings
 from search.article import Article
 from search.crawl.fetch import Fetcher, FetchPolicy, Response
 from search.crawl.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
+from search.crawl.ready import Ready, ReadyArticles
 from search.crawl.robots import RobotsRules, agent_token
 from search.crawl.urls import BadURL, Scope, canonical_url, host_key
 from search.store import CorpusStore, Outcome, State, StoredPage
@@ -128,13 +129,11 @@ class Crawler:
         self.scope = Scope([])
         self._fetches: dict[Future, tuple[_Task, _Host | None]] = {}
         self._cleanings: dict[Future, _Task] = {}
-        self._ready: list[tuple[str, Article, str]] = []  # (page url, article, body hash)
-        # body hash -> article id, for articles not yet linked to their page in the store
-        self._ready_texts: dict[str, str] = {}
+        self.ready = ReadyArticles(store)
         self._last_publish = time.monotonic()
         self._publisher = ThreadPoolExecutor(1, thread_name_prefix="publish")
         self._publishing: Future | None = None
-        self._publishing_batch: list[tuple[str, Article, str]] = []
+        self._publishing_batch: list[Ready] = []
         self._max_cleanings = 64
 
     # -- set-up ------------------------------------------------------------------------------
@@ -482,19 +481,9 @@ class Crawler:
             self._settle(task.url, State.DONE if leads else State.SKIPPED, result.skipped)
         else:
             article = result.article
-            duplicate = self._ready_texts.get(result.body_hash)
-            if duplicate is None or duplicate == article.id:
-                duplicate = self.store.same_text(result.body_hash, article.id)
-            else:
-                duplicate = f"article {duplicate}"
+            duplicate = self.ready.offer(task.url, article, result.body_hash)
             if duplicate:
                 self._settle(task.url, State.SKIPPED, f"same text as {duplicate}")
-                self.store.link_page(task.url, None, None)
-            else:
-                page = self.store.page(task.url)
-                article.fetched = datetime.fromisoformat(page.fetched) if page else None
-                self._ready.append((task.url, article, result.body_hash))
-                self._ready_texts[result.body_hash] = article.id
             if article.url != task.url and article.url in self.scope:
                 # The page names its canonical address: that URL needs no fetch of its own.
                 self.store.frontier_add(article.url, Kind.PAGE, task.depth, State.DONE)
@@ -527,10 +516,10 @@ class Crawler:
                 return
             self._published()
         due = time.monotonic() - self._last_publish >= self.options.publish_every
-        if not self._ready or not (force or due or len(self._ready) >= self.options.publish_batch):
+        if not self.ready or not (force or due or len(self.ready) >= self.options.publish_batch):
             return
-        batch, self._ready = self._ready, []
-        self._publishing = self._publisher.submit(self.publish, [a for _, a, _ in batch])
+        batch = self.ready.take()
+        self._publishing = self._publisher.submit(self.publish, [r.article for r in batch])
         self._publishing_batch = batch
         self._last_publish = time.monotonic()
         if force:
@@ -543,11 +532,9 @@ class Crawler:
         outcomes = future.result()
         self.stats.indexed += outcomes.get(Outcome.ADDED, 0) + outcomes.get(Outcome.UPDATED, 0)
         self.stats.unchanged += outcomes.get(Outcome.UNCHANGED, 0)
-        for url, article, body_hash in batch:
-            self.store.link_page(url, article.id, body_hash)
-            self.store.frontier_set(url, State.DONE)
-            if self._ready_texts.get(body_hash) == article.id:
-                del self._ready_texts[body_hash]
+        self.ready.stored(batch)
+        for item in batch:
+            self.store.frontier_set(item.url, State.DONE)
 
 
 def _outcome(task: _Task, future: Future) -> Processed:

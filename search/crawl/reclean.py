@@ -7,33 +7,43 @@ import logging
 import multiprocessing
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from datetime import datetime
+from dataclasses import dataclass, field
 
 from search import settings
-from search.article import Article
 from search.crawl.process import Processed, init_worker, process_body
+from search.crawl.ready import ReadyArticles
 from search.crawl.urls import Scope
-from search.store import CorpusStore
+from search.store import CorpusStore, Outcome
 
 logger = logging.getLogger(__name__)
 
+BATCH_SIZE = 200
 
-def reclean_pages(store: CorpusStore, workers: int = 0) -> Counter[str]:
+
+@dataclass
+class Recleaned:
+    """What a re-clean made of the stored pages."""
+
+    pages: int = 0
+    stored: Counter[Outcome] = field(default_factory=Counter)  # articles added, updated, ...
+    skipped: int = 0  # no article: section pages, feeds, sitemaps, repeated text
+    failed: int = 0
+
+
+def reclean_pages(store: CorpusStore, workers: int = 0) -> Recleaned:
     """Run the current cleaner over every stored raw page and upsert the articles (no network).
 
-    The caller holds the write lock. Returns counts of ``added``, ``updated``, ``unchanged``,
-    ``skipped`` (no article: section pages, feeds, sitemaps, repeated text) and ``failed``.
+    The caller holds the write lock.
     """
     saved = json.loads(store.get_state("crawl") or "{}")
     sites = saved.get("start_urls", []) + saved.get("allow_domains", [])
     scope = Scope(sites) if sites else None
-    counts: Counter[str] = Counter()
-    texts: dict[str, str] = {}
+    result = Recleaned()
+    ready = ReadyArticles(store, this_run_only=True)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         workers or settings.cores(), mp_context=context, initializer=init_worker
     ) as pool:
-        batch: list[tuple[str, Article, str]] = []
         futures = (
             pool.submit(
                 process_body, p.url, p.final_url, p.body, p.content_type, p.charset, 10**9, scope
@@ -48,40 +58,28 @@ def reclean_pages(store: CorpusStore, workers: int = 0) -> Counter[str]:
             window.append(future)
             if len(window) < 64:
                 continue
-            _reclean_one(window.popleft().result(), texts, counts, batch, store)
+            _reclean_one(window.popleft().result(), ready, result)
         while window:
-            _reclean_one(window.popleft().result(), texts, counts, batch, store)
-        _reclean_flush(batch, counts, store)
-    return counts
+            _reclean_one(window.popleft().result(), ready, result)
+        _store(ready, result)
+    result.pages = store.count_pages()
+    return result
 
 
-def _reclean_one(
-    result: Processed,
-    texts: dict[str, str],
-    counts: Counter[str],
-    batch: list[tuple[str, Article, str]],
-    store: CorpusStore,
-) -> None:
-    if result.error:
-        counts["failed"] += 1
-        logger.warning("failed %s: %s", result.url, result.error)
-        return
-    article = result.article
-    if article is None or texts.setdefault(result.body_hash, article.id) != article.id:
-        counts["skipped"] += 1
-        store.link_page(result.url, None, None)
-        return
-    page = store.page(result.url)
-    article.fetched = datetime.fromisoformat(page.fetched) if page else None
-    batch.append((result.url, article, result.body_hash))
-    if len(batch) >= 200:
-        _reclean_flush(batch, counts, store)
+def _reclean_one(processed: Processed, ready: ReadyArticles, result: Recleaned) -> None:
+    if processed.error:
+        result.failed += 1
+        logger.warning("failed %s: %s", processed.url, processed.error)
+    elif processed.article is None:
+        result.skipped += 1
+        ready.store.link_page(processed.url, None, None)
+    elif ready.offer(processed.url, processed.article, processed.body_hash):
+        result.skipped += 1
+    elif len(ready) >= BATCH_SIZE:
+        _store(ready, result)
 
 
-def _reclean_flush(
-    batch: list[tuple[str, Article, str]], counts: Counter[str], store: CorpusStore
-) -> None:
-    counts.update(outcome for _, outcome in store.upsert(a for _, a, _ in batch))
-    for url, article, body_hash in batch:
-        store.link_page(url, article.id, body_hash)
-    batch.clear()
+def _store(ready: ReadyArticles, result: Recleaned) -> None:
+    batch = ready.take()
+    result.stored.update(outcome for _, outcome in ready.store.upsert(r.article for r in batch))
+    ready.stored(batch)
