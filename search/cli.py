@@ -10,29 +10,28 @@ import re
 import sqlite3
 import sys
 import time
-from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
 
-from search import settings
-from search.article import Article
+from search import pipeline, settings
 from search.clean import CleanError, clean_document
-from search.crawl.crawl import Crawler, CrawlOptions, CrawlStats
+from search.crawl.crawl import CrawlOptions, CrawlStats
 from search.crawl.fetch import FetchPolicy
-from search.crawl.reclean import reclean_pages
+from search.crawl.reclean import Recleaned
 from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
-from search.engine.writer import build_generation, update_live
 from search.errors import IndexingFailed, IndexMissing, InvalidRequest, WriterBusy
-from search.generations import list_generations, live_generation, write_lock
+from search.generations import list_generations, live_generation
 from search.request import Limits, SearchRequest
-from search.sources import Document, Skipped, find_files, read_file
+from search.sources import JSONL, REUTERS, Skipped, find_files, read_file
 from search.store import CorpusStore, Outcome, State
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
 WSGI_APP = "web:create_app()"
 GUNICORN_CONFIG = "python:web.gunicorn_conf"
 _SETTING = {s.name: s for s in settings.SETTINGS}
@@ -70,11 +69,6 @@ def main(verbose: int, quiet: bool) -> None:
         logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
-def _writing(index_dir: Path):
-    """The data folder's write lock, with a wait bounded by LOCK_TIMEOUT."""
-    return write_lock(index_dir, settings.from_env("LOCK_TIMEOUT"))
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_index_dir_option
@@ -87,41 +81,33 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
     Inputs without article text are skipped; exits with 1 when any input failed (unreadable,
     malformed, unsupported).
     """
-    files, skipped = find_files(paths)
-    counts: Counter[str] = Counter()
-    started = time.monotonic()
-    try:
-        with _writing(index_dir), CorpusStore(index_dir) as store:
-            batch: list[Article] = []
-            with click.progressbar(
-                files, label="Ingesting", file=sys.stderr, show_pos=True
-            ) as progress:
-                for path in progress:
-                    for item in read_file(path):
-                        article = _clean_or_skip(item, skipped)
-                        if article:
-                            batch.append(article)
-                        if len(batch) >= BATCH_SIZE:
-                            counts.update(outcome for _, outcome in store.upsert(batch))
-                            batch = []
-            counts.update(outcome for _, outcome in store.upsert(batch))
-            _index_pending(store, index_dir)
-    except WriterBusy as error:
-        raise click.ClickException(str(error)) from None
-    except (OSError, sqlite3.Error, IndexingFailed) as error:
-        raise click.ClickException(_write_failed(error, index_dir)) from None
-    failed = [item for item in skipped if item.failed]
+    files, missed = find_files(paths)
+    track = partial(click.progressbar, label="Ingesting", file=sys.stderr, show_pos=True)
+    with _writing_errors(index_dir):
+        result = pipeline.ingest(files, index_dir, track, missed)
+    stored, failed = result.stored, result.failed
     click.echo(
-        f"added {counts[Outcome.ADDED]}, updated {counts[Outcome.UPDATED]}, "
-        f"unchanged {counts[Outcome.UNCHANGED]}, "
-        f"skipped {len(skipped) - len(failed)} without text, failed {len(failed)} "
-        f"in {time.monotonic() - started:.1f} s"
+        f"added {stored[Outcome.ADDED]}, updated {stored[Outcome.UPDATED]}, "
+        f"unchanged {stored[Outcome.UNCHANGED]}, "
+        f"skipped {len(result.skipped) - len(failed)} without text, failed {len(failed)} "
+        f"in {result.seconds:.1f} s"
     )
-    for item in skipped:
+    for item in result.skipped:
         verb = "failed" if item.failed else "skipped"
         click.echo(f"  {verb} {item.origin}: {item.reason}", err=True)
     if failed:
         sys.exit(1)
+
+
+@contextmanager
+def _writing_errors(index_dir: Path) -> Iterator[None]:
+    """Turn the errors of a write to the data folder into messages saying what still stands."""
+    try:
+        yield
+    except WriterBusy as error:
+        raise click.ClickException(str(error)) from None
+    except (OSError, sqlite3.Error, IndexingFailed) as error:
+        raise click.ClickException(_write_failed(error, index_dir)) from None
 
 
 def _write_failed(error: OSError | sqlite3.Error | IndexingFailed, index_dir: Path) -> str:
@@ -136,28 +122,6 @@ def _write_failed(error: OSError | sqlite3.Error | IndexingFailed, index_dir: Pa
         f"cannot write to {index_dir}: {reason}{where}. The live index is untouched: {serving}. "
         "Free some space or fix the folder's permissions, then run the command again."
     )
-
-
-def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article | None:
-    if isinstance(item, Skipped):
-        skipped.append(item)
-        return None
-    try:
-        return clean_document(item)
-    except CleanError as error:
-        logger.debug("skipped %s: %s", item.origin, error)
-        skipped.append(Skipped(item.origin, str(error), error.failed))
-        return None
-
-
-def _index_pending(store: CorpusStore, index_dir: Path) -> None:
-    """Write every stored article the live index lacks (this run's, or a killed run's)."""
-    # With no live index (a new folder, or a lost LIVE), every stored article is indexed.
-    live = live_generation(index_dir)
-    pending = list(store.articles(pending_only=live is not None))
-    if pending or live is None:
-        update_live(index_dir, pending)
-        store.mark_indexed(a.id for a in pending)
 
 
 @main.command()
@@ -265,28 +229,18 @@ def crawl(
         resume=resume,
         recrawl=recrawl,
     )
-    with CorpusStore(index_dir) as store:
-
-        def publish(articles: list[Article]) -> Counter[str]:
-            # Runs in the crawler's publisher thread: SQLite wants a connection of its own.
-            with _writing(index_dir), CorpusStore(index_dir) as writer:
-                outcomes = writer.upsert(articles)
-                _index_pending(writer, index_dir)
-            return Counter(outcome for _, outcome in outcomes)
-
-        progress = _CrawlProgress()
-        try:
-            stats = Crawler(store, policy, options, publish, progress).run()
-        except (BadURL, WriterBusy) as error:
-            raise click.ClickException(str(error)) from None
-        finally:
-            progress.finish()
-        problems = store.frontier(State.FAILED, State.SKIPPED)
-        left = store.frontier_counts().get(State.QUEUED, 0)
+    progress = _CrawlProgress()
+    try:
+        result = pipeline.crawl(index_dir, policy, options, progress)
+    except (BadURL, WriterBusy) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.finish()
+    stats, problems = result.stats, result.problems
     click.echo(
         f"fetched {stats.fetched} pages ({stats.not_modified} more not modified), "
         f"indexed {stats.indexed} articles ({stats.unchanged} unchanged), "
-        f"skipped {stats.skipped}, failed {stats.errors}, {left} left in the queue, "
+        f"skipped {stats.skipped}, failed {stats.errors}, {result.queued} left in the queue, "
         f"in {time.monotonic() - stats.started:.1f} s ({stats.rate:.1f} pages/s)"
     )
     failed = [p for p in problems if p.state == State.FAILED]
@@ -365,7 +319,7 @@ def clean(file: Path, url: str | None) -> None:
             article = clean_document(item, url=url)
         except CleanError as error:
             raise click.ClickException(f"{item.origin}: {error}") from None
-        indent = None if item.kind in ("reuters", "jsonl") else 2
+        indent = None if item.kind in (REUTERS, JSONL) else 2
         click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=indent))
 
 
@@ -383,35 +337,26 @@ def reindex(reclean: bool, index_dir: Path) -> None:
     is killed leaves it untouched. A large store is indexed by one worker process per core
     (SEARCH_INDEX_WORKERS sets how many).
     """
-    started = time.monotonic()
-    try:
-        with _writing(index_dir), CorpusStore(index_dir) as store:
-            if reclean:
-                done = reclean_pages(store)
-                click.echo(
-                    f"re-cleaned {done.pages} pages: "
-                    f"{done.stored[Outcome.ADDED]} articles added, "
-                    f"{done.stored[Outcome.UPDATED]} updated, "
-                    f"{done.stored[Outcome.UNCHANGED]} unchanged, "
-                    f"{done.skipped} without an article, {done.failed} failed"
-                )
-            total = store.count()
-            with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
-                generation, count = build_generation(
-                    index_dir,
-                    store.articles(),
-                    keep=settings.from_env("KEEP_GENERATIONS"),
-                    progress=bar.update,
-                    total=total,
-                )
-            store.mark_indexed()
-    except WriterBusy as error:
-        raise click.ClickException(str(error)) from None
-    except (OSError, sqlite3.Error, IndexingFailed) as error:
-        raise click.ClickException(_write_failed(error, index_dir)) from None
+
+    def recleaned(done: Recleaned) -> None:
+        click.echo(
+            f"re-cleaned {done.pages} pages: "
+            f"{done.stored[Outcome.ADDED]} articles added, "
+            f"{done.stored[Outcome.UPDATED]} updated, "
+            f"{done.stored[Outcome.UNCHANGED]} unchanged, "
+            f"{done.skipped} without an article, {done.failed} failed"
+        )
+
+    @contextmanager
+    def track(total: int) -> Iterator[Callable[[int], None]]:
+        with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
+            yield bar.update
+
+    with _writing_errors(index_dir):
+        result = pipeline.reindex(index_dir, reclean, recleaned, track)
     click.echo(
-        f"generation {generation.name} is live: {count} articles "
-        f"in {time.monotonic() - started:.1f} s"
+        f"generation {result.generation} is live: {result.articles} articles "
+        f"in {result.seconds:.1f} s"
     )
 
 

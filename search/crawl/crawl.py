@@ -8,8 +8,8 @@ import multiprocessing
 import signal
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
@@ -109,12 +109,13 @@ class Crawler:
         store: CorpusStore,
         policy: FetchPolicy,
         options: CrawlOptions,
-        publish: Callable[[list[Article]], Counter[str]],
+        publish: Callable[[list[Article]], Mapping[Outcome, int]],
         progress: Callable[[CrawlStats], None] | None = None,
     ):
         """Prepare a crawl; ``publish`` writes articles to the store and the live index.
 
-        ``publish`` runs in a thread of its own, so it opens its own store connection.
+        ``publish`` (:func:`search.pipeline.publish`, bound to the data folder) runs in a thread
+        of its own, so it opens its own store connection; it returns the upserts' outcomes.
         """
         self.store = store
         self.policy = policy
