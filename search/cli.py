@@ -20,7 +20,7 @@ import click
 from search import pipeline, settings
 from search.clean import CleanError, clean_document
 from search.crawl.crawl import CrawlOptions, CrawlStats
-from search.crawl.fetch import FetchPolicy
+from search.crawl.fetch import FetchPolicy, crawler_user_agent
 from search.crawl.reclean import Recleaned
 from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
@@ -266,14 +266,11 @@ def _verbose() -> bool:
 
 
 def _user_agent() -> str:
-    """The crawler's descriptive User-Agent, with the operator's contact when set."""
-    from importlib.metadata import version
-
+    """The crawler's own User-Agent, with the operator's contact (warning when there is none)."""
     contact = settings.from_env("CRAWL_CONTACT")
     if not contact:
         logger.warning("SEARCH_CRAWL_CONTACT is not set: site owners cannot reach you")
-    suffix = f"; +{contact}" if contact else ""
-    return f"NewsSearchBot/{version('news-search')} (news search crawler{suffix})"
+    return crawler_user_agent(contact)
 
 
 class _CrawlProgress:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from importlib.metadata import version
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -105,6 +106,12 @@ class Response:
             if key.strip().lower() == "charset" and value.strip():
                 return value.strip().strip("\"'")
         return None
+
+
+def crawler_user_agent(contact: str = "") -> str:
+    """The crawler's descriptive User-Agent, with the operator's contact (a URL or an e-mail)."""
+    suffix = f"; +{contact}" if contact else ""
+    return f"NewsSearchBot/{version('news-search')} (news search crawler{suffix})"
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
