@@ -364,9 +364,10 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 @_index_dir_option
 def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     """Print the ranked results of a query (same syntax as the search box)."""
+    limits = Limits.from_settings()
     try:
-        request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, Limits())
-        with Searcher(index_dir) as searcher:
+        request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, limits)
+        with Searcher(index_dir, limits) as searcher:
             response = searcher.search(request)
     except (InvalidRequest, IndexMissing) as error:
         raise click.ClickException(str(error)) from None
