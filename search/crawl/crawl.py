@@ -21,7 +21,7 @@ from search import settings
 from search.article import Article
 from search.crawl.fetch import Fetcher, FetchPolicy, Response
 from search.crawl.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
-from search.crawl.ready import Ready, ReadyArticles
+from search.crawl.publish import Publisher
 from search.crawl.robots import RobotsRules, agent_token
 from search.crawl.urls import BadURL, Scope, canonical_url, host_key
 from search.store import CorpusStore, Outcome, State, StoredPage
@@ -120,7 +120,6 @@ class Crawler:
         self.store = store
         self.policy = policy
         self.options = options
-        self.publish = publish
         self.progress = progress or (lambda stats: None)
         self.stats = CrawlStats()
         self.stop = threading.Event()
@@ -130,11 +129,9 @@ class Crawler:
         self.scope = Scope([])
         self._fetches: dict[Future, tuple[_Task, _Host | None]] = {}
         self._cleanings: dict[Future, _Task] = {}
-        self.ready = ReadyArticles(store)
-        self._last_publish = time.monotonic()
-        self._publisher = ThreadPoolExecutor(1, thread_name_prefix="publish")
-        self._publishing: Future | None = None
-        self._publishing_batch: list[Ready] = []
+        self.publisher = Publisher(
+            store, publish, self._count, options.publish_every, options.publish_batch
+        )
         self._max_cleanings = 64
 
     # -- set-up ------------------------------------------------------------------------------
@@ -208,7 +205,7 @@ class Crawler:
                 self._drain(clean_pool)
             finally:
                 clean_pool.shutdown(wait=True, cancel_futures=True)
-                self._publisher.shutdown(wait=True)
+                self.publisher.close()
         self.progress(self.stats)
         return self.stats
 
@@ -229,7 +226,7 @@ class Crawler:
     def _loop(self, fetch_pool: ThreadPoolExecutor, clean_pool: ProcessPoolExecutor) -> None:
         shown = 0.0
         while not self.stop.is_set():
-            self._publish_if_due()
+            self.publisher.step()
             self._dispatch(fetch_pool)
             pending = list(self._fetches) + list(self._cleanings)
             if not pending:
@@ -251,7 +248,7 @@ class Crawler:
             if time.monotonic() - shown > 0.25:
                 self.progress(self.stats)
                 shown = time.monotonic()
-        self._publish_if_due(force=True)
+        self.publisher.step(force=True)
 
     def _drain(self, clean_pool: ProcessPoolExecutor) -> None:
         """After the loop: keep what the fetches in flight brought, finish cleaning, publish."""
@@ -262,7 +259,7 @@ class Crawler:
         for future, task in list(self._cleanings.items()):
             self._cleaned(task, _outcome(task, future))
         self._cleanings.clear()
-        self._publish_if_due(force=True)
+        self.publisher.step(force=True)
 
     def _next_ready(self) -> float | None:
         """When the next host with fetchable work may be asked again (None: there is none)."""
@@ -450,15 +447,8 @@ class Crawler:
 
     def _robots(self, host: _Host, response: Response) -> None:
         host.robots_pending = False
-        if response.status == 200 and not response.error and not response.skipped:
-            rules = RobotsRules.from_text(response.body.decode("utf-8", errors="replace"))
-        elif 400 <= response.status < 500 and response.status != 429:
-            rules = RobotsRules.allow_all(f"no robots.txt (HTTP {response.status})")
-        elif response.skipped:
-            rules = RobotsRules.allow_all(f"robots.txt unreadable: {response.skipped}")
-        else:
-            reason = response.error or f"HTTP {response.status}"
-            rules = RobotsRules.deny_all(f"its robots.txt could not be fetched: {reason}")
+        rules = RobotsRules.from_response(response)
+        if rules.disallow_all:
             logger.warning("%s: %s; fetching nothing from it", host.key, rules.reason)
         host.rules = rules
         host.delay = max(self.options.delay, rules.delay(self.agent))
@@ -482,7 +472,7 @@ class Crawler:
             self._settle(task.url, State.DONE if leads else State.SKIPPED, result.skipped)
         else:
             article = result.article
-            duplicate = self.ready.offer(task.url, article, result.body_hash)
+            duplicate = self.publisher.offer(task.url, article, result.body_hash)
             if duplicate:
                 self._settle(task.url, State.SKIPPED, f"same text as {duplicate}")
             if article.url != task.url and article.url in self.scope:
@@ -506,36 +496,10 @@ class Crawler:
             self.stats.skipped += 1
             logger.debug("skipped %s: %s", url, reason)
 
-    def _publish_if_due(self, force: bool = False) -> None:
-        """Hand the cleaned articles to the publisher thread (store and live index) when due.
-
-        Indexing is the slowest step; in its own thread it overlaps fetching and cleaning. One
-        batch is published at a time; ``force`` waits for everything to be published.
-        """
-        if self._publishing is not None:
-            if not (force or self._publishing.done()):
-                return
-            self._published()
-        due = time.monotonic() - self._last_publish >= self.options.publish_every
-        if not self.ready or not (force or due or len(self.ready) >= self.options.publish_batch):
-            return
-        batch = self.ready.take()
-        self._publishing = self._publisher.submit(self.publish, [r.article for r in batch])
-        self._publishing_batch = batch
-        self._last_publish = time.monotonic()
-        if force:
-            self._published()
-
-    def _published(self) -> None:
-        """Count a finished batch and mark its pages done (re-raising what stopped it)."""
-        future, batch = self._publishing, self._publishing_batch
-        self._publishing, self._publishing_batch = None, []
-        outcomes = future.result()
+    def _count(self, outcomes: Mapping[Outcome, int]) -> None:
+        """Count the outcomes of a published batch."""
         self.stats.indexed += outcomes.get(Outcome.ADDED, 0) + outcomes.get(Outcome.UPDATED, 0)
         self.stats.unchanged += outcomes.get(Outcome.UNCHANGED, 0)
-        self.ready.stored(batch)
-        for item in batch:
-            self.store.frontier_set(item.url, State.DONE)
 
 
 def _outcome(task: _Task, future: Future) -> Processed:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from search import settings
 from search.crawl.process import Processed, init_worker, process_body
-from search.crawl.ready import ReadyArticles
+from search.crawl.publish import ReadyArticles
 from search.crawl.urls import Scope
 from search.store import CorpusStore, Outcome
 
