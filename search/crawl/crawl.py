@@ -19,7 +19,7 @@ from typing import Any
 
 from search import settings
 from search.article import Article
-from search.crawl.fetch import Fetcher, FetchPolicy, Response
+from search.crawl.fetch import STOPPED, Fetcher, FetchPolicy, Response
 from search.crawl.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
 from search.crawl.publish import Publisher
 from search.crawl.robots import RobotsRules, agent_token
@@ -379,7 +379,7 @@ class Crawler:
         if task.kind == Kind.ROBOTS:
             self._robots(host, response)
             return
-        if response.error == "crawl stopped":
+        if response.error == STOPPED:
             self.store.frontier_set(task.url, State.QUEUED)
             return
         if response.error:

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_LATER = (429, 503)  # the server asks us to come back: honour Retry-After
 CHUNK = 64 * 1024
+STOPPED = "crawl stopped"  # the error of a fetch cut short by the crawl stopping
 
 
 class BlockedAddress(Exception):
@@ -201,7 +202,7 @@ class Fetcher:
                 return response
             current = target
             if self.stop.wait(pause):
-                return self._fail(response, "crawl stopped")
+                return self._fail(response, STOPPED)
         return self._fail(response, f"more than {self.policy.max_redirects} redirects")
 
     @staticmethod
@@ -245,7 +246,7 @@ class Fetcher:
                 "retry %s in %.2f s (%s)", current, wait, response.error or response.status
             )
             if self.stop.wait(max(wait, pause)):
-                return self._fail(response, "crawl stopped")
+                return self._fail(response, STOPPED)
 
     def _once(
         self, url: str, current: str, accept: Callable[[str], bool], headers: dict[str, str]
@@ -295,7 +296,7 @@ class Fetcher:
                 if time.monotonic() > deadline:
                     return self._fail(result, "too slow: the body did not finish in time")
                 if self.stop.is_set():
-                    return self._fail(result, "crawl stopped")
+                    return self._fail(result, STOPPED)
                 chunks.append(chunk)
             result.body = b"".join(chunks)
             return result
