@@ -11,6 +11,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from search import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("SEARCH_DATA_DIR", ROOT.parent / "shared" / "data"))
 PACKAGES = ("Whoosh-Reloaded", "PyStemmer", "trafilatura", "Flask", "gunicorn")
@@ -31,7 +33,7 @@ def machine_line() -> str:
     """One line naming the machine, Python, SQLite and the libraries that matter."""
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
     return (
-        f"machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} "
+        f"machine: {settings.cores()} cores, {cpu_model()}, {platform.system()} "
         f"{platform.release()}; Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; "
         f"{versions}"
     )

@@ -26,10 +26,11 @@ from importlib.metadata import version
 import urllib3
 
 from bench.common import ROOT, machine_line
+from bench.crawl_site import Site, links_page
+from search import settings
+from search.crawl.process import init_worker, process_body
 from search.engine.writer import update_live
-from search.scrape.process import init_worker, process_body
 from search.store import CorpusStore
-from tests.crawl_site import Site, links_page
 
 CRAWL_PACKAGES = ("urllib3", "protego", "feedparser", "courlan", "lxml")
 
@@ -174,7 +175,7 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     print("load average at the start: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
-    cores = os.cpu_count() or 1
+    cores = settings.cores()
     site = build_site(args.pages)
     try:
         paths = [f"/news/{n}" for n in range(args.pages)]

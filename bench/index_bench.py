@@ -27,9 +27,10 @@ from bench.common import (
     need,
     peak_rss_mb,
 )
+from search import settings
 from search.clean import CleanError, clean_document
 from search.engine import writer
-from search.scrape.files import Document, find_files, read_file
+from search.sources import Document, find_files, read_file
 from search.store import CorpusStore
 
 # `search reindex` in a process of its own that reports its own peak memory (VmHWM: the
@@ -106,7 +107,7 @@ def main() -> None:
                 store.upsert(articles[start : start + 500])
         with Phase("index, 1 process", count):
             writer.build_generation(data_dir, articles, workers=1)
-        with Phase(f"index, {os.cpu_count()} processes", count):
+        with Phase(f"index, {settings.cores()} processes", count):
             writer.build_generation(data_dir, articles, workers=0)
         print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
         with Phase("`search reindex` (subprocess)", count):

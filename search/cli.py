@@ -1,4 +1,8 @@
-"""`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line."""
+"""`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line.
+
+Argument parsing and printing only (the work is search.pipeline's). A little longer than
+500 lines: eight commands' options and help, which read best side by side.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +14,28 @@ import re
 import sqlite3
 import sys
 import time
-from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
 
-from search import settings
-from search.article import Article
+from search import pipeline, settings
 from search.clean import CleanError, clean_document
+from search.crawl.crawl import CrawlOptions, CrawlStats
+from search.crawl.fetch import FetchPolicy, crawler_user_agent
+from search.crawl.reclean import Recleaned
+from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
-from search.engine.writer import build_generation, update_live
 from search.errors import IndexingFailed, IndexMissing, InvalidRequest, WriterBusy
-from search.generations import list_generations, live_generation, write_lock
+from search.generations import list_generations, live_generation
 from search.request import Limits, SearchRequest
-from search.scrape.crawl import FAILED, SKIPPED, Crawler, CrawlOptions, CrawlStats
-from search.scrape.fetch import FetchPolicy
-from search.scrape.files import Document, Skipped, find_files, read_file
-from search.scrape.reclean import reclean_pages
-from search.scrape.urls import BadURL
-from search.store import ADDED, UNCHANGED, UPDATED, CorpusStore
+from search.sources import JSONL, REUTERS, Skipped, find_files, read_file
+from search.store import CorpusStore, Outcome, State
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
 WSGI_APP = "web:create_app()"
 GUNICORN_CONFIG = "python:web.gunicorn_conf"
 _SETTING = {s.name: s for s in settings.SETTINGS}
@@ -70,11 +73,6 @@ def main(verbose: int, quiet: bool) -> None:
         logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
-def _writing(index_dir: Path):
-    """The data folder's write lock, with a wait bounded by LOCK_TIMEOUT."""
-    return write_lock(index_dir, settings.from_env("LOCK_TIMEOUT"))
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_index_dir_option
@@ -87,40 +85,33 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
     Inputs without article text are skipped; exits with 1 when any input failed (unreadable,
     malformed, unsupported).
     """
-    files, skipped = find_files(paths)
-    counts: Counter[str] = Counter()
-    started = time.monotonic()
-    try:
-        with _writing(index_dir), CorpusStore(index_dir) as store:
-            batch: list[Article] = []
-            with click.progressbar(
-                files, label="Ingesting", file=sys.stderr, show_pos=True
-            ) as progress:
-                for path in progress:
-                    for item in read_file(path):
-                        article = _clean_or_skip(item, skipped)
-                        if article:
-                            batch.append(article)
-                        if len(batch) >= BATCH_SIZE:
-                            counts.update(outcome for _, outcome in store.upsert(batch))
-                            batch = []
-            counts.update(outcome for _, outcome in store.upsert(batch))
-            _index_pending(store, index_dir)
-    except WriterBusy as error:
-        raise click.ClickException(str(error)) from None
-    except (OSError, sqlite3.Error, IndexingFailed) as error:
-        raise click.ClickException(_write_failed(error, index_dir)) from None
-    failed = [item for item in skipped if item.failed]
+    files, missed = find_files(paths)
+    track = partial(click.progressbar, label="Ingesting", file=sys.stderr, show_pos=True)
+    with _writing_errors(index_dir):
+        result = pipeline.ingest(files, index_dir, track, missed)
+    stored, failed = result.stored, result.failed
     click.echo(
-        f"added {counts[ADDED]}, updated {counts[UPDATED]}, unchanged {counts[UNCHANGED]}, "
-        f"skipped {len(skipped) - len(failed)} without text, failed {len(failed)} "
-        f"in {time.monotonic() - started:.1f} s"
+        f"added {stored[Outcome.ADDED]}, updated {stored[Outcome.UPDATED]}, "
+        f"unchanged {stored[Outcome.UNCHANGED]}, "
+        f"skipped {len(result.skipped) - len(failed)} without text, failed {len(failed)} "
+        f"in {result.seconds:.1f} s"
     )
-    for item in skipped:
+    for item in result.skipped:
         verb = "failed" if item.failed else "skipped"
         click.echo(f"  {verb} {item.origin}: {item.reason}", err=True)
     if failed:
         sys.exit(1)
+
+
+@contextmanager
+def _writing_errors(index_dir: Path) -> Iterator[None]:
+    """Turn the errors of a write to the data folder into messages saying what still stands."""
+    try:
+        yield
+    except WriterBusy as error:
+        raise click.ClickException(str(error)) from None
+    except (OSError, sqlite3.Error, IndexingFailed) as error:
+        raise click.ClickException(_write_failed(error, index_dir)) from None
 
 
 def _write_failed(error: OSError | sqlite3.Error | IndexingFailed, index_dir: Path) -> str:
@@ -135,28 +126,6 @@ def _write_failed(error: OSError | sqlite3.Error | IndexingFailed, index_dir: Pa
         f"cannot write to {index_dir}: {reason}{where}. The live index is untouched: {serving}. "
         "Free some space or fix the folder's permissions, then run the command again."
     )
-
-
-def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article | None:
-    if isinstance(item, Skipped):
-        skipped.append(item)
-        return None
-    try:
-        return clean_document(item)
-    except CleanError as error:
-        logger.debug("skipped %s: %s", item.origin, error)
-        skipped.append(Skipped(item.origin, str(error), error.failed))
-        return None
-
-
-def _index_pending(store: CorpusStore, index_dir: Path) -> None:
-    """Write every stored article the live index lacks (this run's, or a killed run's)."""
-    # With no live index (a new folder, or a lost LIVE), every stored article is indexed.
-    live = live_generation(index_dir)
-    pending = list(store.articles(pending_only=live is not None))
-    if pending or live is None:
-        update_live(index_dir, pending)
-        store.mark_indexed(a.id for a in pending)
 
 
 @main.command()
@@ -264,36 +233,26 @@ def crawl(
         resume=resume,
         recrawl=recrawl,
     )
-    with CorpusStore(index_dir) as store:
-
-        def publish(articles: list[Article]) -> Counter[str]:
-            # Runs in the crawler's publisher thread: SQLite wants a connection of its own.
-            with _writing(index_dir), CorpusStore(index_dir) as writer:
-                outcomes = writer.upsert(articles)
-                _index_pending(writer, index_dir)
-            return Counter(outcome for _, outcome in outcomes)
-
-        progress = _CrawlProgress()
-        try:
-            stats = Crawler(store, policy, options, publish, progress).run()
-        except (BadURL, WriterBusy) as error:
-            raise click.ClickException(str(error)) from None
-        finally:
-            progress.finish()
-        problems = store.frontier(FAILED, SKIPPED)
-        left = store.frontier_counts().get("queued", 0)
+    progress = _CrawlProgress()
+    try:
+        result = pipeline.crawl(index_dir, policy, options, progress)
+    except (BadURL, WriterBusy) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.finish()
+    stats, problems = result.stats, result.problems
     click.echo(
         f"fetched {stats.fetched} pages ({stats.not_modified} more not modified), "
         f"indexed {stats.indexed} articles ({stats.unchanged} unchanged), "
-        f"skipped {stats.skipped}, failed {stats.errors}, {left} left in the queue, "
+        f"skipped {stats.skipped}, failed {stats.errors}, {result.queued} left in the queue, "
         f"in {time.monotonic() - stats.started:.1f} s ({stats.rate:.1f} pages/s)"
     )
-    failed = [p for p in problems if p[3] == FAILED]
-    skipped = [p for p in problems if p[3] == SKIPPED]
+    failed = [p for p in problems if p.state == State.FAILED]
+    skipped = [p for p in problems if p.state == State.SKIPPED]
     # Every failure is listed; skips (robots.txt, other types) can run to thousands.
     shown = failed + skipped[: max(0, 50 - len(failed))] if not _verbose() else problems
-    for url, _, _, state, reason in shown:
-        click.echo(f"  {state} {url}: {reason}", err=True)
+    for problem in shown:
+        click.echo(f"  {problem.state} {problem.url}: {problem.reason}", err=True)
     if len(shown) < len(problems):
         click.echo(f"  ... and {len(problems) - len(shown)} more skipped (-v lists them)", err=True)
     if stats.limit_reached:
@@ -311,14 +270,11 @@ def _verbose() -> bool:
 
 
 def _user_agent() -> str:
-    """The crawler's descriptive User-Agent, with the operator's contact when set."""
-    from importlib.metadata import version
-
+    """The crawler's own User-Agent, with the operator's contact (warning when there is none)."""
     contact = settings.from_env("CRAWL_CONTACT")
     if not contact:
         logger.warning("SEARCH_CRAWL_CONTACT is not set: site owners cannot reach you")
-    suffix = f"; +{contact}" if contact else ""
-    return f"NewsSearchBot/{version('news-search')} (news search crawler{suffix})"
+    return crawler_user_agent(contact)
 
 
 class _CrawlProgress:
@@ -364,7 +320,7 @@ def clean(file: Path, url: str | None) -> None:
             article = clean_document(item, url=url)
         except CleanError as error:
             raise click.ClickException(f"{item.origin}: {error}") from None
-        indent = None if item.kind in ("reuters", "jsonl") else 2
+        indent = None if item.kind in (REUTERS, JSONL) else 2
         click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=indent))
 
 
@@ -382,33 +338,26 @@ def reindex(reclean: bool, index_dir: Path) -> None:
     is killed leaves it untouched. A large store is indexed by one worker process per core
     (SEARCH_INDEX_WORKERS sets how many).
     """
-    started = time.monotonic()
-    try:
-        with _writing(index_dir), CorpusStore(index_dir) as store:
-            if reclean:
-                counts = reclean_pages(store)
-                click.echo(
-                    f"re-cleaned {store.count_pages()} pages: {counts['added']} articles added, "
-                    f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
-                    f"{counts['skipped']} without an article, {counts['failed']} failed"
-                )
-            total = store.count()
-            with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
-                generation, count = build_generation(
-                    index_dir,
-                    store.articles(),
-                    keep=settings.from_env("KEEP_GENERATIONS"),
-                    progress=bar.update,
-                    total=total,
-                )
-            store.mark_indexed()
-    except WriterBusy as error:
-        raise click.ClickException(str(error)) from None
-    except (OSError, sqlite3.Error, IndexingFailed) as error:
-        raise click.ClickException(_write_failed(error, index_dir)) from None
+
+    def recleaned(done: Recleaned) -> None:
+        click.echo(
+            f"re-cleaned {done.pages} pages: "
+            f"{done.stored[Outcome.ADDED]} articles added, "
+            f"{done.stored[Outcome.UPDATED]} updated, "
+            f"{done.stored[Outcome.UNCHANGED]} unchanged, "
+            f"{done.skipped} without an article, {done.failed} failed"
+        )
+
+    @contextmanager
+    def track(total: int) -> Iterator[Callable[[int], None]]:
+        with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
+            yield bar.update
+
+    with _writing_errors(index_dir):
+        result = pipeline.reindex(index_dir, reclean, recleaned, track)
     click.echo(
-        f"generation {generation.name} is live: {count} articles "
-        f"in {time.monotonic() - started:.1f} s"
+        f"generation {result.generation} is live: {result.articles} articles "
+        f"in {result.seconds:.1f} s"
     )
 
 
@@ -419,9 +368,10 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 @_index_dir_option
 def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     """Print the ranked results of a query (same syntax as the search box)."""
+    limits = Limits.from_settings()
     try:
-        request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, Limits())
-        with Searcher(index_dir) as searcher:
+        request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, limits)
+        with Searcher(index_dir, limits) as searcher:
             response = searcher.search(request)
     except (InvalidRequest, IndexMissing) as error:
         raise click.ClickException(str(error)) from None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -22,6 +22,15 @@ class Limits:
     max_depth: int = settings.default("MAX_DEPTH")
     max_query_length: int = settings.default("MAX_QUERY_LENGTH")
     max_expansion: int = settings.default("MAX_EXPANSION")
+
+    @classmethod
+    def from_settings(cls, setting: Callable[[str], Any] = settings.from_env) -> Limits:
+        """The limits the settings give: each field is the setting of its name in capitals.
+
+        ``setting`` reads one by name: by default from the environment (SEARCH_*), or, say,
+        from a web app's config (``Limits.from_settings(app.config.__getitem__)``).
+        """
+        return cls(**{f.name: int(setting(f.name.upper())) for f in fields(cls)})
 
 
 @dataclass

@@ -10,7 +10,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from search.article import Article
 
@@ -58,7 +60,33 @@ CREATE INDEX IF NOT EXISTS frontier_state ON frontier (state);
 CREATE TABLE IF NOT EXISTS crawl_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
+
+class Outcome(StrEnum):
+    """What an upsert did with an article (also the words the commands print)."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+class State(StrEnum):
+    """Where a URL of the crawl frontier stands (stored in the frontier table as the value)."""
+
+    QUEUED = "queued"
+    FETCHED = "fetched"  # raw copy kept, not cleaned yet
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class FrontierRow(NamedTuple):
+    """One URL of the crawl frontier: what it was found as, how deep, and what became of it."""
+
+    url: str
+    kind: str
+    depth: int
+    state: str
+    reason: str
 
 
 def _content_hash(data: dict) -> str:
@@ -89,11 +117,10 @@ class CorpusStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def upsert(self, articles: Iterable[Article]) -> list[tuple[Article, str]]:
+    def upsert(self, articles: Iterable[Article]) -> list[tuple[Article, Outcome]]:
         """Add or update ``articles`` in one transaction; return each with its outcome.
 
-        The outcome is ``"added"``, ``"updated"`` or ``"unchanged"``. New and changed articles
-        are marked pending until :meth:`mark_indexed`.
+        New and changed articles are marked pending until :meth:`mark_indexed`.
         """
         now = datetime.now(UTC).isoformat()
         outcomes = []
@@ -105,7 +132,7 @@ class CorpusStore:
                     "SELECT content_hash FROM articles WHERE id = ?", (article.id,)
                 ).fetchone()
                 if row and row[0] == digest:
-                    outcomes.append((article, UNCHANGED))
+                    outcomes.append((article, Outcome.UNCHANGED))
                     continue
                 self._db.execute(
                     "INSERT INTO articles (id, source, url, data, content_hash, added, updated,"
@@ -114,7 +141,7 @@ class CorpusStore:
                     " content_hash=excluded.content_hash, updated=excluded.updated, pending=1",
                     (article.id, article.source, article.url, json.dumps(data), digest, now, now),
                 )
-                outcomes.append((article, UPDATED if row else ADDED))
+                outcomes.append((article, Outcome.UPDATED if row else Outcome.ADDED))
         return outcomes
 
     @contextmanager
@@ -236,7 +263,7 @@ class CorpusStore:
         """Forget the last crawl's frontier (a new crawl starts from its start URLs)."""
         self._db.execute("DELETE FROM frontier")
 
-    def frontier_add(self, url: str, kind: str, depth: int, state: str = "queued") -> bool:
+    def frontier_add(self, url: str, kind: str, depth: int, state: str = State.QUEUED) -> bool:
         """Add ``url`` to the frontier unless it is there already; return whether it was new."""
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO frontier (url, kind, depth, state) VALUES (?, ?, ?, ?)",
@@ -250,14 +277,15 @@ class CorpusStore:
             "UPDATE frontier SET state = ?, reason = ? WHERE url = ?", (state, reason, url)
         )
 
-    def frontier(self, *states: str) -> list[tuple[str, str, int, str, str]]:
-        """Return (url, kind, depth, state, reason) of the frontier URLs in ``states``, in order."""
+    def frontier(self, *states: str) -> list[FrontierRow]:
+        """Return the frontier URLs in ``states``, in the order they were found."""
         marks = ",".join("?" * len(states))
-        return self._db.execute(
+        rows = self._db.execute(
             f"SELECT url, kind, depth, state, reason FROM frontier WHERE state IN ({marks})"
             " ORDER BY seq",
             states,
-        ).fetchall()
+        )
+        return list(map(FrontierRow._make, rows))
 
     def frontier_counts(self) -> dict[str, int]:
         """Return the number of frontier URLs in each state."""

@@ -12,7 +12,7 @@ from search.clean.html import clean_html
 from search.clean.names import people_in_text, split_topic_line
 from search.clean.reuters import clean_reuters, person_name
 from search.clean.text import clean_text, first_sentence
-from search.scrape.files import find_files, read_file
+from search.sources import find_files, read_file
 from tests.conftest import DEMO, SEED, need_shared
 
 HTML_DIR = DEMO / "html"

@@ -10,21 +10,21 @@ import time
 
 import pytest
 
-from search.engine.searcher import Searcher
-from search.scrape.crawl import PAGE, Crawler, CrawlOptions
-from search.scrape.discover import gunzip, links_in_page, urls_in_sitemap
-from search.scrape.fetch import (
+from bench.crawl_site import Handler, Site, article_html, links_page
+from search.crawl.crawl import Crawler, CrawlOptions, Kind
+from search.crawl.discover import gunzip, links_in_page, urls_in_sitemap
+from search.crawl.fetch import (
     FetchPolicy,
     _blocked,
     _GuardedHTTPConnection,
     _GuardedHTTPSConnection,
     retry_after,
 )
-from search.scrape.robots import RobotsRules
-from search.scrape.urls import BadURL, Scope, canonical_url
-from search.store import CorpusStore
+from search.crawl.robots import RobotsRules
+from search.crawl.urls import BadURL, Scope, canonical_url
+from search.engine.searcher import Searcher
+from search.store import CorpusStore, State
 from tests.conftest import ROOT, run_cli
-from tests.crawl_site import Handler, Site, article_html, links_page
 
 # Small limits keep the faults quick: 0.5 s timeouts, one retry, 200 kB pages.
 FAST = ["--allow-private", "--delay", "0", "--timeout", "0.5", "--retries", "1",
@@ -500,12 +500,12 @@ def test_the_frontier_keeps_to_scope_and_depth_and_holds_each_url_once(data_dir)
     with CorpusStore(data_dir) as store:
         crawler = Crawler(store, FetchPolicy("TestBot/1"), options, publish=lambda a: {})
         crawler._seed()
-        crawler._enqueue("https://www.example.org/deep", PAGE, 2)  # beyond --max-depth
-        crawler._enqueue("https://elsewhere.com/a", PAGE, 1)  # out of scope
-        crawler._enqueue("https://news.partner.net/a", PAGE, 1)  # --allow-domain
-        crawler._enqueue("https://example.org/b", PAGE, 1)
-        crawler._enqueue("https://example.org/b", PAGE, 1)
-        queued = [url for url, *_ in store.frontier("queued")]
+        crawler._enqueue("https://www.example.org/deep", Kind.PAGE, 2)  # beyond --max-depth
+        crawler._enqueue("https://elsewhere.com/a", Kind.PAGE, 1)  # out of scope
+        crawler._enqueue("https://news.partner.net/a", Kind.PAGE, 1)  # --allow-domain
+        crawler._enqueue("https://example.org/b", Kind.PAGE, 1)
+        crawler._enqueue("https://example.org/b", Kind.PAGE, 1)
+        queued = [url for url, *_ in store.frontier(State.QUEUED)]
     assert queued == [
         "https://www.example.org/",
         "https://news.partner.net/a",

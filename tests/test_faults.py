@@ -400,7 +400,7 @@ def test_reindex_killed_at_varied_points_never_harms_the_live_generation(
 
 
 def test_ingest_killed_at_varied_points_keeps_whole_batches_and_completes(tmp_path, monkeypatch):
-    from search.cli import BATCH_SIZE
+    from search.pipeline import BATCH_SIZE
 
     articles = make_articles(3 * BATCH_SIZE, words=30, seed=2)
     feed = write_feed(tmp_path / "feed.jsonl", articles)

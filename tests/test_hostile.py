@@ -17,7 +17,7 @@ from search.clean import CleanError, clean_document
 from search.errors import InvalidRequest
 from search.generations import live_generation
 from search.request import Limits, SearchRequest
-from search.scrape.files import HTML, JSONL, REUTERS, TEXT, Document
+from search.sources import HTML, JSONL, REUTERS, TEXT, Document
 from tests.conftest import DEMO, ROOT, ingest, write_jsonl
 from web import create_app
 from web.security import HEADERS

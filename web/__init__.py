@@ -23,7 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     # The one searcher of this process, reached by the views through views.get_searcher().
-    app.extensions["searcher"] = Searcher(app.config["INDEX_DIR"], _limits(app.config))
+    app.extensions["searcher"] = Searcher(
+        app.config["INDEX_DIR"], Limits.from_settings(app.config.__getitem__)
+    )
     app.register_blueprint(views.bp)
     errors.init_app(app)
     metrics.init_app(app)  # first of the request hooks, so that it times what the others refuse
@@ -31,17 +33,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     app.wsgi_app = _one_at_a_time(app.wsgi_app)  # type: ignore[method-assign]
     return app
-
-
-def _limits(config: dict[str, Any]) -> Limits:
-    """The bounds on requests, from the settings of the same names."""
-    return Limits(
-        per_page=int(config["PER_PAGE"]),
-        max_per_page=int(config["MAX_PER_PAGE"]),
-        max_depth=int(config["MAX_DEPTH"]),
-        max_query_length=int(config["MAX_QUERY_LENGTH"]),
-        max_expansion=int(config["MAX_EXPANSION"]),
-    )
 
 
 def _one_at_a_time(wsgi_app):

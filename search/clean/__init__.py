@@ -6,7 +6,7 @@ from search.article import Article, NoText
 from search.clean.html import clean_html, decode_html
 from search.clean.reuters import clean_reuters
 from search.clean.text import clean_text
-from search.scrape.files import HTML, JSONL, REUTERS, TEXT, Document
+from search.sources import HTML, JSONL, REUTERS, TEXT, Document
 
 
 class CleanError(ValueError):

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 
 from search.article import Article, NoText, id_from_url
 from search.clean.html import clean_html, decode_html
-from search.scrape.discover import (
+from search.crawl.discover import (
     Found,
     links_in_page,
     looks_like_feed,
     urls_in_feed,
     urls_in_sitemap,
 )
-from search.scrape.urls import Scope
+from search.crawl.urls import Scope
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 XML_TYPES = {

@@ -1,34 +1,51 @@
-"""The crawl scheduler: a polite, resumable walk over news sites that feeds the store and index."""
+"""The crawl scheduler: a polite, resumable walk over news sites that feeds the store and index.
+
+A little longer than 500 lines: one Crawler, whose loop and the state it keeps (frontier,
+hosts' turns, the pages in flight) read best together; fetching, robots.txt, discovery,
+cleaning and publishing are modules of their own beside it.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
+from search import settings
 from search.article import Article
-from search.scrape.fetch import Fetcher, FetchPolicy, Response
-from search.scrape.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
-from search.scrape.robots import RobotsRules, agent_token
-from search.scrape.urls import BadURL, Scope, canonical_url, host_key
-from search.store import CorpusStore, StoredPage
+from search.crawl.fetch import STOPPED, Fetcher, FetchPolicy, Response
+from search.crawl.process import HTML_TYPES, XML_TYPES, Processed, init_worker, process_body
+from search.crawl.publish import Publisher
+from search.crawl.robots import RobotsRules, agent_token
+from search.crawl.urls import BadURL, Scope, canonical_url, host_key
+from search.store import CorpusStore, Outcome, State, StoredPage
 
 logger = logging.getLogger(__name__)
 
-# Frontier kinds: what a URL was found as, which says what may be read from it.
-START, PAGE, SITEMAP, GUESSED_SITEMAP, FEED = "start", "page", "sitemap", "sitemap?", "feed"
-QUEUED, FETCHED, DONE, SKIPPED, FAILED = "queued", "fetched", "done", "skipped", "failed"
+
+class Kind(StrEnum):
+    """What a URL was found as, which says what may be read from it (stored in the frontier)."""
+
+    START = "start"
+    PAGE = "page"
+    SITEMAP = "sitemap"
+    GUESSED_SITEMAP = "sitemap?"  # /sitemap.xml, robots.txt naming none: may well be missing
+    FEED = "feed"
+    ROBOTS = "robots"  # a host's robots.txt, fetched before anything else (never in the frontier)
+
+
+PAGES = (Kind.PAGE, Kind.START)  # what --max-pages counts
 ANY_TYPE = HTML_TYPES | XML_TYPES | {"application/octet-stream", "text/plain", ""}
 
 
@@ -97,17 +114,17 @@ class Crawler:
         store: CorpusStore,
         policy: FetchPolicy,
         options: CrawlOptions,
-        publish: Callable[[list[Article]], Counter[str]],
+        publish: Callable[[list[Article]], Mapping[Outcome, int]],
         progress: Callable[[CrawlStats], None] | None = None,
     ):
         """Prepare a crawl; ``publish`` writes articles to the store and the live index.
 
-        ``publish`` runs in a thread of its own, so it opens its own store connection.
+        ``publish`` (:func:`search.pipeline.publish`, bound to the data folder) runs in a thread
+        of its own, so it opens its own store connection; it returns the upserts' outcomes.
         """
         self.store = store
         self.policy = policy
         self.options = options
-        self.publish = publish
         self.progress = progress or (lambda stats: None)
         self.stats = CrawlStats()
         self.stop = threading.Event()
@@ -117,13 +134,9 @@ class Crawler:
         self.scope = Scope([])
         self._fetches: dict[Future, tuple[_Task, _Host | None]] = {}
         self._cleanings: dict[Future, _Task] = {}
-        self._ready: list[tuple[str, Article, str]] = []  # (page url, article, body hash)
-        # body hash -> article id, for articles not yet linked to their page in the store
-        self._ready_texts: dict[str, str] = {}
-        self._last_publish = time.monotonic()
-        self._publisher = ThreadPoolExecutor(1, thread_name_prefix="publish")
-        self._publishing: Future | None = None
-        self._publishing_batch: list[tuple[str, Article, str]] = []
+        self.publisher = Publisher(
+            store, publish, self._count, options.publish_every, options.publish_batch
+        )
         self._max_cleanings = 64
 
     # -- set-up ------------------------------------------------------------------------------
@@ -145,14 +158,14 @@ class Crawler:
         if not options.resume:
             store.frontier_reset()
         for url in starts:
-            store.frontier_add(url, START, 0)
+            store.frontier_add(url, Kind.START, 0)
         unclean = []
-        for url, kind, depth, state, _ in store.frontier(QUEUED, FETCHED):
-            task = _Task(url, kind, depth)
-            if state == FETCHED:
+        for row in store.frontier(State.QUEUED, State.FETCHED):
+            task = _Task(row.url, row.kind, row.depth)
+            if row.state == State.FETCHED:
                 unclean.append(task)
             else:
-                self._host(url).queue.append(task)
+                self._host(task.url).queue.append(task)
                 self.stats.queued += 1
         return unclean
 
@@ -175,7 +188,7 @@ class Crawler:
     def run(self) -> CrawlStats:
         """Crawl until the frontier is empty, the page limit is reached or Ctrl-C."""
         unclean = self._seed()
-        workers = self.options.clean_workers or os.cpu_count() or 1
+        workers = self.options.clean_workers or settings.cores()
         # Fetched bodies wait in the cleaning queue: fetching pauses while it is this long.
         self._max_cleanings = 16 * workers
         fetch_pool = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="fetch")
@@ -197,7 +210,7 @@ class Crawler:
                 self._drain(clean_pool)
             finally:
                 clean_pool.shutdown(wait=True, cancel_futures=True)
-                self._publisher.shutdown(wait=True)
+                self.publisher.close()
         self.progress(self.stats)
         return self.stats
 
@@ -218,7 +231,7 @@ class Crawler:
     def _loop(self, fetch_pool: ThreadPoolExecutor, clean_pool: ProcessPoolExecutor) -> None:
         shown = 0.0
         while not self.stop.is_set():
-            self._publish_if_due()
+            self.publisher.step()
             self._dispatch(fetch_pool)
             pending = list(self._fetches) + list(self._cleanings)
             if not pending:
@@ -240,7 +253,7 @@ class Crawler:
             if time.monotonic() - shown > 0.25:
                 self.progress(self.stats)
                 shown = time.monotonic()
-        self._publish_if_due(force=True)
+        self.publisher.step(force=True)
 
     def _drain(self, clean_pool: ProcessPoolExecutor) -> None:
         """After the loop: keep what the fetches in flight brought, finish cleaning, publish."""
@@ -251,7 +264,7 @@ class Crawler:
         for future, task in list(self._cleanings.items()):
             self._cleaned(task, _outcome(task, future))
         self._cleanings.clear()
-        self._publish_if_due(force=True)
+        self.publisher.step(force=True)
 
     def _next_ready(self) -> float | None:
         """When the next host with fetchable work may be asked again (None: there is none)."""
@@ -259,7 +272,7 @@ class Crawler:
             h.ready_at
             for h in self.hosts.values()
             if h.in_flight < self.options.per_host
-            and any(not self.stats.limit_reached or t.kind not in (PAGE, START) for t in h.queue)
+            and any(not self.stats.limit_reached or t.kind not in PAGES for t in h.queue)
         ]
         return min(times) if times else None
 
@@ -278,7 +291,7 @@ class Crawler:
             ):
                 if host.rules is None:
                     if not host.robots_pending:
-                        self._start(pool, _Task(host.key + "/robots.txt", "robots", 0), host)
+                        self._start(pool, _Task(host.key + "/robots.txt", Kind.ROBOTS, 0), host)
                         host.robots_pending = True
                     break
                 task = self._next_task(host)
@@ -290,11 +303,11 @@ class Crawler:
         """Take the next fetchable task of ``host``, settling those that need no fetch."""
         while host.queue:
             task = host.queue[0]
-            is_page = task.kind in (PAGE, START)
+            is_page = task.kind in PAGES
             if is_page and self.stats.fetched + self.stats.not_modified >= self.options.max_pages:
                 # Sitemaps and feeds may still be read; pages wait in the frontier for --resume.
                 self.stats.limit_reached = True
-                others = [t for t in host.queue if t.kind not in (PAGE, START)]
+                others = [t for t in host.queue if t.kind not in PAGES]
                 if not others:
                     return None
                 host.queue.remove(others[0])
@@ -304,15 +317,16 @@ class Crawler:
             self.stats.queued -= 1
             if host.rules.disallow_all:
                 # Not the site's wish but our failure to learn it: a fault to report.
-                self._settle(task.url, FAILED, host.rules.reason)
+                self._settle(task.url, State.FAILED, host.rules.reason)
                 continue
             if not host.rules.allows(task.url, self.agent):
-                self._settle(task.url, SKIPPED, "disallowed by robots.txt")
+                self._settle(task.url, State.SKIPPED, "disallowed by robots.txt")
                 continue
-            if task.kind == PAGE and not self.options.recrawl:
+            if task.kind == Kind.PAGE and not self.options.recrawl:
                 stored = self.store.page(task.url)
                 if stored and stored.article_id:
-                    self._settle(task.url, DONE, "stored before (use --recrawl to fetch again)")
+                    reason = "stored before (use --recrawl to fetch again)"
+                    self._settle(task.url, State.DONE, reason)
                     continue
             return task
         return None
@@ -322,14 +336,14 @@ class Crawler:
         headers = {}
         accept = _accepts(task.kind)
         validated = None
-        if task.kind != "robots":
+        if task.kind != Kind.ROBOTS:
             stored = self.store.page(task.url)
             if stored and stored.etag:
                 headers["If-None-Match"] = stored.etag
             if stored and stored.last_modified:
                 headers["If-Modified-Since"] = stored.last_modified
             validated = stored.final_url if stored else None
-        if task.kind == "robots":
+        if task.kind == Kind.ROBOTS:
             # robots.txt may move (http to https, to www.): follow it, as search engines do.
             future = pool.submit(
                 self.fetcher.fetch, task.url, accept, any_host=True, pause=host.delay
@@ -367,32 +381,33 @@ class Crawler:
         if host is not None:
             host.in_flight -= 1
             host.ready_at = time.monotonic() + host.delay
-        if task.kind == "robots":
+        if task.kind == Kind.ROBOTS:
             self._robots(host, response)
             return
-        if response.error == "crawl stopped":
-            self.store.frontier_set(task.url, QUEUED)
+        if response.error == STOPPED:
+            self.store.frontier_set(task.url, State.QUEUED)
             return
         if response.error:
-            quiet = task.kind == GUESSED_SITEMAP
-            self._settle(task.url, SKIPPED if quiet else FAILED, response.error)
+            quiet = task.kind == Kind.GUESSED_SITEMAP
+            self._settle(task.url, State.SKIPPED if quiet else State.FAILED, response.error)
             return
         if response.skipped:
-            self._settle(task.url, SKIPPED, response.skipped)
+            self._settle(task.url, State.SKIPPED, response.skipped)
             return
         if response.redirect:
             if response.redirect in self.scope:
                 self._enqueue(response.redirect, task.kind, task.depth)
-                self._settle(task.url, DONE, f"redirected to {response.redirect}")
+                self._settle(task.url, State.DONE, f"redirected to {response.redirect}")
             else:
-                self._settle(task.url, SKIPPED, f"redirected out of scope: {response.redirect}")
+                reason = f"redirected out of scope: {response.redirect}"
+                self._settle(task.url, State.SKIPPED, reason)
             return
         if response.final_url != task.url:
             # Reached through a redirect: the target is this page, not one to fetch again.
-            self.store.frontier_add(response.final_url, task.kind, task.depth, DONE)
+            self.store.frontier_add(response.final_url, task.kind, task.depth, State.DONE)
         if response.status == 304:
             if self.store.page(task.url) is None:
-                self._settle(task.url, FAILED, "HTTP 304 for a page never stored")
+                self._settle(task.url, State.FAILED, "HTTP 304 for a page never stored")
                 return
             self.stats.not_modified += 1
         elif response.status == 200:
@@ -410,16 +425,16 @@ class Crawler:
                 )
             )
         else:
-            self._settle(task.url, FAILED, f"HTTP {response.status}")
+            self._settle(task.url, State.FAILED, f"HTTP {response.status}")
             return
-        self.store.frontier_set(task.url, FETCHED)
+        self.store.frontier_set(task.url, State.FETCHED)
         self._clean_stored(clean_pool, task)
 
     def _clean_stored(self, pool: ProcessPoolExecutor, task: _Task) -> None:
         """Hand the stored copy of a fetched URL to a cleaning process."""
         page = self.store.page(task.url)
         if page is None:  # fetched state without a copy: fetch it again
-            self.store.frontier_set(task.url, QUEUED)
+            self.store.frontier_set(task.url, State.QUEUED)
             self._host(task.url).queue.append(task)
             self.stats.queued += 1
             return
@@ -437,15 +452,8 @@ class Crawler:
 
     def _robots(self, host: _Host, response: Response) -> None:
         host.robots_pending = False
-        if response.status == 200 and not response.error and not response.skipped:
-            rules = RobotsRules.from_text(response.body.decode("utf-8", errors="replace"))
-        elif 400 <= response.status < 500 and response.status != 429:
-            rules = RobotsRules.allow_all(f"no robots.txt (HTTP {response.status})")
-        elif response.skipped:
-            rules = RobotsRules.allow_all(f"robots.txt unreadable: {response.skipped}")
-        else:
-            reason = response.error or f"HTTP {response.status}"
-            rules = RobotsRules.deny_all(f"its robots.txt could not be fetched: {reason}")
+        rules = RobotsRules.from_response(response)
+        if rules.disallow_all:
             logger.warning("%s: %s; fetching nothing from it", host.key, rules.reason)
         host.rules = rules
         host.delay = max(self.options.delay, rules.delay(self.agent))
@@ -453,88 +461,50 @@ class Crawler:
         sitemaps = rules.sitemaps
         for url in sitemaps:
             try:
-                self._enqueue(canonical_url(url), SITEMAP, 0)
+                self._enqueue(canonical_url(url), Kind.SITEMAP, 0)
             except BadURL:
                 logger.info("%s: robots.txt names a bad sitemap URL %r", host.key, url)
         if not sitemaps and not rules.disallow_all:
-            self._enqueue(host.key + "/sitemap.xml", GUESSED_SITEMAP, 0)
+            self._enqueue(host.key + "/sitemap.xml", Kind.GUESSED_SITEMAP, 0)
 
     def _cleaned(self, task: _Task, result: Processed) -> None:
         found = result.found
         if result.error:
-            self._settle(task.url, FAILED, result.error)
+            self._settle(task.url, State.FAILED, result.error)
         elif result.article is None:
             # A section page, a feed or a sitemap leads somewhere; an empty page is a skip.
             leads = found.pages or found.sitemaps or found.feeds
-            self._settle(task.url, DONE if leads else SKIPPED, result.skipped)
+            self._settle(task.url, State.DONE if leads else State.SKIPPED, result.skipped)
         else:
             article = result.article
-            duplicate = self._ready_texts.get(result.body_hash)
-            if duplicate is None or duplicate == article.id:
-                duplicate = self.store.same_text(result.body_hash, article.id)
-            else:
-                duplicate = f"article {duplicate}"
+            duplicate = self.publisher.offer(task.url, article, result.body_hash)
             if duplicate:
-                self._settle(task.url, SKIPPED, f"same text as {duplicate}")
-                self.store.link_page(task.url, None, None)
-            else:
-                page = self.store.page(task.url)
-                article.fetched = datetime.fromisoformat(page.fetched) if page else None
-                self._ready.append((task.url, article, result.body_hash))
-                self._ready_texts[result.body_hash] = article.id
+                self._settle(task.url, State.SKIPPED, f"same text as {duplicate}")
             if article.url != task.url and article.url in self.scope:
                 # The page names its canonical address: that URL needs no fetch of its own.
-                self.store.frontier_add(article.url, PAGE, task.depth, DONE)
+                self.store.frontier_add(article.url, Kind.PAGE, task.depth, State.DONE)
         depth = task.depth + 1
         for url in found.sitemaps:
-            self._enqueue(url, SITEMAP, task.depth)
+            self._enqueue(url, Kind.SITEMAP, task.depth)
         for url in found.feeds:
-            self._enqueue(url, FEED, depth)
+            self._enqueue(url, Kind.FEED, depth)
         for url in found.pages:
-            self._enqueue(url, PAGE, depth)
+            self._enqueue(url, Kind.PAGE, depth)
 
     def _settle(self, url: str, state: str, reason: str = "", count: bool = True) -> None:
         """Record the end of a URL's road in the frontier and in the counters."""
         self.store.frontier_set(url, state, reason)
-        if count and state == FAILED:
+        if count and state == State.FAILED:
             self.stats.errors += 1
             logger.info("failed %s: %s", url, reason)
-        elif count and state == SKIPPED:
+        elif count and state == State.SKIPPED:
             self.stats.skipped += 1
             logger.debug("skipped %s: %s", url, reason)
 
-    def _publish_if_due(self, force: bool = False) -> None:
-        """Hand the cleaned articles to the publisher thread (store and live index) when due.
-
-        Indexing is the slowest step; in its own thread it overlaps fetching and cleaning. One
-        batch is published at a time; ``force`` waits for everything to be published.
-        """
-        if self._publishing is not None:
-            if not (force or self._publishing.done()):
-                return
-            self._published()
-        due = time.monotonic() - self._last_publish >= self.options.publish_every
-        if not self._ready or not (force or due or len(self._ready) >= self.options.publish_batch):
-            return
-        batch, self._ready = self._ready, []
-        self._publishing = self._publisher.submit(self.publish, [a for _, a, _ in batch])
-        self._publishing_batch = batch
-        self._last_publish = time.monotonic()
-        if force:
-            self._published()
-
-    def _published(self) -> None:
-        """Count a finished batch and mark its pages done (re-raising what stopped it)."""
-        future, batch = self._publishing, self._publishing_batch
-        self._publishing, self._publishing_batch = None, []
-        outcomes = future.result()
-        self.stats.indexed += outcomes.get("added", 0) + outcomes.get("updated", 0)
-        self.stats.unchanged += outcomes.get("unchanged", 0)
-        for url, article, body_hash in batch:
-            self.store.link_page(url, article.id, body_hash)
-            self.store.frontier_set(url, DONE)
-            if self._ready_texts.get(body_hash) == article.id:
-                del self._ready_texts[body_hash]
+    def _count(self, outcomes: Mapping[Outcome, int]) -> None:
+        """Count the outcomes of a published batch."""
+        self.stats.indexed += outcomes.get(Outcome.ADDED, 0) + outcomes.get(Outcome.UPDATED, 0)
+        self.stats.unchanged += outcomes.get(Outcome.UNCHANGED, 0)
 
 
 def _outcome(task: _Task, future: Future) -> Processed:
@@ -547,8 +517,8 @@ def _outcome(task: _Task, future: Future) -> Processed:
 
 def _accepts(kind: str) -> Callable[[str], bool]:
     """The media types worth downloading for a URL found as ``kind``."""
-    if kind == PAGE:
+    if kind == Kind.PAGE:
         return HTML_TYPES.__contains__
-    if kind == "robots":
+    if kind == Kind.ROBOTS:
         return lambda media: True
     return ANY_TYPE.__contains__

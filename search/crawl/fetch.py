@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from importlib.metadata import version
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -18,14 +19,14 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from search.scrape.urls import BadURL, canonical_url, host_key
+from search.crawl.urls import BadURL, canonical_url, host_key
 
 logger = logging.getLogger(__name__)
 
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_LATER = (429, 503)  # the server asks us to come back: honour Retry-After
-GONE = (404, 410)
 CHUNK = 64 * 1024
+STOPPED = "crawl stopped"  # the error of a fetch cut short by the crawl stopping
 
 
 class BlockedAddress(Exception):
@@ -92,7 +93,6 @@ class Response:
     error: str = ""  # set when the fetch failed; the reason a person can read
     skipped: str = ""  # set when the fetch worked but the page is not for us (type, robots)
     redirect: str = ""  # a redirect to another host, left for the scheduler to queue
-    attempts: int = 1
 
     @property
     def content_type(self) -> str:
@@ -107,6 +107,12 @@ class Response:
             if key.strip().lower() == "charset" and value.strip():
                 return value.strip().strip("\"'")
         return None
+
+
+def crawler_user_agent(contact: str = "") -> str:
+    """The crawler's descriptive User-Agent, with the operator's contact (a URL or an e-mail)."""
+    suffix = f"; +{contact}" if contact else ""
+    return f"NewsSearchBot/{version('news-search')} (news search crawler{suffix})"
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -196,7 +202,7 @@ class Fetcher:
                 return response
             current = target
             if self.stop.wait(pause):
-                return self._fail(response, "crawl stopped")
+                return self._fail(response, STOPPED)
         return self._fail(response, f"more than {self.policy.max_redirects} redirects")
 
     @staticmethod
@@ -218,7 +224,6 @@ class Fetcher:
         while True:
             attempt += 1
             response = self._once(url, current, accept, headers)
-            response.attempts = attempt
             wait = None
             if response.error and response.status == 0 and not response.error.startswith("blocked"):
                 wait = policy.backoff * 2 ** (attempt - 1)  # a timeout or a dropped connection
@@ -241,7 +246,7 @@ class Fetcher:
                 "retry %s in %.2f s (%s)", current, wait, response.error or response.status
             )
             if self.stop.wait(max(wait, pause)):
-                return self._fail(response, "crawl stopped")
+                return self._fail(response, STOPPED)
 
     def _once(
         self, url: str, current: str, accept: Callable[[str], bool], headers: dict[str, str]
@@ -266,7 +271,7 @@ class Fetcher:
             result.status = raw.status
             result.headers = {k.lower(): v for k, v in raw.headers.items()}
             if raw.status != 200:
-                # 404 and 410 (GONE) and other 4xx are final; 3xx, 304, 429 and 5xx are the
+                # 404, 410 and the other 4xx are final; 3xx, 304, 429 and 5xx are the
                 # caller's to follow, keep or retry.
                 final = raw.status < 500 and raw.status not in (*REDIRECTS, 304, *RETRY_LATER)
                 if final:
@@ -291,7 +296,7 @@ class Fetcher:
                 if time.monotonic() > deadline:
                     return self._fail(result, "too slow: the body did not finish in time")
                 if self.stop.is_set():
-                    return self._fail(result, "crawl stopped")
+                    return self._fail(result, STOPPED)
                 chunks.append(chunk)
             result.body = b"".join(chunks)
             return result

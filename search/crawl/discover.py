@@ -11,7 +11,7 @@ import feedparser
 from lxml import etree
 from lxml import html as lxml_html
 
-from search.scrape.urls import BadURL, canonical_url
+from search.crawl.urls import BadURL, canonical_url
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from protego import Protego
 
+from search.crawl.fetch import Response
+
 # A robots.txt asking for more than this between requests is obeyed at this pace instead of
 # stalling the crawl for hours; the operator can still narrow the crawl to skip such a site.
 MAX_CRAWL_DELAY = 60.0
@@ -25,6 +27,22 @@ class RobotsRules:
         """Parse a robots.txt body."""
         parser = Protego.parse(text)
         return cls(parser=parser, sitemaps=list(parser.sitemaps))
+
+    @classmethod
+    def from_response(cls, response: Response) -> RobotsRules:
+        """The rules a fetch of robots.txt gives.
+
+        Its own; none when it is missing or unreadable (a 4xx, not text); when the host could
+        not answer (a 5xx, a 429, a network error), a ban on everything.
+        """
+        if response.status == 200 and not response.error and not response.skipped:
+            return cls.from_text(response.body.decode("utf-8", errors="replace"))
+        if 400 <= response.status < 500 and response.status != 429:
+            return cls.allow_all(f"no robots.txt (HTTP {response.status})")
+        if response.skipped:
+            return cls.allow_all(f"robots.txt unreadable: {response.skipped}")
+        reason = response.error or f"HTTP {response.status}"
+        return cls.deny_all(f"its robots.txt could not be fetched: {reason}")
 
     @classmethod
     def allow_all(cls, reason: str = "") -> RobotsRules:

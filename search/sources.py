@@ -1,4 +1,4 @@
-"""Read files and folders into documents for the cleaner: one per page, text, story or line."""
+"""Local files read into documents for the cleaner: one per page, text, Reuters story or line."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The network: robots.txt, politeness, fetching, sitemaps, feeds, links and the crawl frontier."""

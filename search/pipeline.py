@@ -1,0 +1,196 @@
+"""Ingest, crawl, publish, reindex: the services the command line and the crawler share.
+
+Each takes the data folder's write lock while it writes and returns what it did as a typed
+result; the caller shows progress and prints. Writing can fail with ``WriterBusy`` (another
+writer holds the lock), ``IndexingFailed``, ``OSError`` or ``sqlite3.Error``; the live index
+is untouched by a failed write.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from search import settings
+from search.article import Article
+from search.clean import CleanError, clean_document
+from search.crawl.crawl import Crawler, CrawlOptions, CrawlStats
+from search.crawl.fetch import FetchPolicy
+from search.crawl.reclean import Recleaned, reclean_pages
+from search.engine.writer import build_generation, update_live
+from search.generations import live_generation, write_lock
+from search.sources import Document, Skipped, read_file
+from search.store import CorpusStore, FrontierRow, Outcome, State
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500  # articles an ingest stores in one transaction
+
+# A progress display wraps the files an ingest reads, or is told the total a reindex writes
+# and hands back the function that counts articles written.
+TrackFiles = Callable[[list[Path]], AbstractContextManager[Iterable[Path]]]
+TrackArticles = Callable[[int], AbstractContextManager[Callable[[int], None] | None]]
+
+
+@dataclass
+class Ingested:
+    """What an ingest did: articles stored by outcome, inputs passed over, time taken."""
+
+    stored: Counter[Outcome] = field(default_factory=Counter)
+    skipped: list[Skipped] = field(default_factory=list)  # those without text, and failures
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[Skipped]:
+        """The inputs that could not be read or cleaned (not those merely without text)."""
+        return [item for item in self.skipped if item.failed]
+
+
+@dataclass
+class Crawled:
+    """What a crawl did: its counters, the URLs that failed or were skipped, what is left."""
+
+    stats: CrawlStats
+    problems: list[FrontierRow]  # failed and skipped URLs, in the order they were found
+    queued: int  # URLs left in the frontier for --resume
+
+
+@dataclass
+class Reindexed:
+    """The generation a reindex made live, how many articles it holds, and the time taken."""
+
+    generation: str
+    articles: int
+    seconds: float
+
+
+def _writing(index_dir: Path) -> AbstractContextManager[None]:
+    """The data folder's write lock, with a wait bounded by LOCK_TIMEOUT."""
+    return write_lock(index_dir, settings.from_env("LOCK_TIMEOUT"))
+
+
+def ingest(
+    files: list[Path],
+    index_dir: Path,
+    track: TrackFiles = nullcontext,
+    missed: Iterable[Skipped] = (),
+) -> Ingested:
+    """Clean files of articles into the store and the live index.
+
+    ``files`` and ``missed`` are what :func:`search.sources.find_files` found and passed over.
+    Inputs that cannot be read, hold no article text or fail to clean are passed over too and
+    listed in the result; the articles are stored ``BATCH_SIZE`` at a time, then indexed.
+    """
+    result = Ingested(skipped=list(missed))
+    started = time.monotonic()
+    with _writing(index_dir), CorpusStore(index_dir) as store:
+        batch: list[Article] = []
+        with track(files) as tracked:
+            for article in _articles(tracked, result.skipped):
+                batch.append(article)
+                if len(batch) >= BATCH_SIZE:
+                    result.stored.update(outcome for _, outcome in store.upsert(batch))
+                    batch = []
+        result.stored.update(outcome for _, outcome in store.upsert(batch))
+        index_pending(store, index_dir)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _articles(files: Iterable[Path], skipped: list[Skipped]) -> Iterator[Article]:
+    """The articles cleaned from ``files``; what yields none is added to ``skipped``."""
+    for path in files:
+        for item in read_file(path):
+            article = _clean_or_skip(item, skipped)
+            if article:
+                yield article
+
+
+def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article | None:
+    if isinstance(item, Skipped):
+        skipped.append(item)
+        return None
+    try:
+        return clean_document(item)
+    except CleanError as error:
+        logger.debug("skipped %s: %s", item.origin, error)
+        skipped.append(Skipped(item.origin, str(error), error.failed))
+        return None
+
+
+def publish(index_dir: Path, articles: list[Article]) -> Counter[Outcome]:
+    """Store crawled articles and write them (and any other pending ones) to the live index.
+
+    Opens a store connection of its own: the crawler calls it from its publisher thread.
+    """
+    with _writing(index_dir), CorpusStore(index_dir) as store:
+        outcomes = store.upsert(articles)
+        index_pending(store, index_dir)
+    return Counter(outcome for _, outcome in outcomes)
+
+
+def index_pending(store: CorpusStore, index_dir: Path) -> None:
+    """Write every stored article the live index lacks (this run's, or a killed run's).
+
+    The caller holds the write lock.
+    """
+    # With no live index (a new folder, or a lost LIVE), every stored article is indexed.
+    live = live_generation(index_dir)
+    pending = list(store.articles(pending_only=live is not None))
+    if pending or live is None:
+        update_live(index_dir, pending)
+        store.mark_indexed(a.id for a in pending)
+
+
+def crawl(
+    index_dir: Path,
+    policy: FetchPolicy,
+    options: CrawlOptions,
+    progress: Callable[[CrawlStats], None] | None = None,
+) -> Crawled:
+    """Crawl into the store and the live index, publishing articles as they are cleaned.
+
+    Raises:
+        BadURL: a start URL the crawler cannot use, or nothing to resume.
+    """
+    with CorpusStore(index_dir) as store:
+        stats = Crawler(store, policy, options, partial(publish, index_dir), progress).run()
+        problems = store.frontier(State.FAILED, State.SKIPPED)
+        queued = store.frontier_counts().get(State.QUEUED, 0)
+    return Crawled(stats, problems, queued)
+
+
+def reindex(
+    index_dir: Path,
+    reclean: bool = False,
+    recleaned: Callable[[Recleaned], None] | None = None,
+    track: TrackArticles = lambda total: nullcontext(None),
+) -> Reindexed:
+    """Rebuild the whole index from the store as a new generation and make it live.
+
+    With ``reclean``, first re-clean the crawled pages kept in the store (no network) and
+    tell ``recleaned`` what came of it.
+    """
+    started = time.monotonic()
+    with _writing(index_dir), CorpusStore(index_dir) as store:
+        if reclean:
+            done = reclean_pages(store)
+            if recleaned:
+                recleaned(done)
+        total = store.count()
+        with track(total) as progress:
+            generation, count = build_generation(
+                index_dir,
+                store.articles(),
+                keep=settings.from_env("KEEP_GENERATIONS"),
+                progress=progress,
+                total=total,
+            )
+        store.mark_indexed()
+    return Reindexed(generation.name, count, time.monotonic() - started)

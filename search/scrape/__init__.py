@@ -1,1 +1,0 @@
-"""Getting documents in: fetching pages and reading local files."""
