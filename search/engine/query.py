@@ -172,6 +172,23 @@ def _weigh_repeats(q: query.Query) -> query.Query:
     return q
 
 
+def _exclusions(q: query.Query) -> query.Query:
+    """Read ``NOT x`` among words as ``-x`` does: the words, without what has x. (Whoosh's
+    parser makes it one more optional part of the OR, which matches every article without x.)
+    A query of exclusions alone still lists everything else."""
+    if isinstance(q, query.BinaryQuery):
+        q.a, q.b = _exclusions(q.a), _exclusions(q.b)
+        return q
+    if not isinstance(q, query.CompoundQuery) or isinstance(q, query.Not):
+        return q
+    q.subqueries = [_exclusions(sub) for sub in q.subqueries]
+    excluded = [sub.query for sub in q.subqueries if isinstance(sub, query.Not)]
+    kept = [sub for sub in q.subqueries if not isinstance(sub, query.Not)]
+    if type(q) is not query.Or or not excluded or not kept:
+        return q
+    return query.AndNot(query.Or(kept, boost=q.boost), query.Or(excluded))
+
+
 def filter_query(request: SearchRequest) -> query.Query | None:
     parts: list[query.Query] = []
     for name, fieldname in schema.FILTER_FIELDS.items():
@@ -233,7 +250,7 @@ def parse(
         raise InvalidRequest(
             f"could not understand the query ({error}); check its AND, OR, NOT and brackets"
         ) from None
-    parsed = _weigh_repeats(parsed).normalize()
+    parsed = _exclusions(_weigh_repeats(parsed)).normalize()
     if parsed is query.NullQuery and _only_common_words(text):
         notices.append(
             "Every word of the query is too common to search (such as “the”, “what” or "
