@@ -457,3 +457,26 @@ def test_boolean_operators_match_what_the_help_page_says(boolean_dir, q, meaning
         found = {doc for doc, _ in searcher.rank(q, 1000)}
         total = searcher.search(SearchRequest(q=q)).total
     assert found == expected and total == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("date:[2025-01 to 2025-06]", {"d1", "d2"}),  # the help page's example
+        ("date:[2025-01-15 to 2025-03-31]", {"d2"}),
+        ("date:2025-03", {"d2"}),
+        ("date:2025-07-04", {"d3"}),
+        ("date:[20250101 to 20250131]", {"d1"}),
+        ("date:2025", {"d1", "d2", "d3"}),
+    ],
+)
+def test_date_clauses_narrow_to_their_range(tmp_path, q, expected):
+    days = {"d1": "2025-01-10", "d2": "2025-03-05", "d3": "2025-07-04", "d4": "2024-12-31"}
+    articles = [
+        {"id": i, "url": f"https://example.org/{i}", "title": "Tides", "body": "Tides.",
+         "published": f"{day}T12:00:00Z"}
+        for i, day in days.items()
+    ]  # fmt: skip
+    ingest(tmp_path / "index", write_jsonl(tmp_path / "d.jsonl", *articles))
+    with Searcher(tmp_path / "index") as searcher:
+        assert {doc for doc, _ in searcher.rank(q)} == expected

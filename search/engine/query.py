@@ -86,6 +86,20 @@ def plain_words(parser: qparser.QueryParser, text: str) -> query.Query | None:
     )
 
 
+# A date clause: `date:` (or `published:`) and its value, a bracketed range or one word.
+_DATE_CLAUSE = re.compile(r"\b(?:date|published):(?:\[[^\]]*\]|\{[^}]*\}|\S+)")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})(?:-(\d{2}))?\b")
+
+
+def _iso_dates(text: str) -> str:
+    """Write the ISO dates of date clauses (2025-01, 2025-01-31) as Whoosh's date parser
+    reads them (202501, 20250131): it reads 2025-01 as the whole of 2025."""
+    return _DATE_CLAUSE.sub(
+        lambda clause: _ISO_DATE.sub(lambda d: "".join(filter(None, d.groups())), clause[0]),
+        text,
+    )
+
+
 def _question_marks(text: str) -> str:
     """Read a question mark that ends a word or stands alone as punctuation, not a wildcard."""
     return _QUESTION_MARK.sub(" ", text)
@@ -244,7 +258,7 @@ def parse(
     try:
         parsed = plain_words(parser, text)
         if parsed is None:
-            parsed = parser.parse(_question_marks(text), normalize=False)
+            parsed = parser.parse(_iso_dates(_question_marks(text)), normalize=False)
     except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
         logger.debug("unparseable query %r: %s", text, error)
         raise InvalidRequest(
