@@ -16,20 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.errors import IndexMissing, WriterBusy
-
-__all__ = [
-    "Generation",
-    "IndexMissing",
-    "WriterBusy",
-    "generations_dir",
-    "list_generations",
-    "live_generation",
-    "new_generation_path",
-    "prune",
-    "switch_live",
-    "write_lock",
-]
+from search.errors import WriterBusy
 
 GENERATIONS_DIR = "generations"
 LIVE_FILE = "LIVE"  # holds the name of the live generation; replaced atomically
