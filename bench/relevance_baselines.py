@@ -43,14 +43,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import ir_measures
-
 from bench.common import SHARED_DATA, build_fts5, machine_line, need
 from search.article import Article
-from search.evaluate import DEPTH, MEASURES, Collection, read_collection, run_queries
+from search.evaluate import DEPTH, MEASURES, Collection, evaluate, measure, read_collection
 
 Run = dict[str, list[tuple[str, float]]]  # query id -> [(doc id, score)], best first
-COLLECTIONS = {"cranfield": "Cranfield", "cisi": "CISI"}
+COLLECTIONS = {"cranfield": "Cranfield", "cisi": "CISI", "med": "MED", "npl": "NPL"}
 BASELINE_PACKAGES = ("bm25s", "PyStemmer", "rank-bm25", "tantivy", "Whoosh-Reloaded", "pyjnius")
 LUCENE_JARS = Path("/usr/share/java")  # where Debian's liblucene8-java puts them
 _WORD = re.compile(r"\w+")
@@ -301,8 +299,7 @@ def make_run_lucene(folder: Path) -> Callable[[Collection], Run]:
 
 def run_product(collection: Collection) -> Run:
     """This project's ranking, exactly as ``search eval`` runs it."""
-    with tempfile.TemporaryDirectory(prefix="bl-product-") as tmp:
-        return run_queries(collection, Path(tmp))
+    return evaluate(collection)[0].run
 
 
 @dataclass
@@ -352,18 +349,6 @@ def engines(lucene_jars: Path) -> list[Engine]:
     ]
 
 
-def measure(collection: Collection, run: Run) -> dict[str, float]:
-    """nDCG@10, MAP and Recall@100 of a run, as ``search eval`` computes them."""
-    qrels = [ir_measures.Qrel(q, d, rel) for q, d, rel in collection.qrels]
-    scored = [
-        ir_measures.ScoredDoc(qid, doc, float(score))
-        for qid, ranking in run.items()
-        for doc, score in ranking
-    ]
-    overall = ir_measures.calc_aggregate(list(MEASURES.values()), qrels, scored)
-    return {name: overall[measure] for name, measure in MEASURES.items()}
-
-
 def versions() -> str:
     """The baseline packages' versions ("not installed" for the missing ones)."""
 
@@ -379,8 +364,42 @@ def versions() -> str:
     )
 
 
+def cell(figures: dict[str, float]) -> str:
+    """A table cell: nDCG@10 / MAP / Recall@100."""
+    return " / ".join(f"{figures[m]:.3f}" for m in MEASURES)
+
+
+def table(title: str, rows: dict[str, list[dict[str, float]]], product: str | None) -> list[str]:
+    """One variant's table: a row per engine (a cell per collection, then the mean), the best
+    of the other engines per column, and the product's difference to it."""
+    header = ["engine", *(COLLECTIONS[c] for c in COLLECTIONS), "mean"]
+    lines = [f"{title} (each cell: nDCG@10 / MAP / Recall@100)", ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+
+    def with_mean(cells: list[dict[str, float]]) -> list[dict[str, float]]:
+        return cells + [{m: sum(c[m] for c in cells) / len(cells) for m in MEASURES}]
+
+    measured = {label: with_mean(cells) for label, cells in rows.items()}
+    for label, cells in measured.items():
+        lines.append("| " + " | ".join([label, *map(cell, cells)]) + " |")
+    others = [cells for label, cells in measured.items() if label != product]
+    if others:
+        best = [
+            {m: max(cells[i][m] for cells in others) for m in MEASURES}
+            for i in range(len(header) - 1)
+        ]
+        lines.append("| " + " | ".join(["best of the other engines", *map(cell, best)]) + " |")
+        if product in measured:
+            difference = [
+                " / ".join(f"{ours[m] - theirs[m]:+.3f}" for m in MEASURES)
+                for ours, theirs in zip(measured[product], best, strict=True)
+            ]
+            lines.append("| " + " | ".join(["product − best", *difference]) + " |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Measure every available engine on both collections and print one table."""
+    """Measure every available engine on the four collections, full and short queries."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder")
     parser.add_argument("--engines", help="comma-separated engine keys (default: all)")
@@ -396,46 +415,46 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"unknown engine(s): {', '.join(sorted(unknown))}")
         chosen = [e for e in chosen if e.key in wanted]
 
-    collections = {name: read_collection(name, need(args.data / name)) for name in COLLECTIONS}
+    full = {name: read_collection(need(args.data / name)) for name in COLLECTIONS}
+    variants = {
+        "Full queries": full,
+        "Short queries (first three words that are not stop words)": {
+            name: collection.shortened() for name, collection in full.items()
+        },
+    }
     print(machine_line())
     print(f"baselines: {versions()}; Lucene {lucene_version(args.lucene_jars)}")
-    for name, collection in collections.items():
+    for name, collection in full.items():
         print(
             f"{COLLECTIONS[name]}: {len(collection.articles)} documents, "
             f"{len(collection.judged_queries())} judged queries"
         )
 
-    header = ["engine"] + [f"{COLLECTIONS[c]} {m}" for c in COLLECTIONS for m in MEASURES]
-    rows: list[list[str]] = []
-    best: list[float] = [0.0] * (len(header) - 1)  # per column, over the other engines
+    rows: dict[str, dict[str, list[dict[str, float]]]] = {title: {} for title in variants}
     notes: list[str] = []
     skipped: list[str] = []
     for engine in chosen:
         reason = engine.missing()
         if reason:
-            rows.append([engine.label] + [reason] + [""] * (len(header) - 2))
             skipped.append(f"{engine.label}: {reason}")
             continue
-        values: list[float] = []
-        for name, collection in collections.items():
-            start = time.perf_counter()
-            run = engine.rank(collection)
-            seconds = time.perf_counter() - start
-            figures = measure(collection, run)
-            values += [figures[m] for m in MEASURES]
-            notes.append(f"{engine.label} on {COLLECTIONS[name]}: index + queries {seconds:.1f} s")
-            print(f"  {notes[-1]}", file=sys.stderr, flush=True)
-        rows.append([engine.label] + [f"{value:.3f}" for value in values])
-        if engine.key != "product":
-            best = [max(b, v) for b, v in zip(best, values, strict=True)]
-    if any(best):
-        rows.append(["best of the other engines"] + [f"{value:.3f}" for value in best])
+        for title, collections in variants.items():
+            cells = []
+            for collection in collections.values():
+                start = time.perf_counter()
+                run = engine.rank(collection)
+                seconds = time.perf_counter() - start
+                cells.append(measure(collection, run).overall)
+                notes.append(
+                    f"{engine.label} on {collection.name}: index + queries {seconds:.1f} s"
+                )
+                print(f"  {notes[-1]}", file=sys.stderr, flush=True)
+            rows[title][engine.label] = cells
 
-    print()
-    print("| " + " | ".join(header) + " |")
-    print("|" + " --- |" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    product = chosen[0].label if chosen and chosen[0].key == "product" else None
+    for title in variants:
+        print()
+        print("\n".join(table(title, rows[title], product)))
     print()
     for line in skipped:
         print(f"skipped, {line}")

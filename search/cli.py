@@ -424,53 +424,84 @@ def stats(index_dir: Path) -> None:
 
 
 @main.command("eval")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--collection",
     "kind",
-    required=True,
     type=click.Choice(["cranfield", "cisi", "trec"]),
-    help="The collection's format: Cranfield 1400, CISI, or a generic folder (docs.jsonl, "
-    "queries.tsv, qrels.txt).",
+    help="The collections' format: Cranfield 1400, CISI, or a generic folder (docs.jsonl, "
+    "queries.tsv, qrels.txt) [default: told by each folder's files].",
 )
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--short/--full-only",
+    default=True,
+    show_default=True,
+    help="Also run each collection's short queries: every query cut to its first three words "
+    "that are not stop words, as a search box gets them.",
+)
 @click.option(
     "--run-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the ranking as a TREC run file (for comparison with other systems).",
+    help="Write the ranking of the full queries as a TREC run file (one collection only).",
 )
 @click.option("--per-query", is_flag=True, help="Print the figures of every query too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def evaluate_command(
-    kind: str, path: Path, run_file: Path | None, per_query: bool, as_json: bool
+    paths: tuple[Path, ...],
+    kind: str | None,
+    short: bool,
+    run_file: Path | None,
+    per_query: bool,
+    as_json: bool,
 ) -> None:
-    """Measure the ranking on a test collection: nDCG@10, MAP and Recall@100.
+    """Measure the ranking on test collections: nDCG@10, MAP and Recall@100.
 
-    Indexes the collection in a temporary folder with the product's own schema, analyzers
-    and ranking, runs every judged query and scores the ranking with ir-measures.
+    Each PATH is a collection's folder. Each is indexed in a temporary folder with the
+    product's own schema, analyzers and ranking; every judged query is run and the ranking
+    scored with ir-measures. One table: a row per collection (and per short variant), then the
+    means over the collections.
     """
-    from search.evaluate import CollectionError, evaluate, read_collection, write_run
+    from search.evaluate import CollectionError, evaluate, mean, read_collection, write_run
 
+    if run_file and len(paths) > 1:
+        raise click.UsageError("--run-file takes one collection")
+    evaluations = []
     try:
-        collection = read_collection(kind, path)
-        evaluation = evaluate(collection)
+        for path in paths:
+            evaluations += evaluate(read_collection(path, kind), short=short)
     except CollectionError as error:
         raise click.ClickException(str(error)) from None
     if run_file:
-        write_run(evaluation, run_file)
+        write_run(evaluations[0], run_file)
+    variants = {"full queries": evaluations[:: 2 if short else 1]}
+    if short:
+        variants["short queries"] = evaluations[1::2]
+    means = {name: mean(group) for name, group in variants.items()} if len(paths) > 1 else {}
     if as_json:
-        click.echo(json.dumps(evaluation.to_dict(per_query=per_query), indent=2))
+        data = {
+            "collections": [e.to_dict(per_query=per_query) for e in evaluations],
+            "mean": means,
+        }
+        click.echo(json.dumps(data, indent=2))
         return
+    names = list(evaluations[0].overall)
+    width = max(len(e.collection) for e in evaluations) + 2
+    width = max(width, *(len(f"mean, {name}") + 2 for name in means))
     click.echo(
-        f"{evaluation.collection}: {evaluation.documents} documents, "
-        f"{evaluation.queries} judged queries"
+        f"{'collection':<{width}}{'documents':>10}{'queries':>9}"
+        + "".join(f"{name:>12}" for name in names)
     )
+    for e in evaluations:
+        figures = "".join(f"{e.overall[name]:>12.4f}" for name in names)
+        click.echo(f"{e.collection:<{width}}{e.documents:>10}{e.queries:>9}{figures}")
+    for name, figures in means.items():
+        values = "".join(f"{figures[m]:>12.4f}" for m in names)
+        click.echo(f"{'mean, ' + name:<{width}}{'':>19}{values}")
     if per_query:
-        names = list(evaluation.overall)
-        click.echo("query\t" + "\t".join(names))
-        for qid, figures in evaluation.per_query.items():
-            click.echo(qid + "\t" + "\t".join(f"{figures.get(n, 0.0):.4f}" for n in names))
-    for name, value in evaluation.overall.items():
-        click.echo(f"{name:<11} {value:.4f}")
+        for e in evaluations:
+            click.echo(f"\n{e.collection}\nquery\t" + "\t".join(names))
+            for qid, figures in e.per_query.items():
+                click.echo(qid + "\t" + "\t".join(f"{figures.get(n, 0.0):.4f}" for n in names))
 
 
 @main.command()

@@ -15,6 +15,8 @@ import ir_measures
 from ir_measures import AP, R, nDCG
 
 from search.article import Article
+from search.engine import schema
+from search.engine.scoring import Ranking
 from search.engine.searcher import Searcher
 from search.engine.writer import build_generation
 from search.errors import InvalidRequest
@@ -44,6 +46,21 @@ class Collection:
         """The queries that have at least one judgment, in their order."""
         judged = {qid for qid, _, _ in self.qrels}
         return {qid: text for qid, text in self.queries.items() if qid in judged}
+
+    def shortened(self) -> Collection:
+        """The same collection with every query cut as a search box gets it (:func:`short`)."""
+        queries = {qid: short(text) for qid, text in self.queries.items()}
+        return Collection(f"{self.name} (short)", self.articles, queries, self.qrels)
+
+
+SHORT_WORDS = 3
+
+
+def short(text: str) -> str:
+    """A query as a reader types it in a search box: its first three words that are not stop
+    words (the product's stop list), as the index folds them (lower case, "U.S." -> "us")."""
+    words = map(schema.fold, schema.TOKEN_PATTERN.findall(text))
+    return " ".join([word for word in words if word not in schema.STOP_WORDS][:SHORT_WORDS])
 
 
 def _need(path: Path) -> Path:
@@ -152,15 +169,30 @@ def read_trec(path: str | Path) -> Collection:
 
 
 READERS = {"cranfield": read_cranfield, "cisi": read_cisi, "trec": read_trec}
+# The file that tells each kind of collection folder apart.
+MARKERS = {"cranfield": "cran.all.1400", "cisi": "CISI.ALL", "trec": "docs.jsonl"}
 
 
-def read_collection(kind: str, path: str | Path) -> Collection:
-    """Read a test collection of kind ``cranfield``, ``cisi`` or ``trec`` from folder ``path``."""
-    if kind not in READERS:
+def collection_kind(path: str | Path) -> str:
+    """The kind of the collection in folder ``path``, told by the files it holds."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise CollectionError(f"{path} is not a folder")
+    for kind, marker in MARKERS.items():
+        if (folder / marker).is_file():
+            return kind
+    expected = ", ".join(f"{marker} ({kind})" for kind, marker in MARKERS.items())
+    raise CollectionError(f"{path} holds no test collection: expected one of {expected}")
+
+
+def read_collection(path: str | Path, kind: str | None = None) -> Collection:
+    """Read the test collection in folder ``path``: of kind ``cranfield``, ``cisi`` or
+    ``trec``, or (when ``kind`` is None) of the kind its files show."""
+    if kind is not None and kind not in READERS:
         raise CollectionError(f"unknown collection kind {kind!r}; one of {', '.join(READERS)}")
     if not Path(path).is_dir():
         raise CollectionError(f"{path} is not a folder")
-    return READERS[kind](path)
+    return READERS[kind or collection_kind(path)](path)
 
 
 @dataclass
@@ -187,10 +219,13 @@ class Evaluation:
         return data
 
 
-def run_queries(collection: Collection, data_dir: Path) -> dict[str, list[tuple[str, float]]]:
-    """Index the collection into ``data_dir`` the product's way; rank every judged query."""
+def index(collection: Collection, data_dir: Path) -> None:
+    """Index the collection's documents into ``data_dir`` the product's way."""
     build_generation(data_dir, collection.articles, keep=1)
-    searcher = Searcher(data_dir)
+
+
+def rank(collection: Collection, searcher: Searcher) -> dict[str, list[tuple[str, float]]]:
+    """Rank every judged query of ``collection`` with ``searcher`` (over its documents)."""
     run = {}
     for qid, text in collection.judged_queries().items():
         try:
@@ -202,10 +237,8 @@ def run_queries(collection: Collection, data_dir: Path) -> dict[str, list[tuple[
     return run
 
 
-def evaluate(collection: Collection) -> Evaluation:
-    """Index ``collection`` in a temporary folder, run its judged queries and measure them."""
-    with tempfile.TemporaryDirectory(prefix="search-eval-") as tmp:
-        run = run_queries(collection, Path(tmp))
+def measure(collection: Collection, run: dict[str, list[tuple[str, float]]]) -> Evaluation:
+    """The figures of a run over ``collection``'s judged queries."""
     qrels = [ir_measures.Qrel(q, d, rel) for q, d, rel in collection.qrels]
     scored = [
         ir_measures.ScoredDoc(qid, doc, score)
@@ -225,6 +258,24 @@ def evaluate(collection: Collection) -> Evaluation:
         per_query=per_query,
         run=run,
     )
+
+
+def evaluate(
+    collection: Collection, ranking: Ranking | None = None, short: bool = False
+) -> list[Evaluation]:
+    """Index ``collection`` in a temporary folder, run its judged queries with ``ranking``
+    (the shipped one by default) and measure them; with ``short``, its short queries too
+    (:meth:`Collection.shortened`), over the same index."""
+    variants = [collection, collection.shortened()] if short else [collection]
+    with tempfile.TemporaryDirectory(prefix="search-eval-") as tmp:
+        index(collection, Path(tmp))
+        with Searcher(tmp, ranking=ranking) as searcher:
+            return [measure(variant, rank(variant, searcher)) for variant in variants]
+
+
+def mean(evaluations: list[Evaluation]) -> dict[str, float]:
+    """Each measure's mean over several evaluations (each collection counting once)."""
+    return {m: sum(e.overall[m] for e in evaluations) / len(evaluations) for m in MEASURES}
 
 
 def write_run(evaluation: Evaluation, path: str | Path, tag: str = "news-search") -> None:

@@ -30,7 +30,7 @@ def trec_folder(tmp_path: Path) -> Path:
 
 
 def test_trec_collection_is_measured_with_the_right_answers_first(tmp_path):
-    evaluation = evaluate(read_collection("trec", trec_folder(tmp_path)))
+    [evaluation] = evaluate(read_collection(trec_folder(tmp_path)))
     assert evaluation.queries == 2  # only judged queries run
     assert evaluation.per_query["q1"]["nDCG@10"] == pytest.approx(1.0)
     assert evaluation.per_query["q2"]["MAP"] == pytest.approx(1.0)
@@ -52,10 +52,47 @@ def test_eval_command_prints_figures_and_writes_a_run_file(tmp_path):
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert set(body["measures"]) == {"nDCG@10", "MAP", "Recall@100"}
-    assert set(body["per_query"]) == {"q1", "q2"}
+    full, short = body["collections"]
+    assert (full["collection"], short["collection"]) == ("mini", "mini (short)")
+    assert set(full["measures"]) == {"nDCG@10", "MAP", "Recall@100"}
+    assert set(full["per_query"]) == {"q1", "q2"}
+    assert body["mean"] == {}  # (one collection: nothing to average)
     first = run_file.read_text().splitlines()[0].split()
     assert first[:4] == ["q1", "Q0", "d1", "1"] and len(first) == 6
+
+
+def test_eval_command_measures_several_collections_in_one_table(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    folders = [trec_folder(tmp_path / "a"), trec_folder(tmp_path / "b")]
+    (folders[1] / "qrels.txt").write_text("q1 0 d2 1\nq2 0 d3 1\n")  # q1's answer is wrong
+    result = run_cli("eval", *map(str, folders))  # kinds told by the folders' files
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == [
+        "collection",
+        "documents",
+        "queries",
+        "nDCG@10",
+        "MAP",
+        "Recall@100",
+    ]
+    assert [line.split()[0] for line in lines[1:]] == ["mini"] * 4 + ["mean,"] * 2
+    as_json = json.loads(run_cli("eval", "--full-only", "--json", *map(str, folders)).output)
+    figures = [c["measures"]["MAP"] for c in as_json["collections"]]
+    assert len(figures) == 2 and figures[0] == pytest.approx(1.0) and figures[1] < 1.0
+    assert as_json["mean"]["full queries"]["MAP"] == pytest.approx(sum(figures) / 2)
+    bad = run_cli("eval", str(folders[0]), str(tmp_path))
+    assert bad.exit_code == 1 and "holds no test collection" in bad.output
+
+
+def test_short_queries_are_the_first_three_words_that_are_not_stop_words(tmp_path):
+    collection = read_collection(trec_folder(tmp_path))
+    collection.queries["q9"] = "What are the effects of the wind on U.S. power prices?"
+    short = collection.shortened()
+    assert short.name == "mini (short)" and short.qrels == collection.qrels
+    assert short.queries["q9"] == "effects wind us"
+    assert short.queries["q1"] == "wheat harvest"
 
 
 def test_cranfield_queries_are_numbered_by_position_and_codes_graded(tmp_path):
@@ -68,11 +105,11 @@ def test_cranfield_queries_are_numbered_by_position_and_codes_graded(tmp_path):
     # .I ids skip numbers: judgments use the position (1, 2), not the id (001, 004).
     (folder / "cran.qry").write_text(".I 001\n.W\nwing lift .\n.I 004\n.W\nheat slabs .\n")
     (folder / "cranqrel").write_text("1 1 1\n1 2 -1\n2 2 4 \n")
-    collection = read_collection("cranfield", folder)
+    collection = read_collection(folder)
     assert collection.queries == {"1": "wing lift .", "2": "heat slabs ."}
     assert sorted(collection.qrels) == [("1", "1", 4), ("1", "2", 0), ("2", "2", 1)]
     assert collection.articles[0].title == "lift of wings"
-    assert evaluate(collection).overall["nDCG@10"] == pytest.approx(1.0)
+    assert evaluate(collection)[0].overall["nDCG@10"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +128,7 @@ def test_bad_collections_are_a_clear_error(tmp_path, files, message):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     with pytest.raises(CollectionError, match=message):
-        read_collection("trec", tmp_path)
+        read_collection(tmp_path, "trec")
     result = run_cli("eval", "--collection", "trec", str(tmp_path))
     assert result.exit_code == 1 and message in result.output
 
@@ -99,8 +136,10 @@ def test_bad_collections_are_a_clear_error(tmp_path, files, message):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FLOORS["collections"]))
 def test_ranking_stays_above_its_pinned_floors(name):
-    """The figures README reports; a change that drops below them fails here."""
+    """The figures bench/README.md reports, full and short queries; a change that drops below
+    them fails here."""
     folder = need_shared(SHARED_DATA / name)
-    evaluation = evaluate(read_collection(name, folder))
-    for measure, floor in FLOORS["collections"][name].items():
-        assert evaluation.overall[measure] >= floor, (name, measure, evaluation.overall)
+    full, short = evaluate(read_collection(folder), short=True)
+    for variant, evaluation in (("full", full), ("short", short)):
+        for measure, floor in FLOORS["collections"][name][variant].items():
+            assert evaluation.overall[measure] >= floor, (name, variant, evaluation.overall)

@@ -31,6 +31,8 @@ QUERY_CACHE_BYTES = 16 * 1024 * 1024
 # words, 1.4 million postings) takes about 60 MB.
 SCORE_CACHE_BYTES = 64 * 1024 * 1024
 _ENTRY_BYTES = 600
+# Body words whose index-wide counts feedback keeps (about 100 bytes each).
+FREQUENCY_CACHE_WORDS = 100_000
 
 
 def bits_of(docnums, size: int) -> int:
@@ -87,6 +89,7 @@ class DocSets:
         self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._newest_ticks: int | None = None
+        self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
 
     @property
     def score_cache_bytes(self) -> int:
@@ -114,6 +117,18 @@ class DocSets:
                     self._term_bytes -= self.size // 8
                 self._terms[key] = bits
         return bits
+
+    def frequency(self, reader, word: str) -> int:
+        """How many times ``word`` occurs in the bodies of the whole index (cached: feedback
+        asks for the words of its matches, and the common ones recur)."""
+        count = self._frequencies.get(word)
+        if count is None:
+            count = reader.frequency(schema.BODY, word)
+            with self._lock:
+                if len(self._frequencies) >= FREQUENCY_CACHE_WORDS:
+                    self._frequencies.clear()
+                self._frequencies[word] = count
+        return count
 
     def matches(self, searcher, q: query.Query) -> int:
         """The documents a phrase, wildcard or range matches, by Whoosh (the latest cached: a

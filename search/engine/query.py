@@ -11,9 +11,10 @@ from datetime import time as dtime
 from itertools import islice
 
 from whoosh import fields, qparser, query
+from whoosh.qparser import syntax
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from search.engine import schema, scoring
+from search.engine import schema
 from search.errors import InvalidRequest
 from search.request import SearchRequest
 
@@ -75,9 +76,8 @@ def plain_words(parser: qparser.QueryParser, text: str) -> query.Query | None:
             query.Or(
                 [
                     term
-                    for field, boost in schema.SEARCH_FIELDS.items()
-                    if (term := parser.term_query(field, word, parser.termclass, boost=boost))
-                    is not None
+                    for field in schema.SEARCH_FIELDS
+                    if (term := parser.term_query(field, word, parser.termclass)) is not None
                 ]
             )
             for word in words
@@ -103,6 +103,70 @@ def _iso_dates(text: str) -> str:
 def _question_marks(text: str) -> str:
     """Read a question mark that ends a word or stands alone as punctuation, not a wildcard."""
     return _QUESTION_MARK.sub(" ", text)
+
+
+def _clause_fields(node: syntax.SyntaxNode) -> set[str | None]:
+    """The fields a part of a parsed query names (None for a part that names none)."""
+    if isinstance(node, syntax.GroupNode):
+        return set().union(*(_clause_fields(child) for child in node.nodes))
+    return {node.fieldname} if node.has_fieldname else {None}
+
+
+def _field_clauses(group: syntax.SyntaxNode) -> tuple[list, list]:
+    """The field clauses among the optional parts of an implicit group, and its other parts
+    (everything is "other" in any other kind of group)."""
+    if type(group) is not syntax.OrGroup:
+        return [], [group]
+    clauses = [
+        node
+        for node in group.nodes
+        if not isinstance(node, syntax.NotGroup)
+        and len(fields := _clause_fields(node)) == 1
+        and None not in fields
+    ]
+    return clauses, [node for node in group.nodes if node not in clauses]
+
+
+def _clause_text(node: syntax.SyntaxNode) -> list[str]:
+    """The words and phrases (quoted) of the clauses of searched fields in ``node``."""
+    if isinstance(node, syntax.GroupNode):
+        return [text for child in node.nodes for text in _clause_text(child)]
+    if getattr(node, "fieldname", None) not in schema.SEARCH_FIELDS:
+        return []
+    if isinstance(node, qparser.PhrasePlugin.PhraseNode):
+        return [f'"{node.text}"']
+    return [node.text] if isinstance(node, syntax.WordNode) else []
+
+
+def _restrictions(tree: syntax.GroupNode, parser: qparser.QueryParser) -> syntax.GroupNode:
+    """Make each field clause among a query's words a restriction: ``source:reuters gold`` is
+    Reuters' stories about gold, ``energy date:2026`` the energy stories of 2026. (The parser
+    makes it one more optional word.) A clause joined by an explicit OR stays optional.
+
+    A query of field clauses alone ranks its matches by how much of their text is about the
+    clauses' words: ``topics:coffee`` puts first the stories whose headline and body are
+    about coffee, not those that name it in passing."""
+    first = tree.nodes[0] if isinstance(tree, syntax.AndNotGroup) else None
+    if isinstance(first, syntax.GroupNode) and not first.nodes:
+        # Exclusions alone (-oil) list everything else, as NOT oil does.
+        return syntax.OrGroup([syntax.NotGroup([tree.nodes[1]])])
+    if isinstance(tree, syntax.AndNotGroup | syntax.RequireGroup):
+        tree.nodes[0] = _restrictions(tree.nodes[0], parser)  # (the words - and + qualify)
+        return tree
+    if isinstance(tree, syntax.AndMaybeGroup):  # (+required words, then the optional ones)
+        required, optional = tree.nodes
+    else:
+        required, optional = None, tree
+    clauses, words = _field_clauses(optional)
+    if not clauses:
+        return tree
+    must = syntax.AndGroup(clauses + ([required] if required is not None else []))
+    if required is not None:
+        return syntax.AndMaybeGroup([must, syntax.OrGroup(words)]) if words else must
+    if words:
+        return syntax.AndGroup(clauses + [syntax.OrGroup(words)])
+    text = _clause_text(must)
+    return syntax.AndMaybeGroup([must, parser.process(" ".join(text))]) if text else must
 
 
 def _walk(q: query.Query) -> Iterator[query.Query]:
@@ -170,18 +234,19 @@ def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Quer
 
 
 def _weigh_repeats(q: query.Query) -> query.Query:
-    """Make a word given more than once in a group count more (Whoosh would drop the
-    repeats): one part with the group's boosts of it added up, then saturated."""
+    """Make a word given more than once in a group count as many times (Whoosh would drop the
+    repeats; BM25 weighs a word by its count in the query): one part with the group's boosts
+    of it added up."""
     if not isinstance(q, query.CompoundQuery) or isinstance(q, query.Not):
         return q
-    same: dict[query.Query, list[float]] = {}  # a part at boost 1 -> its boosts as typed
+    same: dict[query.Query, float] = {}  # a part at boost 1 -> its boosts as typed, added up
     for sub in q.subqueries:
         sub = _weigh_repeats(sub)
         plain = sub.copy()
         plain.boost = 1.0
-        same.setdefault(plain, []).append(sub.boost)
-    for plain, boosts in same.items():
-        plain.boost = scoring.repeated(sum(boosts), len(boosts)) if len(boosts) > 1 else boosts[0]
+        same[plain] = same.get(plain, 0.0) + sub.boost
+    for plain, boost in same.items():
+        plain.boost = boost
     q.subqueries = list(same)
     return q
 
@@ -214,6 +279,52 @@ def filter_query(request: SearchRequest) -> query.Query | None:
     return query.And(parts) if parts else None
 
 
+class _Bracket(syntax.GroupNode):
+    """The words in a pair of brackets: an OR, as the parser's own group, but one that an
+    OR operator beside it does not merge into (it merges into a group of its own kind, which
+    turned ``(a NOT b) OR c`` into ``(a OR c) NOT b``)."""
+
+    qclass = query.Or
+
+
+class _BracketPlugin(qparser.GroupPlugin):
+    """Brackets make :class:`_Bracket` groups (Whoosh's ``do_groups``, with that one change)."""
+
+    def do_groups(self, parser, group):
+        stack = [parser.group()]
+        for node in group:
+            if isinstance(node, self.OpenBracket):
+                stack.append(_Bracket())
+            elif isinstance(node, self.CloseBracket):
+                if len(stack) > 1:
+                    last = stack.pop()
+                    stack[-1].append(last)
+            else:
+                stack[-1].append(node)
+        top = stack[0]
+        for unclosed in stack[1:]:  # (more opening brackets than closing ones)
+            top.extend(unclosed)
+        if len(top) == 1 and isinstance(top[0], syntax.GroupNode):
+            boost = top.boost
+            top = top[0]
+            top.boost = boost
+        return top
+
+
+class _PlusMinusPlugin(qparser.PlusMinusPlugin):
+    """+ and - inside brackets too (Whoosh's plugin reads them in the outermost group only
+    and left ``(energy -oil) OR gas`` unreadable)."""
+
+    def do_plusminus(self, parser, group):
+        for i, node in enumerate(group.nodes):
+            if isinstance(node, syntax.GroupNode):
+                group.nodes[i] = self.do_plusminus(parser, node)
+        markers = (self.Plus, self.Minus)
+        if not any(isinstance(node, markers) for node in group.nodes):
+            return group
+        return super().do_plusminus(parser, group)
+
+
 def make_parser(index_schema: fields.Schema) -> qparser.QueryParser:
     """The parser of the documented syntax over an index of ``index_schema``."""
     # Only the documented fields may be named: `url:x` or `month:x` are words, as the
@@ -224,7 +335,6 @@ def make_parser(index_schema: fields.Schema) -> qparser.QueryParser:
     parser = qparser.MultifieldParser(
         list(schema.SEARCH_FIELDS),
         queryable,
-        fieldboosts=schema.SEARCH_FIELDS,
         # Any word may match; BM25 adds up the words a document has, so documents with
         # more of them rank higher. (Whoosh's OrGroup "scale" bonus is lost when the query
         # is normalised, so none is asked for.)
@@ -235,9 +345,11 @@ def make_parser(index_schema: fields.Schema) -> qparser.QueryParser:
         if alias != target:
             aliases.setdefault(target, []).append(alias)
     parser.add_plugin(qparser.FieldAliasPlugin(aliases))
+    parser.remove_plugin_class(qparser.GroupPlugin)
+    parser.add_plugin(_BracketPlugin())
     # + and - mark a word only at its start: "real-gas" and "Coca-Cola" are not exclusions,
     # and a dash standing alone ("pitot tubes - calibration") is punctuation.
-    parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=\S)", r"(?<![^\s(])-(?=\S)"))
+    parser.add_plugin(_PlusMinusPlugin(r"(?<![^\s(])\+(?=\S)", r"(?<![^\s(])-(?=\S)"))
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(DateParserPlugin(free=False))
     return parser
@@ -258,7 +370,8 @@ def parse(
     try:
         parsed = plain_words(parser, text)
         if parsed is None:
-            parsed = parser.parse(_iso_dates(_question_marks(text)), normalize=False)
+            tree = _restrictions(parser.process(_iso_dates(_question_marks(text))), parser)
+            parsed = tree.query(parser) or query.NullQuery
     except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
         logger.debug("unparseable query %r: %s", text, error)
         raise InvalidRequest(

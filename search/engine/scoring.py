@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from math import log
+from math import log, log2
 
 import numpy as np
-from whoosh import classify, query, scoring, sorting
+from whoosh import query, scoring, sorting
 from whoosh.util.times import datetime_to_long
 
 from search.engine import schema
-
-# BM25's saturation and length normalisation: one default for every collection, chosen with
-# `search eval` on Cranfield and CISI together (k1 1.2-3, b .5-1 tried; see README).
-K1 = 2.0
-B = 0.9
 
 
 class NewsBM25F(scoring.BM25F):
@@ -37,30 +33,32 @@ class NewsBM25F(scoring.BM25F):
         return log(1 + (total - n + 0.5) / (n + 0.5))
 
 
-def weighting() -> scoring.WeightingModel:
-    """Return the weighting model searches rank by."""
-    return NewsBM25F(B=B, K1=K1)
-
-
-# Pseudo-relevance feedback: a query of at least FEEDBACK_MIN_WORDS distinct words is rescored
-# with the FEEDBACK_TERMS words most typical of its FEEDBACK_DOCS best matches (Bo1 model), each
-# match counting in proportion to its score, and only words found in FEEDBACK_MIN_DOCS of them
-# (a word that only one match holds is that match's topic, not the query's).
-FEEDBACK_MIN_WORDS = 4
+# Pseudo-relevance feedback learns from a query's FEEDBACK_DOCS best matches, each counting in
+# proportion to its score, the FEEDBACK_TERMS words most typical of them (Bo1 model) that at
+# least FEEDBACK_MIN_DOCS of them hold (a word that only one match holds is that match's topic,
+# not the query's). RM3's defaults for the counts (10 and 10).
 FEEDBACK_DOCS = 10
+FEEDBACK_TERMS = 10
 FEEDBACK_MIN_DOCS = 2
-FEEDBACK_TERMS = 20
-FEEDBACK_WEIGHT = 5.5  # times a word's Bo1 weight (which Whoosh normalises to well under 1)
-FEEDBACK_FIELDS = tuple(schema.SEARCH_FIELDS)  # where the added words are looked for
-
-# A word repeated in a query counts more, with diminishing returns: n times counts
-# n * (K3 + 1) / (n + K3), BM25's query-term saturation (n for a large K3, 1 for 0).
-K3 = 12.0
 
 
-def repeated(boosts: float, times: int) -> float:
-    """The boost of a query word given ``times`` times, ``boosts`` its boosts added up."""
-    return boosts * (K3 + 1) / (times + K3)
+@dataclass(frozen=True)
+class Ranking:
+    """The ranking's settings. The defaults are the shipped ones, each chosen by leaving one
+    test collection out: the setting best on the other three, scored on the fourth, for each
+    of Cranfield, CISI, MED and NPL (``python -m bench.relevance_tuning``; figures in
+    bench/README.md).
+    """
+
+    k1: float = 1.2  # BM25's term-frequency saturation
+    b: float = 0.75  # BM25's length normalisation
+    # The share of the query that pseudo-relevance feedback's words weigh, interpolated with
+    # the reader's own words as in RM3 (0: no feedback).
+    feedback: float = 0.5
+
+    def weighting(self) -> scoring.WeightingModel:
+        """The weighting model searches rank by."""
+        return NewsBM25F(B=self.b, K1=self.k1)
 
 
 # A word's part in a query's score: (field, word, boost, gates), the gates being the parts of
@@ -119,46 +117,76 @@ def query_words(q: query.Query) -> set[str]:
     return {text for fieldname, text in q.iter_all_terms() if fieldname in schema.SEARCH_FIELDS}
 
 
+# Two matches whose words overlap this much (Jaccard) are copies of one story.
+NEAR_COPY = 0.8
+
+
+def _near_copy(words: set[str], other: set[str]) -> bool:
+    """Whether two matches' sets of words make them copies of one story."""
+    union = len(words | other)
+    return not union or len(words & other) / union >= NEAR_COPY
+
+
 def with_feedback(
-    searcher, q: query.Query, best: Callable[[query.Query, int], list[tuple[int, float]]]
+    searcher,
+    q: query.Query,
+    best: Callable[[query.Query, int], list[tuple[int, float]]],
+    share: float,
+    frequency: Callable[[str], int] | None = None,
 ) -> query.Query:
-    """Return ``q`` rescored by pseudo-relevance feedback when it is a long query, else ``q``.
+    """Return ``q`` rescored by pseudo-relevance feedback, the expansion weighing ``share`` of
+    the whole query (``q`` itself when ``share`` is 0 or ``q`` names no searched word).
 
     ``best(q, n)`` gives the document numbers and scores of the ``n`` best matches of ``q``
-    that the feedback may learn from (within the request's filters), best first. The expansion
-    only reorders what ``q`` matches (AndMaybe): totals and facets stay those of the reader's
-    own words.
+    that the feedback may learn from (within the request's filters), best first;
+    ``frequency(word)`` a word's count in the bodies of the whole index (the reader's, by
+    default). The expansion only reorders what ``q`` matches (AndMaybe): totals and facets
+    stay those of the reader's own words.
     """
-    if FEEDBACK_WEIGHT <= 0 or len(query_words(q)) < FEEDBACK_MIN_WORDS:
+    words = len(query_words(q))
+    if not 0 < share < 1 or not words:
         return q
     top = best(q, FEEDBACK_DOCS)
     if not top or top[0][1] <= 0:
         return q
     reader = searcher.reader()
-    expander = classify.Expander(reader, schema.BODY, model=classify.Bo1Model)
-    field = reader.schema[schema.BODY]
+    frequency = frequency or (lambda word: reader.frequency(schema.BODY, word))
+    in_top: Counter[str] = Counter()  # word -> its count in the matches, by their scores
     holders: Counter[str] = Counter()  # word -> how many of the matches hold it
-    texts = set()
+    seen: list[set[str]] = []  # the words of each match learnt from
     for docnum, score in top:
         stored = searcher.stored_fields(docnum)
         text = " ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY))
-        share = score / top[0][1]
-        if share <= 0 or text in texts:
+        part = score / top[0][1]
+        counts = schema.term_counts(text)
+        if part <= 0 or any(_near_copy(set(counts), other) for other in seen):
             continue  # (a copy of a story, say from another wire, is no second opinion)
-        texts.add(text)
-        vector = [(field.from_bytes(term), weight) for term, _, weight, _ in field.index(text)]
-        holders.update(word for word, _ in vector)
-        expander.add((word, weight * share) for word, weight in vector)
-    # Every candidate, ranked (normalised by the best of them), then those enough matches hold.
-    ranked = expander.expanded_terms(len(holders), normalize=True)
-    chosen = [(word, w) for word, w in ranked if holders[word] >= FEEDBACK_MIN_DOCS]
+        seen.append(set(counts))
+        holders.update(counts.keys())
+        for word, count in counts.items():
+            in_top[word] += count * part
+    # Bo1 (Amati's Bose-Einstein model, as Terrier and Whoosh compute it) ranks the words that
+    # enough matches hold by how much more often the matches use them than the index does.
+    documents = reader.doc_count_all()
+    ranked = []
+    for word, weight in in_top.items():
+        if holders[word] >= FEEDBACK_MIN_DOCS and (count := frequency(word)):
+            rate = count / documents
+            ranked.append((weight * log2((1 + rate) / rate) + log2(1 + rate), word))
+    ranked.sort(key=lambda item: (-item[0], item[1]))
+    chosen = ranked[:FEEDBACK_TERMS]
+    total = sum(weight for weight, _ in chosen)
+    if not total:
+        return q
+    # Each of the reader's words weighs 1; the expansion's words together share / (1 - share)
+    # times as much as all of them.
+    scale = share / (1 - share) * words / total
     expansion = [
-        query.Term(fieldname, word, boost=FEEDBACK_WEIGHT * weight * fieldboost)
-        for word, weight in chosen[:FEEDBACK_TERMS]
-        for fieldname, fieldboost in schema.SEARCH_FIELDS.items()
-        if fieldname in FEEDBACK_FIELDS
+        query.Term(fieldname, word, boost=scale * weight)
+        for weight, word in chosen
+        for fieldname in schema.SEARCH_FIELDS
     ]
-    return query.AndMaybe(q, query.Or(expansion)) if expansion else q
+    return query.AndMaybe(q, query.Or(expansion))
 
 
 # "Prefer recent": a score is multiplied by (1 - recency) + recency * 0.5 ** (age / half-life),

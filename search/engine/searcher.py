@@ -157,9 +157,15 @@ class Searcher:
     Safe to share between threads: each thread gets its own Whoosh searcher.
     """
 
-    def __init__(self, data_dir: str | Path, limits: Limits | None = None):
+    def __init__(
+        self,
+        data_dir: str | Path,
+        limits: Limits | None = None,
+        ranking: scoring.Ranking | None = None,
+    ):
         self.data_dir = Path(data_dir)
         self.limits = limits or Limits()
+        self.ranking = ranking or scoring.Ranking()
         self._lock = threading.Lock()
         self._generation: Generation | None = None
         self._index = None
@@ -184,7 +190,7 @@ class Searcher:
         local = self._local
         current: IndexView | None = getattr(local, "view", None)
         if current is None or local.generation != generation:
-            searcher = index.searcher(weighting=scoring.weighting())
+            searcher = index.searcher(weighting=self.ranking.weighting())
             local.view = IndexView(
                 searcher,
                 query_language.make_parser(searcher.schema),
@@ -198,7 +204,7 @@ class Searcher:
                 # rest.
                 searcher, close_previous = current.searcher.refresh(), False
             else:  # Whoosh's refresh() fails on an index that had no segment: open anew
-                searcher, close_previous = index.searcher(weighting=scoring.weighting()), True
+                searcher, close_previous = index.searcher(weighting=self.ranking.weighting()), True
             local.view = IndexView(searcher, current.parser, *self._shared_by(searcher, generation))
             self._track(searcher, close_previous=close_previous)
         return local.view
@@ -263,16 +269,22 @@ class Searcher:
         searcher = view.searcher
         parsed, _ = self.parse(text, view)
         matched = view.docs(parsed)
-        scored = scoring.with_feedback(searcher, parsed, self._feedback_docs(view, matched))
+        scored = self._feedback(view, parsed, matched)
         return [
             (searcher.stored_fields(docnum)[schema.ID], score)
             for docnum, score in view.best(scored, matched, limit)
         ]
 
-    @staticmethod
-    def _feedback_docs(view: IndexView, matched: int, filtered: bool = False):
-        """The function with_feedback asks for a query's best documents."""
-        return lambda q, count: view.best(q, matched, count, filtered)
+    def _feedback(self, view: IndexView, parsed, matched: int, filtered: bool = False):
+        """``parsed`` rescored by pseudo-relevance feedback from its best matches."""
+        reader = view.searcher.reader()
+        return scoring.with_feedback(
+            view.searcher,
+            parsed,
+            lambda q, count: view.best(q, matched, count, filtered),
+            self.ranking.feedback,
+            lambda word: view.sets.frequency(reader, word),
+        )
 
     def _matches(self, request: SearchRequest, view: IndexView, parsed) -> int:
         """The documents that match the query and pass every filter, as a bitset."""
@@ -297,12 +309,13 @@ class Searcher:
         scored = parsed
         if not matched:
             page = []  # (Whoosh would read an empty filter as no filter)
-        elif request.sort == "newest" or not request.q:
+        elif request.sort == "newest" or not request.q or not scoring.query_words(parsed):
+            # (A query of source: and date: clauses alone, or of exclusions alone, scores
+            # every match the same: the newest come first.)
             page = [(docnum, None) for docnum in view.newest(matched, end)[start:]]
         else:
             filtered = request.has_filters
-            best = self._feedback_docs(view, matched, filtered)
-            scored = scoring.with_feedback(searcher, parsed, best)
+            scored = self._feedback(view, parsed, matched, filtered)
             blend = (request.recency, view.newest_ticks()) if request.recency else None
             page = view.best(scored, matched, end, filtered, blend)[start:end]
         terms = highlight.highlight_terms(parsed, searcher.reader())
