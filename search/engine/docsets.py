@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,8 @@ SCORE_CACHE_BYTES = 64 * 1024 * 1024
 _ENTRY_BYTES = 600
 # Body words whose index-wide counts feedback keeps (about 100 bytes each).
 FREQUENCY_CACHE_WORDS = 100_000
+# Queries whose expansion by feedback is kept (a few kilobytes each).
+EXPANSION_CACHE_QUERIES = 4096
 
 
 def bits_of(docnums, size: int) -> int:
@@ -90,6 +93,7 @@ class DocSets:
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._newest_ticks: int | None = None
         self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
+        self._expansions: dict[tuple, query.Query] = {}
 
     @property
     def score_cache_bytes(self) -> int:
@@ -129,6 +133,18 @@ class DocSets:
                     self._frequencies.clear()
                 self._frequencies[word] = count
         return count
+
+    def expanded(self, key: tuple, expand: Callable[[], query.Query]) -> query.Query:
+        """A query as pseudo-relevance feedback rescored it (cached by ``key``, the query and
+        what narrows its matches: a popular search, or its next page, is not expanded again)."""
+        found = self._expansions.get(key)
+        if found is None:
+            found = expand()
+            with self._lock:
+                if len(self._expansions) >= EXPANSION_CACHE_QUERIES:
+                    self._expansions.pop(next(iter(self._expansions)))  # the oldest entry
+                self._expansions[key] = found
+        return found
 
     def matches(self, searcher, q: query.Query) -> int:
         """The documents a phrase, wildcard or range matches, by Whoosh (the latest cached: a

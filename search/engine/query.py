@@ -239,15 +239,14 @@ def _weigh_repeats(q: query.Query) -> query.Query:
     of it added up."""
     if not isinstance(q, query.CompoundQuery) or isinstance(q, query.Not):
         return q
-    same: dict[query.Query, float] = {}  # a part at boost 1 -> its boosts as typed, added up
+    parts: dict[query.Query, float] = {}  # a part at boost 1 -> its boosts as typed, added up
     for sub in q.subqueries:
         sub = _weigh_repeats(sub)
-        plain = sub.copy()
-        plain.boost = 1.0
-        same[plain] = same.get(plain, 0.0) + sub.boost
-    for plain, boost in same.items():
-        plain.boost = boost
-    q.subqueries = list(same)
+        boost, sub.boost = sub.boost, 1.0
+        parts[sub] = parts.get(sub, 0.0) + boost
+    q.subqueries = list(parts)
+    for part, boost in parts.items():  # (the keys' hashes change: the dict is done with)
+        part.boost = boost
     return q
 
 
@@ -288,27 +287,19 @@ class _Bracket(syntax.GroupNode):
 
 
 class _BracketPlugin(qparser.GroupPlugin):
-    """Brackets make :class:`_Bracket` groups (Whoosh's ``do_groups``, with that one change)."""
+    """Brackets make :class:`_Bracket` groups: when Whoosh's filter has made the hierarchy,
+    every group below the top one is a pair of brackets."""
 
     def do_groups(self, parser, group):
-        stack = [parser.group()]
-        for node in group:
-            if isinstance(node, self.OpenBracket):
-                stack.append(_Bracket())
-            elif isinstance(node, self.CloseBracket):
-                if len(stack) > 1:
-                    last = stack.pop()
-                    stack[-1].append(last)
-            else:
-                stack[-1].append(node)
-        top = stack[0]
-        for unclosed in stack[1:]:  # (more opening brackets than closing ones)
-            top.extend(unclosed)
-        if len(top) == 1 and isinstance(top[0], syntax.GroupNode):
-            boost = top.boost
-            top = top[0]
-            top.boost = boost
+        top = super().do_groups(parser, group)
+        top.nodes = [_brackets(node) for node in top.nodes]
         return top
+
+
+def _brackets(node: syntax.SyntaxNode) -> syntax.SyntaxNode:
+    if not isinstance(node, syntax.GroupNode):
+        return node
+    return _Bracket([_brackets(child) for child in node.nodes], boost=node.boost)
 
 
 class _PlusMinusPlugin(qparser.PlusMinusPlugin):

@@ -278,12 +278,15 @@ class Searcher:
     def _feedback(self, view: IndexView, parsed, matched: int, filtered: bool = False):
         """``parsed`` rescored by pseudo-relevance feedback from its best matches."""
         reader = view.searcher.reader()
-        return scoring.with_feedback(
-            view.searcher,
-            parsed,
-            lambda q, count: view.best(q, matched, count, filtered),
-            self.ranking.feedback,
-            lambda word: view.sets.frequency(reader, word),
+        return view.sets.expanded(
+            (parsed, matched if filtered else None),
+            lambda: scoring.with_feedback(
+                view.searcher,
+                parsed,
+                lambda q, count: view.best(q, matched, count, filtered),
+                self.ranking.feedback,
+                lambda word: view.sets.frequency(reader, word),
+            ),
         )
 
     def _matches(self, request: SearchRequest, view: IndexView, parsed) -> int:
