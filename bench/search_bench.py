@@ -1,11 +1,20 @@
-"""Search latency: a fixed, seeded set of queries through the searcher API, against SQLite FTS5.
+"""Search latency: seeded sets of queries through the searcher API, against SQLite FTS5.
 
-Usage: python -m bench.search_bench DATA_DIR [--rounds N]
+Usage: python -m bench.search_bench DATA_DIR [--rounds N] [--starts N]
 
-DATA_DIR is a data folder holding Reuters-21578 (``search ingest ../shared/data/reuters21578
---index-dir DATA_DIR``). Every query asks for the top 10 with snippets and facets, as the page
-does. The baseline, measured in the same run, is SQLite FTS5 (porter unicode61) over the same
-titles and bodies, queried as a bag of words with snippet().
+DATA_DIR is a data folder (Reuters-21578: ``search ingest ../shared/data/reuters21578
+--index-dir DATA_DIR``; or an archive of ``bench.archive``). Every query asks for the top 10
+with snippets and facets, as the page does. Three figures:
+
+- **warm**: 300 queries, run once to warm the caches, then timed over ``--rounds`` passes (what
+  a popular query costs; mostly cache hits);
+- **unseen**: after that warm-up, 300 other queries, none of them sharing a word with the warm
+  ones, each timed once (what a reader's new query costs), with the maximum;
+- **first query after a start**: a new process opens the index and answers one unseen query,
+  ``--starts`` times (the median and the worst).
+
+The baseline, measured in the same run, is SQLite FTS5 (porter unicode61) over the same titles
+and bodies, queried as a bag of words with snippet(), warm and unseen alike.
 """
 
 from __future__ import annotations
@@ -14,6 +23,9 @@ import argparse
 import random
 import re
 import sqlite3
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,9 +39,11 @@ SEED = 20261127
 _WORD = re.compile(r"[a-z]{4,}")
 
 
-def make_queries(articles: list, count_each: int = 50) -> list[dict[str, list[str]]]:
+def make_queries(
+    articles: list, count_each: int = 50, seed: int = SEED
+) -> list[dict[str, list[str]]]:
     """Return a seeded mix of queries, each as request parameters (300 with the default)."""
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     titled = [a for a in articles if len(_WORD.findall(a.title.lower())) >= 3]
     topics = sorted({t for a in articles for t in a.topics})
     people = sorted({p for a in articles for p in a.people})
@@ -53,41 +67,87 @@ def make_queries(articles: list, count_each: int = 50) -> list[dict[str, list[st
     return queries
 
 
-def run_product(data_dir: Path, queries, rounds: int) -> list[float]:
+def query_words(params: dict[str, list[str]]) -> set[str]:
+    """The words of a query's text and filters."""
+    return set(_WORD.findall(" ".join(v for values in params.values() for v in values).lower()))
+
+
+def unseen_queries(articles: list, warm: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
+    """300 queries (as many as ``warm``) of another seed that share no word with ``warm``."""
+    seen = set().union(*map(query_words, warm))
+    found: list[dict[str, list[str]]] = []
+    seed = SEED
+    while len(found) < len(warm):
+        seed += 1
+        found += [q for q in make_queries(articles, seed=seed) if not query_words(q) & seen]
+    return found[: len(warm)]
+
+
+def run_product(data_dir: Path, queries, rounds: int, unseen) -> tuple[list[float], list[float]]:
+    """Warm timings (``rounds`` passes over ``queries`` after one untimed), then one pass over
+    the ``unseen`` queries."""
     searcher = Searcher(data_dir)
     requests = [SearchRequest.from_params(q, Limits()) for q in queries]
     for request in requests:  # warm the caches, as a serving process is
         searcher.search(request)
-    timings = []
-    for _ in range(rounds):
-        for request in requests:
-            started = time.perf_counter()
-            searcher.search(request)
-            timings.append((time.perf_counter() - started) * 1000)
-    return timings
+    warm = [timed(searcher.search, request) for _ in range(rounds) for request in requests]
+    new = [timed(searcher.search, SearchRequest.from_params(q, Limits())) for q in unseen]
+    return warm, new
 
 
-def run_fts5(path: Path, queries, rounds: int) -> list[float]:
+def timed(function, *args) -> float:
+    """Milliseconds that ``function(*args)`` takes."""
+    started = time.perf_counter()
+    function(*args)
+    return (time.perf_counter() - started) * 1000
+
+
+FIRST_QUERY = """
+import sys, time
+started = time.perf_counter()
+from search.engine.searcher import Searcher
+from search.request import SearchRequest
+imported = time.perf_counter()
+Searcher(sys.argv[1]).search(SearchRequest(q=sys.argv[2]))
+print((time.perf_counter() - imported) * 1000, (imported - started) * 1000)
+"""
+
+
+def first_queries(data_dir: Path, queries, starts: int) -> list[tuple[float, float]]:
+    """(first search, imports) in milliseconds, each in a new process."""
+    found = []
+    for params in queries[:starts]:
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_QUERY, str(data_dir), params["q"][0]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        found.append((float(out[0]), float(out[1])))
+    return found
+
+
+def run_fts5(path: Path, queries, rounds: int, unseen) -> tuple[list[float], list[float]]:
     db = sqlite3.connect(path)
     sql = (
         "SELECT rowid, title, snippet(docs, 1, '<mark>', '</mark>', ' … ', 24) FROM docs"
         " WHERE docs MATCH ? ORDER BY rank LIMIT 10 OFFSET ?"
     )
-    prepared = []
-    for query in queries:
+
+    def prepared(query) -> tuple[str, int]:
         words = re.findall(r"\w+", query["q"][0].lower())
         words = [w for w in words if w not in ("title", "topic", "person")] or ["the"]
         offset = (int(query.get("page", ["1"])[0]) - 1) * 10
-        prepared.append((" OR ".join(f'"{w}"' for w in words), offset))
-    for expression, offset in prepared:
+        return " OR ".join(f'"{w}"' for w in words), offset
+
+    def run(expression: str, offset: int) -> None:
         db.execute(sql, (expression, offset)).fetchall()
-    timings = []
-    for _ in range(rounds):
-        for expression, offset in prepared:
-            started = time.perf_counter()
-            db.execute(sql, (expression, offset)).fetchall()
-            timings.append((time.perf_counter() - started) * 1000)
-    return timings
+
+    warm = [prepared(q) for q in queries]
+    for expression, offset in warm:
+        run(expression, offset)
+    timings = [timed(run, *query) for _ in range(rounds) for query in warm]
+    return timings, [timed(run, *prepared(q)) for q in unseen]
 
 
 def main() -> None:
@@ -95,21 +155,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the queries")
+    parser.add_argument("--starts", type=int, default=5, help="new processes to time")
     args = parser.parse_args()
     need(args.data_dir / "corpus.sqlite3")
     print(machine_line())
     with CorpusStore(args.data_dir) as store:
         articles = list(store.articles())
     queries = make_queries(articles)
-    print(f"corpus: {len(articles)} articles; {len(queries)} queries x {args.rounds} rounds")
-    product = run_product(args.data_dir, queries, args.rounds)
-    print(summary("product (top 10, snippets, facets)", product))
+    unseen = unseen_queries(articles, queries)
+    print(
+        f"corpus: {len(articles)} articles; {len(queries)} warm queries x {args.rounds} rounds, "
+        f"{len(unseen)} unseen queries once"
+    )
+    # The first queries first, while the index's files are as cold as this machine keeps them.
+    starts = first_queries(args.data_dir, unseen[::-1], args.starts)
+    firsts = sorted(first for first, _ in starts)
+    print(
+        f"first query after a start (open the index, one unseen query; {len(starts)} processes):"
+        f" median {statistics.median(firsts):.0f} ms, worst {firsts[-1]:.0f} ms"
+        f" (imports before it: median {statistics.median(i for _, i in starts):.0f} ms)"
+    )
+    warm, new = run_product(args.data_dir, queries, args.rounds, unseen)
+    print(summary("product, warm (top 10, snippets, facets)", warm))
+    print(summary("product, unseen", new) + f" max={max(new):.2f} ms")
     with tempfile.TemporaryDirectory() as tmp:
         fts = Path(tmp) / "fts.sqlite3"
         build_fts5(articles, fts)
-        print(
-            summary("baseline SQLite FTS5 (top 10, snippet)", run_fts5(fts, queries, args.rounds))
-        )
+        warm, new = run_fts5(fts, queries, args.rounds, unseen)
+        print(summary("baseline SQLite FTS5, warm (top 10, snippet)", warm))
+        print(summary("baseline SQLite FTS5, unseen", new) + f" max={max(new):.2f} ms")
 
 
 if __name__ == "__main__":

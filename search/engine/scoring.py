@@ -28,9 +28,15 @@ class NewsBM25F(scoring.BM25F):
         # common in bodies is a common word, not a precious one. The largest field frequency
         # stands in for the document frequency.
         fields = schema.SEARCH_FIELDS if fieldname in schema.SEARCH_FIELDS else (fieldname,)
-        n = max(parent.doc_frequency(name, text) for name in fields)
-        total = parent.doc_count_all()
-        return log(1 + (total - n + 0.5) / (n + 0.5))
+        # Kept on the searcher of the index version they describe (a word's scorer is made
+        # once per field, and each asks the same four frequencies).
+        known = parent.__dict__.setdefault("_news_idf", {})
+        key = (fields[0], text)
+        if key not in known:
+            n = max(parent.doc_frequency(name, text) for name in fields)
+            total = parent.doc_count_all()
+            known[key] = log(1 + (total - n + 0.5) / (n + 0.5))
+        return known[key]
 
 
 # Pseudo-relevance feedback learns from a query's FEEDBACK_DOCS best matches, each counting in
