@@ -485,8 +485,8 @@ def evaluate_command(
         click.echo(json.dumps(data, indent=2))
         return
     names = list(evaluations[0].overall)
-    width = max(len(e.collection) for e in evaluations) + 2
-    width = max(width, *(len(f"mean, {name}") + 2 for name in means))
+    labels = [e.collection for e in evaluations] + [f"mean, {name}" for name in means]
+    width = max(map(len, labels)) + 2
     click.echo(
         f"{'collection':<{width}}{'documents':>10}{'queries':>9}"
         + "".join(f"{name:>12}" for name in names)

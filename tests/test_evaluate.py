@@ -59,6 +59,10 @@ def test_eval_command_prints_figures_and_writes_a_run_file(tmp_path):
     assert body["mean"] == {}  # (one collection: nothing to average)
     first = run_file.read_text().splitlines()[0].split()
     assert first[:4] == ["q1", "Q0", "d1", "1"] and len(first) == 6
+    (tmp_path / "again").mkdir()
+    table = run_cli("eval", str(trec_folder(tmp_path / "again")))
+    assert table.exit_code == 0, table.output
+    assert [line.split()[0] for line in table.output.splitlines()] == ["collection", "mini", "mini"]
 
 
 def test_eval_command_measures_several_collections_in_one_table(tmp_path):
