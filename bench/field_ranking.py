@@ -6,8 +6,8 @@ Reuters-21578 has no relevance judgments for `topics:coffee`, but it says which 
 about one topic only: a story tagged coffee and nothing else is about coffee, one tagged coffee,
 sugar and cocoa is a market report that mentions it. For every topic with at least 20 stories,
 the share of such single-topic stories among the first 10 results (P@10), under the product's
-ranking (the clause's words scored in the headline and text), newest first, and index order
-(what the product did before: every match scored the same).
+ranking (BM25 on the field: a story tagged with fewer topics is more about each), newest first,
+and index order.
 """
 
 from __future__ import annotations

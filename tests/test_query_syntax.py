@@ -163,6 +163,8 @@ ROWS = [
     ("(alphax betax) OR gammax", either(A, B, C)),
     ("(alphax -betax) OR gammax", either(without(A, B), C)),
     ("alphax -(betax gammax)", without(A, either(B, C))),
+    ("alphax (-betax)", without(A, B)),
+    ("(-alphax) OR betax", without(B, A)),  # (NOT among words excludes, as everywhere)
 ]
 
 
@@ -184,7 +186,7 @@ def test_the_help_page_lists_the_forms_tested_here(client):
         assert form in page, form
 
 
-def test_field_clauses_alone_rank_by_how_much_the_article_is_about_them(tmp_path):
+def test_field_clauses_alone_rank_by_the_field_and_clauses_without_words_newest_first(tmp_path):
     def article(n: int, title: str, body: str, day: int) -> dict:
         return {
             "id": f"c{n}",
@@ -204,8 +206,12 @@ def test_field_clauses_alone_rank_by_how_much_the_article_is_about_them(tmp_path
     folder = tmp_path / "index"
     ingest(folder, write_jsonl(tmp_path / "c.jsonl", *articles))
     with Searcher(folder) as searcher:
-        ranked = [hit.id for hit in searcher.search(SearchRequest(q="topics:coffee")).results]
-        assert ranked == ["c0", "c1", "c2"]  # (all three are tagged coffee)
-        # Clauses with no words to weigh: the newest first.
-        newest = [hit.id for hit in searcher.search(SearchRequest(q="source:wire")).results]
-        assert newest == ["c1", "c2", "c0"]
+        hits = searcher.search(SearchRequest(q="topics:coffee")).results
+        assert hits[0].id == "c0" and len(hits) == 3  # (tagged coffee alone)
+        assert hits[0].score > hits[1].score
+        # Clauses with no words to weigh, or exclusions alone: the newest first.
+        for q in ("source:wire", "-shares", "source:wire -shares", "NOT shares"):
+            newest = [hit.id for hit in searcher.search(SearchRequest(q=q)).results]
+            assert newest == [i for i in ("c1", "c2", "c0") if q == "source:wire" or i != "c2"]
+        # A wildcard is scored, not listed by date.
+        assert all(hit.score for hit in searcher.search(SearchRequest(q="coff*")).results)

@@ -136,14 +136,18 @@ class DocSets:
 
     def expanded(self, key: tuple, expand: Callable[[], query.Query]) -> query.Query:
         """A query as pseudo-relevance feedback rescored it (cached by ``key``, the query and
-        what narrows its matches: a popular search, or its next page, is not expanded again)."""
-        found = self._expansions.get(key)
-        if found is None:
-            found = expand()
-            with self._lock:
-                if len(self._expansions) >= EXPANSION_CACHE_QUERIES:
-                    self._expansions.pop(next(iter(self._expansions)))  # the oldest entry
-                self._expansions[key] = found
+        the filters that narrow its matches: a popular search, or its next page, is not
+        expanded again; the least recently used go first)."""
+        with self._lock:
+            found = self._expansions.pop(key, None)
+            if found is not None:
+                self._expansions[key] = found  # (the most recently used last)
+                return found
+        found = expand()
+        with self._lock:
+            if len(self._expansions) >= EXPANSION_CACHE_QUERIES:
+                self._expansions.pop(next(iter(self._expansions)))  # the least recently used
+            self._expansions[key] = found
         return found
 
     def matches(self, searcher, q: query.Query) -> int:

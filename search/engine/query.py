@@ -127,31 +127,13 @@ def _field_clauses(group: syntax.SyntaxNode) -> tuple[list, list]:
     return clauses, [node for node in group.nodes if node not in clauses]
 
 
-def _clause_text(node: syntax.SyntaxNode) -> list[str]:
-    """The words and phrases (quoted) of the clauses of searched fields in ``node``."""
-    if isinstance(node, syntax.GroupNode):
-        return [text for child in node.nodes for text in _clause_text(child)]
-    if getattr(node, "fieldname", None) not in schema.SEARCH_FIELDS:
-        return []
-    if isinstance(node, qparser.PhrasePlugin.PhraseNode):
-        return [f'"{node.text}"']
-    return [node.text] if isinstance(node, syntax.WordNode) else []
-
-
-def _restrictions(tree: syntax.GroupNode, parser: qparser.QueryParser) -> syntax.GroupNode:
+def _restrictions(tree: syntax.GroupNode) -> syntax.GroupNode:
     """Make each field clause among a query's words a restriction: ``source:reuters gold`` is
     Reuters' stories about gold, ``energy date:2026`` the energy stories of 2026. (The parser
-    makes it one more optional word.) A clause joined by an explicit OR stays optional.
-
-    A query of field clauses alone ranks its matches by how much of their text is about the
-    clauses' words: ``topics:coffee`` puts first the stories whose headline and body are
-    about coffee, not those that name it in passing."""
-    first = tree.nodes[0] if isinstance(tree, syntax.AndNotGroup) else None
-    if isinstance(first, syntax.GroupNode) and not first.nodes:
-        # Exclusions alone (-oil) list everything else, as NOT oil does.
-        return syntax.OrGroup([syntax.NotGroup([tree.nodes[1]])])
+    makes it one more optional word.) A clause joined by an explicit OR stays optional, and so
+    does one inside brackets."""
     if isinstance(tree, syntax.AndNotGroup | syntax.RequireGroup):
-        tree.nodes[0] = _restrictions(tree.nodes[0], parser)  # (the words - and + qualify)
+        tree.nodes[0] = _restrictions(tree.nodes[0])  # (the words - and + qualify)
         return tree
     if isinstance(tree, syntax.AndMaybeGroup):  # (+required words, then the optional ones)
         required, optional = tree.nodes
@@ -163,10 +145,7 @@ def _restrictions(tree: syntax.GroupNode, parser: qparser.QueryParser) -> syntax
     must = syntax.AndGroup(clauses + ([required] if required is not None else []))
     if required is not None:
         return syntax.AndMaybeGroup([must, syntax.OrGroup(words)]) if words else must
-    if words:
-        return syntax.AndGroup(clauses + [syntax.OrGroup(words)])
-    text = _clause_text(must)
-    return syntax.AndMaybeGroup([must, parser.process(" ".join(text))]) if text else must
+    return syntax.AndGroup(clauses + [syntax.OrGroup(words)]) if words else must
 
 
 def _walk(q: query.Query) -> Iterator[query.Query]:
@@ -313,7 +292,11 @@ class _PlusMinusPlugin(qparser.PlusMinusPlugin):
         markers = (self.Plus, self.Minus)
         if not any(isinstance(node, markers) for node in group.nodes):
             return group
-        return super().do_plusminus(parser, group)
+        found = super().do_plusminus(parser, group)
+        if isinstance(found, syntax.AndNotGroup) and not found.nodes[0].nodes:
+            # Exclusions alone (-oil, or (-oil) among words) mean what NOT oil means.
+            return syntax.NotGroup([found.nodes[1]])
+        return found
 
 
 def make_parser(index_schema: fields.Schema) -> qparser.QueryParser:
@@ -361,7 +344,7 @@ def parse(
     try:
         parsed = plain_words(parser, text)
         if parsed is None:
-            tree = _restrictions(parser.process(_iso_dates(_question_marks(text))), parser)
+            tree = _restrictions(parser.process(_iso_dates(_question_marks(text))))
             parsed = tree.query(parser) or query.NullQuery
     except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
         logger.debug("unparseable query %r: %s", text, error)

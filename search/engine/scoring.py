@@ -130,6 +130,18 @@ def query_words(q: query.Query) -> set[str]:
     return {text for fieldname, text in q.iter_all_terms() if fieldname in schema.SEARCH_FIELDS}
 
 
+def searched_parts(q: query.Query) -> list[query.Query]:
+    """The parts of a query that search the searched fields for what a reader wants (words,
+    phrases, wildcards, fuzzy words), not what it excludes."""
+    if isinstance(q, query.Not):
+        return []
+    if isinstance(q, query.AndNot):
+        return searched_parts(q.a)
+    if q.is_leaf():
+        return [q] if getattr(q, "fieldname", None) in schema.SEARCH_FIELDS else []
+    return [part for child in q.children() for part in searched_parts(child)]
+
+
 # Two matches whose words overlap this much (Jaccard) are copies of one story.
 NEAR_COPY = 0.8
 
@@ -156,7 +168,8 @@ def with_feedback(
     default). The expansion only reorders what ``q`` matches (AndMaybe): totals and facets
     stay those of the reader's own words.
     """
-    words = len(query_words(q))
+    # (Each of the reader's words counts once, whatever fields it is searched in.)
+    words = len({part.text for part in searched_parts(q) if isinstance(part, query.Term)})
     if not 0 < share < 1 or not words:
         return q
     top = best(q, FEEDBACK_DOCS)

@@ -275,11 +275,13 @@ class Searcher:
             for docnum, score in view.best(scored, matched, limit)
         ]
 
-    def _feedback(self, view: IndexView, parsed, matched: int, filtered: bool = False):
-        """``parsed`` rescored by pseudo-relevance feedback from its best matches."""
+    def _feedback(self, view: IndexView, parsed, matched: int, restriction=None):
+        """``parsed`` rescored by pseudo-relevance feedback from its best matches (those within
+        the request's ``restriction``, its filters as a query, when it has one)."""
         reader = view.searcher.reader()
+        filtered = restriction is not None
         return view.sets.expanded(
-            (parsed, matched if filtered else None),
+            (parsed, restriction),
             lambda: scoring.with_feedback(
                 view.searcher,
                 parsed,
@@ -312,13 +314,14 @@ class Searcher:
         scored = parsed
         if not matched:
             page = []  # (Whoosh would read an empty filter as no filter)
-        elif request.sort == "newest" or not request.q or not scoring.query_words(parsed):
+        elif request.sort == "newest" or not request.q or not scoring.searched_parts(parsed):
             # (A query of source: and date: clauses alone, or of exclusions alone, scores
             # every match the same: the newest come first.)
             page = [(docnum, None) for docnum in view.newest(matched, end)[start:]]
         else:
             filtered = request.has_filters
-            scored = self._feedback(view, parsed, matched, filtered)
+            restriction = query_language.filter_query(request)
+            scored = self._feedback(view, parsed, matched, restriction)
             blend = (request.recency, view.newest_ticks()) if request.recency else None
             page = view.best(scored, matched, end, filtered, blend)[start:end]
         terms = highlight.highlight_terms(parsed, searcher.reader())
