@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from whoosh import query
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import TermNotFound
 
 from search.engine import schema, scoring
@@ -40,10 +41,10 @@ EXPANSION_CACHE_QUERIES = 4096
 
 def bits_of(docnums, size: int) -> int:
     """A set of document numbers as a bitset: a Python int whose bit d stands for document d."""
-    data = bytearray((size + 7) // 8)
-    for docnum in docnums:
-        data[docnum >> 3] |= 1 << (docnum & 7)
-    return int.from_bytes(data, "little")
+    flags = np.zeros(size, dtype=bool)
+    ids = docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)
+    flags[ids] = True
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
 def mask(bits: int, size: int) -> np.ndarray:
@@ -61,6 +62,45 @@ def score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
     """What one word's cached scores cost in memory."""
     docs, values = entry
     return docs.nbytes + values.nbytes + _ENTRY_BYTES
+
+
+def _postings(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
+    """All the postings of a fresh matcher of Whoosh's W3 format: document numbers and
+    weights, decoded a block at a time with numpy from the block's own data, as Whoosh's
+    ``_read_ids`` and ``_read_weights`` decode them (its matcher would be called twice per
+    posting, which at millions of postings is most of a query's time)."""
+    ids, weights = [], []
+    while matcher.is_active():
+        if matcher._data is None:
+            matcher._read_data()
+        raw_ids, raw_weights = matcher._data[0], matcher._data[1]
+        block = np.asarray(raw_ids, dtype=np.int64)
+        ids.append(block if matcher._byteids else np.cumsum(block))  # (deltas otherwise)
+        if raw_weights is None:
+            weights.append(np.ones(len(block)))
+        elif isinstance(raw_weights, float):
+            weights.append(np.full(len(block), raw_weights))
+        else:
+            weights.append(np.asarray(raw_weights, dtype=float))
+        matcher._next_block()
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+def _term_docs(reader, fieldname: str, text: str) -> np.ndarray:
+    """The documents holding a term, in every segment of ``reader``."""
+    found = [np.zeros(0, dtype=np.int64)]
+    for segment, offset in reader.leaf_readers():
+        try:
+            matcher = segment.postings(fieldname, text)
+        except TermNotFound:
+            continue
+        ids = _postings(matcher)[0] if type(matcher) is W3LeafMatcher else None
+        if ids is None:
+            ids = np.fromiter(matcher.all_ids(), dtype=np.int64)
+        found.append(ids + offset)
+    return np.concatenate(found)
 
 
 def docnums(bits: int) -> list[int]:
@@ -110,10 +150,7 @@ class DocSets:
         key = (fieldname, text)
         bits = self._terms.get(key)
         if bits is None:
-            try:
-                bits = bits_of(reader.postings(fieldname, text).all_ids(), self.size)
-            except TermNotFound:
-                bits = 0
+            bits = bits_of(_term_docs(reader, fieldname, text), self.size)
             with self._lock:
                 self._term_bytes += self.size // 8
                 while self._terms and self._term_bytes > TERM_CACHE_BYTES:
@@ -182,17 +219,22 @@ class DocSets:
             # lengths, without the scorer's calls per posting to read one length; any other
             # model scores posting by posting.
             bm25 = scoring.scores_by_length(scorer)
-            value = matcher.weight if bm25 else matcher.score
-            ids, values = [], []
-            while matcher.is_active():
-                ids.append(matcher.id())
-                values.append(value())
-                matcher.next()
-            found = np.array(values, dtype=float)
-            if bm25:
-                fl = self.field_lengths(segment, offset, fieldname, np.array(ids, dtype=np.int64))
-                found = scoring.bm25_scores(scorer, found, fl)
-            docs.append(np.array(ids, dtype=np.int32) + offset)
+            if bm25 and type(matcher) is W3LeafMatcher:
+                ids, weights = _postings(matcher)
+                fl = self.field_lengths(segment, offset, fieldname, ids.astype(np.int64))
+                found = scoring.bm25_scores(scorer, weights, fl)
+            else:
+                value = matcher.weight if bm25 else matcher.score
+                listed, values = [], []
+                while matcher.is_active():
+                    listed.append(matcher.id())
+                    values.append(value())
+                    matcher.next()
+                ids, found = np.array(listed, dtype=np.int64), np.array(values, dtype=float)
+                if bm25:
+                    fl = self.field_lengths(segment, offset, fieldname, ids)
+                    found = scoring.bm25_scores(scorer, found, fl)
+            docs.append(ids.astype(np.int32) + offset)
             scores.append(found)
         found = (np.concatenate(docs), np.concatenate(scores))
         with self._lock:

@@ -37,7 +37,9 @@ logger = logging.getLogger(__name__)
 # Writers keep a segment's files apart (compound=False): a reader of a compound segment copies
 # each part of it into memory, once per searcher, which multiplies a worker's memory by its
 # threads. Separate files are read through the page cache instead.
-WRITER_MEMORY = 256 * 1024 * 1024  # postings a new generation's writer holds before a new segment
+# Postings a new generation's writers hold before a new segment, split between the workers
+# (about 30,000 articles of 2 KB each): a query's cost grows with the number of segments.
+WRITER_MEMORY = 2 * 1024 * 1024 * 1024
 
 
 def _new_generation(data_dir: Path) -> Generation:
@@ -174,7 +176,7 @@ def _write_segments(
 # module anew: a script that builds generations needs the usual `if __name__ == "__main__":`.
 
 MIN_SHARE = 1000  # articles a worker must have at least: starting a process costs ~0.3 s
-RUN_CHARS = 32 * 1024 * 1024  # text characters in one run at most (the articles in flight)
+RUN_CHARS = 256 * 1024 * 1024  # text characters in one run at most (the articles in flight)
 
 
 def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
