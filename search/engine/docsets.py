@@ -25,13 +25,13 @@ logger = logging.getLogger(__name__)
 
 FACET_SIZE = 10
 # Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
-TERM_CACHE_BYTES = 32 * 1024 * 1024
+TERM_CACHE_BYTES = 64 * 1024 * 1024
 # Memory for cached matches of phrases, wildcards and ranges (bitsets) per process.
 QUERY_CACHE_BYTES = 16 * 1024 * 1024
 # Memory for cached word scores per process: 12 bytes a posting and about 600 an entry (the
 # arrays, the key, the dictionary). Every word of Reuters-21578's searched fields (70,000
 # words, 1.4 million postings) takes about 60 MB.
-SCORE_CACHE_BYTES = 64 * 1024 * 1024
+SCORE_CACHE_BYTES = 256 * 1024 * 1024
 _ENTRY_BYTES = 600
 # Body words whose index-wide counts feedback keeps (about 100 bytes each).
 FREQUENCY_CACHE_WORDS = 100_000
