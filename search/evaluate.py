@@ -176,8 +176,6 @@ MARKERS = {"cranfield": "cran.all.1400", "cisi": "CISI.ALL", "trec": "docs.jsonl
 def collection_kind(path: str | Path) -> str:
     """The kind of the collection in folder ``path``, told by the files it holds."""
     folder = Path(path)
-    if not folder.is_dir():
-        raise CollectionError(f"{path} is not a folder")
     for kind, marker in MARKERS.items():
         if (folder / marker).is_file():
             return kind

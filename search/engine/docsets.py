@@ -64,12 +64,19 @@ def score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
     return docs.nbytes + values.nbytes + _ENTRY_BYTES
 
 
-def _postings(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
-    """All the postings of a fresh matcher of Whoosh's W3 format: document numbers and
-    weights, decoded a block at a time with numpy from the block's own data, as Whoosh's
-    ``_read_ids`` and ``_read_weights`` decode them (its matcher would be called twice per
-    posting, which at millions of postings is most of a query's time)."""
-    ids, weights = [], []
+def _postings(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """All the postings of a fresh matcher: document numbers and weights. Whoosh's W3 format
+    is decoded a block at a time with numpy from the block's own data, as its ``_read_ids``
+    and ``_read_weights`` decode them (its matcher is called twice per posting, which at
+    millions of postings is most of a query's time); any other matcher posting by posting."""
+    if type(matcher) is not W3LeafMatcher:
+        listed, values = [], []
+        while matcher.is_active():
+            listed.append(matcher.id())
+            values.append(matcher.weight())
+            matcher.next()
+        return np.array(listed, dtype=np.int64), np.array(values, dtype=float)
+    ids, weights = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
     while matcher.is_active():
         if matcher._data is None:
             matcher._read_data()
@@ -83,8 +90,6 @@ def _postings(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
         else:
             weights.append(np.asarray(raw_weights, dtype=float))
         matcher._next_block()
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
     return np.concatenate(ids), np.concatenate(weights)
 
 
@@ -93,13 +98,9 @@ def _term_docs(reader, fieldname: str, text: str) -> np.ndarray:
     found = [np.zeros(0, dtype=np.int64)]
     for segment, offset in reader.leaf_readers():
         try:
-            matcher = segment.postings(fieldname, text)
+            found.append(_postings(segment.postings(fieldname, text))[0] + offset)
         except TermNotFound:
             continue
-        ids = _postings(matcher)[0] if type(matcher) is W3LeafMatcher else None
-        if ids is None:
-            ids = np.fromiter(matcher.all_ids(), dtype=np.int64)
-        found.append(ids + offset)
     return np.concatenate(found)
 
 
@@ -218,22 +219,17 @@ class DocSets:
             # BM25 is computed over arrays of the postings' weights and their documents' field
             # lengths, without the scorer's calls per posting to read one length; any other
             # model scores posting by posting.
-            bm25 = scoring.scores_by_length(scorer)
-            if bm25 and type(matcher) is W3LeafMatcher:
+            if scoring.scores_by_length(scorer):
                 ids, weights = _postings(matcher)
-                fl = self.field_lengths(segment, offset, fieldname, ids.astype(np.int64))
+                fl = self.field_lengths(segment, offset, fieldname, ids)
                 found = scoring.bm25_scores(scorer, weights, fl)
             else:
-                value = matcher.weight if bm25 else matcher.score
                 listed, values = [], []
                 while matcher.is_active():
                     listed.append(matcher.id())
-                    values.append(value())
+                    values.append(matcher.score())
                     matcher.next()
                 ids, found = np.array(listed, dtype=np.int64), np.array(values, dtype=float)
-                if bm25:
-                    fl = self.field_lengths(segment, offset, fieldname, ids)
-                    found = scoring.bm25_scores(scorer, found, fl)
             docs.append(ids.astype(np.int32) + offset)
             scores.append(found)
         found = (np.concatenate(docs), np.concatenate(scores))

@@ -185,10 +185,11 @@ def with_feedback(
         text = " ".join(stored.get(name) or "" for name in (schema.TITLE, schema.BODY))
         part = score / top[0][1]
         counts = schema.term_counts(text)
-        if part <= 0 or any(_near_copy(set(counts), other) for other in seen):
+        held = set(counts)
+        if part <= 0 or any(_near_copy(held, other) for other in seen):
             continue  # (a copy of a story, say from another wire, is no second opinion)
-        seen.append(set(counts))
-        holders.update(counts.keys())
+        seen.append(held)
+        holders.update(held)
         for word, count in counts.items():
             in_top[word] += count * part
     # Bo1 (Amati's Bose-Einstein model, as Terrier and Whoosh compute it) ranks the words that

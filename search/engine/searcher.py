@@ -291,10 +291,11 @@ class Searcher:
             ),
         )
 
-    def _matches(self, request: SearchRequest, view: IndexView, parsed) -> int:
-        """The documents that match the query and pass every filter, as a bitset."""
+    @staticmethod
+    def _matches(view: IndexView, parsed, restriction) -> int:
+        """The documents that match the query and pass the request's filters (``restriction``,
+        as a query, or None), as a bitset."""
         docs = view.docs(parsed)
-        restriction = query_language.filter_query(request)
         if restriction is not None:
             docs = docs & view.docs(restriction)
         return docs
@@ -309,7 +310,8 @@ class Searcher:
         view = self.view()
         searcher = view.searcher
         parsed, notices = self.parse(request.q, view)
-        matched = self._matches(request, view, parsed)
+        restriction = query_language.filter_query(request)
+        matched = self._matches(view, parsed, restriction)
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
         scored = parsed
         if not matched:
@@ -319,10 +321,9 @@ class Searcher:
             # every match the same: the newest come first.)
             page = [(docnum, None) for docnum in view.newest(matched, end)[start:]]
         else:
-            filtered = request.has_filters
-            restriction = query_language.filter_query(request)
             scored = self._feedback(view, parsed, matched, restriction)
             blend = (request.recency, view.newest_ticks()) if request.recency else None
+            filtered = restriction is not None
             page = view.best(scored, matched, end, filtered, blend)[start:end]
         terms = highlight.highlight_terms(parsed, searcher.reader())
         hits = []
@@ -422,7 +423,7 @@ class Searcher:
             parsed, _ = self.parse(corrected, view)
         except InvalidRequest:
             return None
-        found = self._matches(request, view, parsed).bit_count()
+        found = self._matches(view, parsed, query_language.filter_query(request)).bit_count()
         return corrected if found >= max(2 * total, total + 3) else None
 
     def article(self, article_id: str) -> Article | None:
