@@ -21,7 +21,7 @@ from whoosh import fields
 from whoosh import index as whoosh_index
 
 from search.article import Article
-from search.engine import schema, writer
+from search.engine import postings, schema, scoring, writer
 from search.engine.searcher import Searcher
 from search.engine.segments import CODEC, GenerationWriter
 from search.errors import IndexingFailed, WriterBusy
@@ -277,10 +277,42 @@ def test_generation_writer_writes_what_whoosh_writes(tmp_path):
             segment_writer.add_document(**schema.article_document(item))
         segment_writer.commit()
     expected, written = _segment_files(folders["whoosh"]), _segment_files(folders["fast"])
-    assert set(written) == set(expected)
+    # (and its flat arrays, which test_flat_arrays_hold_what_whoosh_reads checks)
+    assert set(written) == set(expected) | {postings.SUFFIX[1:]}
     assert {"pst", "trm", "_stored.col", "_body_len.col"} <= set(written)
     for name, data in expected.items():
         assert written[name] == data, name
+
+
+def test_flat_arrays_hold_what_whoosh_reads(tmp_path):
+    """A segment's flat arrays hold every term's postings, every field length and every date
+    that Whoosh reads from the segment's own files."""
+    ix = whoosh_index.create_in(str(tmp_path), schema.create_schema())
+    segment_writer = GenerationWriter(ix, schema.create_schema())
+    for item in random_articles(300):
+        segment_writer.add_document(**schema.article_document(item))
+    segment_writer.commit()
+    with ix.reader() as reader:
+        flat = postings.open_for(reader)
+        assert flat is not None
+        terms = 0
+        for fieldname, termbytes in reader.all_terms():
+            matcher, expected = reader.postings(fieldname, termbytes), []
+            while matcher.is_active():
+                expected.append((matcher.id(), matcher.weight()))
+                matcher.next()
+            ids, weights = flat.postings(fieldname, termbytes)
+            assert list(zip(ids.tolist(), weights.tolist(), strict=True)) == expected
+            terms += 1
+        assert terms > 100
+        assert not len(flat.postings(schema.BODY, b"absent")[0])
+        for fieldname in (schema.TITLE, schema.BODY):
+            lengths = [reader.doc_field_length(d, fieldname) or 0 for d in range(300)]
+            assert flat.lengths(fieldname).tolist() == lengths
+        column = reader.column_reader(schema.PUBLISHED)
+        dates = [scoring.column_ticks(column[d]) for d in range(300)]
+        assert flat.column(schema.PUBLISHED).tolist() == dates
+        assert 0 in flat.column(schema.PUBLISHED).tolist()  # (undated articles)
 
 
 def test_worker_processes_build_what_one_process_builds(tmp_path, monkeypatch):

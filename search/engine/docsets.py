@@ -10,15 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 from whoosh import query
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import TermNotFound
 
-from search.engine import schema, scoring
+from search.engine import postings, schema, scoring
 from search.engine.results import FacetCount
 
 logger = logging.getLogger(__name__)
@@ -93,17 +91,6 @@ def _postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(weights)
 
 
-def _term_docs(reader, fieldname: str, text: str) -> np.ndarray:
-    """The documents holding a term, in every segment of ``reader``."""
-    found = [np.zeros(0, dtype=np.int64)]
-    for segment, offset in reader.leaf_readers():
-        try:
-            found.append(_postings(segment.postings(fieldname, text))[0] + offset)
-        except TermNotFound:
-            continue
-    return np.concatenate(found)
-
-
 def docnums(bits: int) -> list[int]:
     """The document numbers in a bitset, in order."""
     data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
@@ -120,13 +107,17 @@ class DocSets:
     def __init__(self, reader):
         self.size = reader.doc_count_all()
         self.all = bits_of(reader.all_doc_ids(), self.size)
+        # Each segment's flat arrays (search.engine.postings), by its first document number;
+        # None for a segment Whoosh's own writer made.
+        self._flat = {offset: postings.open_for(seg) for seg, offset in reader.leaf_readers()}
+        self._deleted: dict[int, np.ndarray] = {}  # by segment offset, as read
         self._terms: dict[tuple[str, str], int] = {}
         self._term_bytes = 0
         self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._score_bytes = 0
         self._lock = threading.Lock()  # for the caches' bookkeeping (eviction iterates them)
         self._matches: dict[query.Query, int] = {}
-        self._published: list[Any] | None = None
+        self._ticks: np.ndarray | None = None
         self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: dict[str, list[tuple[str, int]]] | None = None
         self._everything: dict[str, list[FacetCount]] | None = None
@@ -146,12 +137,50 @@ class DocSets:
         with self._lock:
             return list(self._scores.values())
 
+    def _alive(self, segment, offset: int, docs: np.ndarray) -> np.ndarray:
+        """Which of a segment's documents (numbered within it) are not deleted, as a mask;
+        None when the segment has no deletions."""
+        if not segment.has_deletions():
+            return None
+        deleted = self._deleted.get(offset)
+        if deleted is None:
+            deleted = np.fromiter(segment.deleted_docs_set, dtype=np.int64)
+            self._deleted[offset] = deleted
+        return ~np.isin(docs, deleted)
+
+    def _flat_postings(self, segment, offset: int, fieldname: str, text: str):
+        """A term's postings in a segment from its flat arrays, deleted documents left out:
+        (documents numbered within the segment, weights), or None when the segment has no
+        flat arrays."""
+        flat = self._flat.get(offset)
+        if flat is None:
+            return None
+        docs, weights = flat.postings(fieldname, segment.schema[fieldname].to_bytes(text))
+        alive = self._alive(segment, offset, docs)
+        if alive is not None:
+            docs, weights = docs[alive], weights[alive]
+        return docs, weights
+
+    def term_docs(self, reader, fieldname: str, text: str) -> np.ndarray:
+        """The documents holding a term, in every segment of ``reader``."""
+        found = [np.zeros(0, dtype=np.int64)]
+        for segment, offset in reader.leaf_readers():
+            flat = self._flat_postings(segment, offset, fieldname, text)
+            if flat is not None:
+                found.append(flat[0] + offset)
+                continue
+            try:
+                found.append(_postings(segment.postings(fieldname, text))[0] + offset)
+            except TermNotFound:
+                continue
+        return np.concatenate(found)
+
     def term(self, reader, fieldname: str, text: str) -> int:
         """The documents holding a term (cached: popular words recur across queries)."""
         key = (fieldname, text)
         bits = self._terms.get(key)
         if bits is None:
-            bits = bits_of(_term_docs(reader, fieldname, text), self.size)
+            bits = bits_of(self.term_docs(reader, fieldname, text), self.size)
             with self._lock:
                 self._term_bytes += self.size // 8
                 while self._terms and self._term_bytes > TERM_CACHE_BYTES:
@@ -212,18 +241,29 @@ class DocSets:
         docs, scores = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
         term, context = query.Term(fieldname, text), searcher.context()
         for segment, offset in searcher.leaf_searchers():
-            matcher = term.matcher(segment, context)
-            if not matcher.is_active():
+            flat = self._flat_postings(segment.reader(), offset, fieldname, text)
+            if flat is not None and not len(flat[0]):
                 continue  # (not in this segment)
+            matcher = None
+            if flat is None:
+                matcher = term.matcher(segment, context)
+                if not matcher.is_active():
+                    continue
             scorer = searcher.weighting.scorer(segment, fieldname, text)
             # BM25 is computed over arrays of the postings' weights and their documents' field
             # lengths, without the scorer's calls per posting to read one length; any other
             # model scores posting by posting.
             if scoring.scores_by_length(scorer):
-                ids, weights = _postings(matcher)
-                fl = self.field_lengths(segment, offset, fieldname, ids)
+                if flat is not None:
+                    ids, weights = flat[0], flat[1].astype(float)
+                    fl = self._flat[offset].lengths(fieldname)
+                    fl = np.zeros(len(ids)) if fl is None else fl[ids].astype(float)
+                else:
+                    ids, weights = _postings(matcher)
+                    fl = self.field_lengths(segment, offset, fieldname, ids)
                 found = scoring.bm25_scores(scorer, weights, fl)
             else:
+                matcher = matcher or term.matcher(segment, context)
                 listed, values = [], []
                 while matcher.is_active():
                     listed.append(matcher.id())
@@ -260,12 +300,7 @@ class DocSets:
         key = (recency, newest)
         factors = self._recency.get(key)
         if factors is None:
-            factors = np.array(
-                [
-                    scoring.recency_factor(scoring.column_ticks(value), newest, recency)
-                    for value in self.published(reader)
-                ]
-            )
+            factors = scoring.recency_factors(self.ticks(reader), newest, recency)
             with self._lock:
                 if len(self._recency) >= 8:
                     self._recency.pop(next(iter(self._recency)))
@@ -281,7 +316,7 @@ class DocSets:
                 name: [
                     (
                         term.decode("utf-8"),
-                        bits_of(reader.postings(fieldname, term).all_ids(), self.size),
+                        bits_of(self.term_docs(reader, fieldname, term.decode("utf-8")), self.size),
                     )
                     for term in reader.lexicon(fieldname)
                 ]
@@ -296,35 +331,41 @@ class DocSets:
             self._everything = counts
         return counts
 
-    def newest_ticks(self, searcher) -> int:
-        """The newest publication date of this version of the index, in ticks (read once)."""
+    def newest_ticks(self, reader) -> int:
+        """The publication date of the newest article, in Whoosh's ticks (0 when none is
+        dated)."""
         if self._newest_ticks is None:
-            self._newest_ticks = scoring.newest_ticks(searcher)
+            ticks = self.ticks(reader)[docnum_array(self.all, self.size)]
+            self._newest_ticks = int(ticks.max(initial=0))
         return self._newest_ticks
 
-    def published(self, reader) -> list[Any]:
-        """Each document's publication date as the date column holds it, falsy when undated
-        (read once)."""
-        if self._published is None:
-            # Segment by segment: Whoosh's multi-segment column reader fails when a segment
-            # has no dated document (and so no column).
-            values: list[Any] = []
-            for segment, _ in reader.leaf_readers():
-                size = segment.doc_count_all()
-                if segment.has_column(schema.PUBLISHED):
-                    column = segment.column_reader(schema.PUBLISHED)
-                    values += [column[d] for d in range(size)]
+    def ticks(self, reader) -> np.ndarray:
+        """Each document's publication date in ticks, 0 when undated (read once)."""
+        if self._ticks is None:
+            found = []
+            for segment, offset in reader.leaf_readers():
+                flat = self._flat.get(offset)
+                column = None if flat is None else flat.column(schema.PUBLISHED)
+                if column is not None:
+                    found.append(column.astype(np.int64))
+                elif segment.has_column(schema.PUBLISHED):
+                    # Segment by segment: Whoosh's multi-segment column reader fails when a
+                    # segment has no dated document (and so no column).
+                    values = segment.column_reader(schema.PUBLISHED)
+                    size = segment.doc_count_all()
+                    found.append(np.array([scoring.column_ticks(values[d]) for d in range(size)]))
                 else:
-                    values += [None] * size
-            self._published = values
-        return self._published
+                    found.append(np.zeros(segment.doc_count_all(), dtype=np.int64))
+            self._ticks = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return self._ticks
 
     def newest(self, reader, matched: int, count: int) -> list[int]:
         """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
         if self._date_rank is None:
-            # Undated documents count as oldest; of two the same age, the later added first.
-            dates = [value or datetime.min for value in self.published(reader)]
-            order = sorted(docnums(self.all), key=lambda d: (dates[d], -d), reverse=True)
+            # Undated documents (0 ticks) count as oldest; of two the same age, the one added
+            # first comes first.
+            alive = docnum_array(self.all, self.size)
+            order = alive[np.lexsort((alive, -self.ticks(reader)[alive]))]
             self._date_rank = np.zeros(self.size, dtype=np.int64)
             self._date_rank[order] = np.arange(len(order))
         docs = docnum_array(matched, self.size)

@@ -248,10 +248,16 @@ def column_ticks(value) -> int:
 
 def recency_factor(ticks: int, newest: int, recency: float) -> float:
     """The multiplier that blends a publication date (ticks, 0 = undated) into a score."""
-    if not ticks or not newest:
-        return 1.0 - recency
-    age_days = max(0.0, (newest - ticks) / _TICKS_PER_DAY)
-    return (1.0 - recency) + recency * 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    return float(recency_factors(np.array([ticks], dtype=np.int64), newest, recency)[0])
+
+
+def recency_factors(ticks: np.ndarray, newest: int, recency: float) -> np.ndarray:
+    """:func:`recency_factor` of each of an array of dates in ticks (int64)."""
+    if not newest:
+        return np.full(len(ticks), 1.0 - recency)
+    age_days = np.maximum(0.0, (newest - ticks) / _TICKS_PER_DAY)
+    factors = (1.0 - recency) + recency * 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    return np.where(ticks == 0, 1.0 - recency, factors)
 
 
 class RecencyBlend(sorting.FacetType):

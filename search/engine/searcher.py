@@ -148,7 +148,7 @@ class IndexView:
 
     def newest_ticks(self) -> int:
         """The newest publication date of the index, in Whoosh's ticks."""
-        return self.sets.newest_ticks(self.searcher)
+        return self.sets.newest_ticks(self.searcher.reader())
 
 
 class Searcher:

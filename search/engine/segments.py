@@ -20,12 +20,17 @@ import struct
 from array import array
 from collections import defaultdict
 from operator import sub
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.columns import NumericColumn
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
+
+from search.engine import postings as flat
 
 # Whoosh's codec with posting blocks left uncompressed: most blocks hold a few postings, and
 # compressing them was a tenth of indexing time (and decompressing them a cost of every search)
@@ -53,12 +58,14 @@ class _MemoryPool:
 
 
 class _LengthRecorder:
-    """The per-document writer, remembering the field lengths it writes (as stored: to a byte)."""
+    """The per-document writer, remembering the field lengths it writes (as stored: to a byte)
+    and the values of numeric columns (for the segment's flat arrays)."""
 
     def __init__(self, perdocwriter: Any):
         self._writer = perdocwriter
         self._docnum = 0
         self.lengths: defaultdict[str, dict[int, int]] = defaultdict(dict)
+        self.columns: dict[str, tuple[str, dict[int, Any]]] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._writer, name)
@@ -71,6 +78,11 @@ class _LengthRecorder:
         if length:
             self.lengths[fieldname][self._docnum] = byte_to_length(length_to_byte(length))
         self._writer.add_field(fieldname, fieldobj, value, length)
+
+    def add_column_value(self, fieldname: str, column: Any, value: Any) -> None:
+        if isinstance(column, NumericColumn):
+            self.columns.setdefault(fieldname, (column._typecode, {}))[1][self._docnum] = value
+        self._writer.add_column_value(fieldname, column, value)
 
 
 class GenerationWriter(SegmentWriter):
@@ -164,7 +176,9 @@ class GenerationWriter(SegmentWriter):
     def _write_postings(self) -> None:
         """Write every term's postings and its entry in the term index, as Whoosh's W3 field
         writer does posting by posting (``FieldWriter.add_postings``, ``W3PostingsWriter``,
-        ``OrderedHashWriter.add``): the same bytes, written a few thousand terms at a time."""
+        ``OrderedHashWriter.add``): the same bytes, written a few thousand terms at a time.
+        Then the same postings, the field lengths and the numeric columns as flat arrays
+        (search.engine.postings)."""
         # Blocks as CODEC writes them: uncompressed, never inlined in the term index.
         assert CODEC._compression == 0 and CODEC._inlinelimit == 1
         fieldwriter = self.fieldwriter
@@ -174,6 +188,8 @@ class GenerationWriter(SegmentWriter):
         entries: list[bytes] = []
         terms = self.pool.terms
         fieldname = None
+        listed: list[tuple[str, bytes, int]] = []
+        flat_ids, flat_weights = array("i"), array("f")
         for key in sorted(terms):
             if key[0] != fieldname:
                 fieldname = key[0]
@@ -181,7 +197,10 @@ class GenerationWriter(SegmentWriter):
                 prefix = pack_ushort(fieldwriter._fieldid)
                 fixedsize = self.schema[fieldname].format.fixed_value_size()
                 field_lengths = self.perdocwriter.lengths[fieldname]
-            block, terminfo = _postings_blocks(terms[key], field_lengths, fixedsize)
+            block, terminfo = _postings_blocks(
+                terms[key], field_lengths, fixedsize, flat_ids, flat_weights
+            )
+            listed.append((fieldname, key[1], len(terms[key])))
             termkey = prefix + key[1]
             value = terminfo + pack_long(offset) + pack_int(len(block))
             entry = _ENTRY_LENGTHS.pack(len(termkey), len(value)) + termkey + value
@@ -201,13 +220,48 @@ class GenerationWriter(SegmentWriter):
         tindex.dbfile.write(b"".join(entries))
         if terms:
             tindex.lastkey = termkey
+        self._write_flat(listed, flat_ids, flat_weights)
+
+    def _write_flat(self, listed, ids: array, weights: array) -> None:
+        """The segment's file of flat arrays (search.engine.postings)."""
+        size = self.docnum
+        recorder = self.perdocwriter
+
+        def per_document(values: dict[int, Any], dtype: str) -> np.ndarray:
+            found = np.zeros(size, dtype=dtype)
+            found[np.fromiter(values, dtype=np.int64, count=len(values))] = list(values.values())
+            return found
+
+        lengths = {
+            name: per_document(values, "f4")
+            for name, values in recorder.lengths.items()
+            if self.schema[name].scorable
+        }
+        columns = {
+            name: per_document(values, np.dtype(typecode).str)
+            for name, (typecode, values) in recorder.columns.items()
+        }
+        path = Path(self.storage.folder) / self.newsegment.make_filename(flat.SUFFIX)
+        flat.write(
+            path,
+            listed,
+            np.frombuffer(ids, dtype=np.int32),
+            np.frombuffer(weights, dtype=np.float32),
+            lengths,
+            columns,
+        )
 
 
 def _postings_blocks(
-    postings: list[tuple[int, float, bytes]], field_lengths: dict[int, int], fixedsize: int | None
+    postings: list[tuple[int, float, bytes]],
+    field_lengths: dict[int, int],
+    fixedsize: int | None,
+    flat_ids: array,
+    flat_weights: array,
 ) -> tuple[bytes, bytes]:
     """A term's postings as W3PostingsWriter writes them (a header, then blocks of
-    CODEC._blocklimit postings) and the start of its W3TermInfo (before the extent)."""
+    CODEC._blocklimit postings) and the start of its W3TermInfo (before the extent). Its
+    document numbers and weights are added to ``flat_ids`` and ``flat_weights`` too."""
     limit = CODEC._blocklimit
     chunks = [WHOOSH3_HEADER_MAGIC]
     total, minlength, maxlength, maxweight = 0, None, 0, 0
@@ -219,6 +273,8 @@ def _postings_blocks(
         top = max(weights)
         top = top if top > 0 else 0
         stored = array("f", weights)  # as Whoosh keeps them (single precision)
+        flat_ids.extend(ids)
+        flat_weights.extend(stored)
         total += sum(stored)
         if low is not None and (minlength is None or low < minlength):
             minlength = low

@@ -1,0 +1,156 @@
+"""Each segment's postings, field lengths and dates as flat arrays, read through a memory map.
+
+Whoosh keeps a term's postings in blocks of 128, each block a pickled tuple of Python numbers:
+reading a word that a third of the documents hold unpickles thousands of blocks, and a
+document's field length or date is a call per document. That was most of the time of a query
+the process had not seen before, at 100,000 articles. So the segment writer
+(search.engine.segments) also writes, beside Whoosh's files, one file of arrays per segment:
+
+- every term's document numbers (int32) and weights (float32), the same values as its
+  Whoosh postings, found through a sorted table of 64-bit hashes of (field, term), each
+  checked against the term's own bytes;
+- every scored field's length in each document, as Whoosh stores it (to a byte);
+- each numeric column (the publication date in ticks).
+
+The file is named like the segment's other files, so Whoosh deletes it with the segment.
+Segments that Whoosh's own writer made (small updates, merges) have none and are read through
+Whoosh; deleted documents are left out by the reader here, as Whoosh's matchers leave them out.
+
+Layout: ``MAGIC``, the header's length (8 bytes, little-endian), the header (JSON: each
+array's name, dtype, offset and length), then the arrays, each at an 8-byte boundary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SUFFIX = ".postings"
+MAGIC = b"NEWS-POSTINGS-1\n"
+_HASHES, _KEYS, _KEY_ENDS, _STARTS, _IDS, _WEIGHTS = (
+    "hashes",
+    "keys",
+    "key_ends",
+    "starts",
+    "ids",
+    "weights",
+)
+_LENGTH, _COLUMN = "length:", "column:"
+
+
+def _key(fieldname: str, termbytes: bytes) -> bytes:
+    return fieldname.encode("utf-8") + b"\x00" + termbytes
+
+
+def _hash(key: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+
+
+def write(
+    path: str | Path,
+    terms: list[tuple[str, bytes, int]],
+    ids: np.ndarray,
+    weights: np.ndarray,
+    lengths: dict[str, np.ndarray],
+    columns: dict[str, np.ndarray],
+) -> None:
+    """Write a segment's file: ``terms`` are (field, term, posting count) in the order their
+    postings are concatenated in ``ids`` and ``weights``; ``lengths`` and ``columns`` hold a
+    value per document."""
+    keys = [_key(fieldname, termbytes) for fieldname, termbytes, _ in terms]
+    counts = np.fromiter((count for _, _, count in terms), dtype=np.int64, count=len(terms))
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    hashes = np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
+    order = np.argsort(hashes, kind="stable")
+    blob = np.frombuffer(b"".join(keys[i] for i in order.tolist()), dtype=np.uint8)
+    key_ends = np.cumsum([len(keys[i]) for i in order.tolist()], dtype=np.int64)
+    arrays: dict[str, np.ndarray] = {
+        _HASHES: hashes[order],
+        _KEYS: blob,
+        _KEY_ENDS: key_ends,
+        # Each term's first and end posting, in the order of the hashes.
+        _STARTS: np.stack((starts[:-1][order], starts[1:][order]), axis=1),
+        _IDS: np.ascontiguousarray(ids, dtype=np.int32),
+        _WEIGHTS: np.ascontiguousarray(weights, dtype=np.float32),
+    }
+    arrays.update({_LENGTH + name: values.astype(np.float32) for name, values in lengths.items()})
+    arrays.update({_COLUMN + name: values for name, values in columns.items()})
+    header: dict[str, Any] = {}
+    offset = 0
+    for name, array in arrays.items():
+        header[name] = [array.dtype.str, offset, len(array), list(array.shape[1:])]
+        offset += -(-array.nbytes // 8) * 8
+    encoded = json.dumps(header).encode("utf-8")
+    encoded += b" " * (-(len(MAGIC) + 8 + len(encoded)) % 8)
+    with open(path, "wb") as out:
+        out.write(MAGIC + len(encoded).to_bytes(8, "little") + encoded)
+        for array in arrays.values():
+            data = array.tobytes()
+            out.write(data + b"\x00" * (-len(data) % 8))
+
+
+class SegmentPostings:
+    """One segment's file of arrays, mapped into memory (shared with the page cache)."""
+
+    def __init__(self, path: str | Path):
+        with open(path, "rb") as source:
+            self._map = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+        if self._map[: len(MAGIC)] != MAGIC:
+            raise ValueError(f"{path} is not a postings file")
+        size = int.from_bytes(self._map[len(MAGIC) : len(MAGIC) + 8], "little")
+        base = len(MAGIC) + 8 + size
+        header = json.loads(self._map[len(MAGIC) + 8 : base])
+        self._arrays = {
+            name: np.frombuffer(
+                self._map, dtype=dtype, count=count * int(np.prod(shape or [1])), offset=base + at
+            ).reshape(count, *shape)
+            for name, (dtype, at, count, shape) in header.items()
+        }
+        self._hashes = self._arrays[_HASHES]
+        self._ids, self._weights = self._arrays[_IDS], self._arrays[_WEIGHTS]
+
+    def _find(self, fieldname: str, termbytes: bytes) -> int | None:
+        """The term's place in the table, or None when the segment does not hold it."""
+        key = _key(fieldname, termbytes)
+        hashed = _hash(key)
+        place = int(np.searchsorted(self._hashes, np.uint64(hashed)))
+        ends, blob = self._arrays[_KEY_ENDS], self._arrays[_KEYS]
+        while place < len(self._hashes) and int(self._hashes[place]) == hashed:
+            start = int(ends[place - 1]) if place else 0
+            if blob[start : ends[place]].tobytes() == key:
+                return place
+            place += 1  # (another key of the same hash)
+        return None
+
+    def postings(self, fieldname: str, termbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """The term's documents (numbered within the segment) and weights; empty when the
+        segment does not hold it."""
+        place = self._find(fieldname, termbytes)
+        if place is None:
+            return self._ids[:0], self._weights[:0]
+        start, end = self._arrays[_STARTS][place].tolist()
+        return self._ids[start:end], self._weights[start:end]
+
+    def lengths(self, fieldname: str) -> np.ndarray | None:
+        """Every document's length in a field (0 where it has none), or None when the field is
+        not scored."""
+        return self._arrays.get(_LENGTH + fieldname)
+
+    def column(self, name: str) -> np.ndarray | None:
+        """Every document's value of a numeric column, or None when the segment has none."""
+        return self._arrays.get(_COLUMN + name)
+
+
+def open_for(segment_reader) -> SegmentPostings | None:
+    """The arrays of a Whoosh segment reader's segment, or None when it has no such file."""
+    segment = segment_reader.segment()  # (None in an index without segments)
+    folder = getattr(segment_reader.storage(), "folder", None)
+    if segment is None or folder is None:
+        return None
+    path = Path(folder) / segment.make_filename(SUFFIX)
+    return SegmentPostings(path) if path.exists() else None
