@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from contextlib import suppress
 from pathlib import Path
 
@@ -560,3 +561,27 @@ def test_an_index_opens_after_the_code_that_wrote_it_moved(data_dir, tmp_path):
     assert total(data_dir, "harbours") == 1
     ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", article(2)))  # and the writer too
     assert total(data_dir, "harbours") == 2
+
+
+def test_facet_counts_over_any_set_of_documents(tmp_path):
+    """Facet counts equal a count by hand over the documents, for small sets, sets of most
+    of the index (counted over the rest) and the whole index, after deletions too."""
+    articles = [a.to_dict() for a in random_articles(300)]
+    data_dir = tmp_path / "index"
+    ingest(data_dir, write_jsonl(tmp_path / "all.jsonl", *articles))
+    # (an update: a deleted document in the first segment, a new one in another)
+    ingest(data_dir, write_jsonl(tmp_path / "update.jsonl", articles[1] | {"topics": ["grain"]}))
+    with Searcher(data_dir) as searcher:
+        view = searcher.view()
+        reader = view.searcher.reader()
+        stored = {d: reader.stored_fields(d) for d in reader.all_doc_ids()}
+        rng = random.Random(3)
+        for share in (0.0, 0.1, 0.5, 0.9, 1.0):
+            chosen = [d for d in stored if rng.random() < share]
+            matched = sum(1 << d for d in chosen) if share < 1 else view.sets.all
+            facets = view.facets(matched)
+            topics = Counter(t for d in chosen for t in stored[d].get("topics", []))
+            if share == 1:
+                topics = Counter(t for fields in stored.values() for t in fields.get("topics", []))
+            expected = sorted(topics.items(), key=lambda item: (-item[1], item[0]))[:10]
+            assert [(f.value, f.count) for f in facets["topics"]] == expected, share

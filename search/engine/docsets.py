@@ -91,6 +91,42 @@ def _postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(weights)
 
 
+class _FacetPairs:
+    """Every facet value (one list for all facets, each facet's a range of it) and each
+    document's values, for counting them over any set of documents at once."""
+
+    def __init__(self, sets: DocSets, reader):
+        self.values: list[str] = []
+        self.ranges: dict[str, tuple[int, int]] = {}
+        pair_docs, pair_values = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int32)]
+        for name, fieldname in schema.FACET_FIELDS.items():
+            low = len(self.values)
+            for term in reader.lexicon(fieldname):
+                value = term.decode("utf-8")
+                docs = sets.term_docs(reader, fieldname, value)
+                pair_docs.append(docs)
+                pair_values.append(np.full(len(docs), len(self.values), dtype=np.int32))
+                self.values.append(value)
+            self.ranges[name] = (low, len(self.values))
+        docs, values = np.concatenate(pair_docs), np.concatenate(pair_values)
+        order = np.argsort(docs, kind="stable")
+        # Document d's values are codes[starts[d]:starts[d + 1]].
+        self.codes = values[order]
+        self.starts = np.searchsorted(docs[order], np.arange(sets.size + 1))
+        self.alive = docnum_array(sets.all, sets.size)
+        self.everything = self.count(self.alive)
+
+    def count(self, docs: np.ndarray) -> np.ndarray:
+        """How many of ``docs`` (in order) hold each value."""
+        firsts, lengths = self.starts[docs], self.starts[docs + 1] - self.starts[docs]
+        ends = np.cumsum(lengths)
+        # The places of every value of every document, run by run.
+        places = np.arange(ends[-1] if len(ends) else 0) + np.repeat(
+            firsts - ends + lengths, lengths
+        )
+        return np.bincount(self.codes[places], minlength=len(self.values))
+
+
 def docnums(bits: int) -> list[int]:
     """The document numbers in a bitset, in order."""
     data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
@@ -119,12 +155,13 @@ class DocSets:
         self._matches: dict[query.Query, int] = {}
         self._ticks: np.ndarray | None = None
         self._recency: dict[tuple[float, int], np.ndarray] = {}
-        self._facets: dict[str, list[tuple[str, int]]] | None = None
+        self._facets: _FacetPairs | None = None
         self._everything: dict[str, list[FacetCount]] | None = None
         self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._newest_ticks: int | None = None
         self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
+        self._idf: dict[tuple[str, str], float] = {}
         self._expansions: dict[tuple, query.Query] = {}
 
     @property
@@ -189,12 +226,42 @@ class DocSets:
                 self._terms[key] = bits
         return bits
 
+    def frequencies(self, reader, fieldname: str, text: str) -> tuple[int, float]:
+        """How many documents hold a term and how many times it occurs, in the whole index
+        (deleted documents included, as Whoosh counts them)."""
+        documents, occurrences = 0, 0.0
+        for segment, offset in reader.leaf_readers():
+            flat = self._flat.get(offset)
+            if flat is not None:
+                found = flat.frequencies(fieldname, segment.schema[fieldname].to_bytes(text))
+            else:
+                found = segment.doc_frequency(fieldname, text), segment.frequency(fieldname, text)
+            documents, occurrences = documents + found[0], occurrences + found[1]
+        return documents, occurrences
+
+    def idf(self, reader, fieldname: str, text: str) -> float:
+        """A word's idf in a field (search.engine.scoring.news_idf; cached with the scores)."""
+        key = scoring.idf_key(fieldname, text)
+        found = self._idf.get(key)
+        if found is None:
+            found = scoring.news_idf(
+                lambda name, word: self.frequencies(reader, name, word)[0],
+                reader.doc_count_all(),
+                fieldname,
+                text,
+            )
+            with self._lock:
+                if len(self._idf) >= FREQUENCY_CACHE_WORDS:
+                    self._idf.clear()
+                self._idf[key] = found
+        return found
+
     def frequency(self, reader, word: str) -> int:
         """How many times ``word`` occurs in the bodies of the whole index (cached: feedback
         asks for the words of its matches, and the common ones recur)."""
         count = self._frequencies.get(word)
         if count is None:
-            count = reader.frequency(schema.BODY, word)
+            count = self.frequencies(reader, schema.BODY, word)[1]
             with self._lock:
                 if len(self._frequencies) >= FREQUENCY_CACHE_WORDS:
                     self._frequencies.clear()
@@ -240,38 +307,35 @@ class DocSets:
                 return found
         docs, scores = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
         term, context = query.Term(fieldname, text), searcher.context()
+        # BM25 is computed over arrays of the postings' weights and their documents' field
+        # lengths, without a scorer's calls per posting to read one length; any other model
+        # scores posting by posting.
+        figures = scoring.bm25_figures(searcher, fieldname)
+        idf = self.idf(searcher.reader(), fieldname, text) if figures else None
         for segment, offset in searcher.leaf_searchers():
             flat = self._flat_postings(segment.reader(), offset, fieldname, text)
-            if flat is not None and not len(flat[0]):
-                continue  # (not in this segment)
-            matcher = None
-            if flat is None:
+            if figures and flat is not None:
+                ids, weights = flat[0], flat[1].astype(float)
+                lengths = self._flat[offset].lengths(fieldname)
+                lengths = np.zeros(len(ids)) if lengths is None else lengths[ids].astype(float)
+            else:
                 matcher = term.matcher(segment, context)
                 if not matcher.is_active():
-                    continue
-            scorer = searcher.weighting.scorer(segment, fieldname, text)
-            # BM25 is computed over arrays of the postings' weights and their documents' field
-            # lengths, without the scorer's calls per posting to read one length; any other
-            # model scores posting by posting.
-            if scoring.scores_by_length(scorer):
-                if flat is not None:
-                    ids, weights = flat[0], flat[1].astype(float)
-                    fl = self._flat[offset].lengths(fieldname)
-                    fl = np.zeros(len(ids)) if fl is None else fl[ids].astype(float)
-                else:
+                    continue  # (not in this segment)
+                if figures:
                     ids, weights = _postings(matcher)
-                    fl = self.field_lengths(segment, offset, fieldname, ids)
-                found = scoring.bm25_scores(scorer, weights, fl)
-            else:
-                matcher = matcher or term.matcher(segment, context)
-                listed, values = [], []
-                while matcher.is_active():
-                    listed.append(matcher.id())
-                    values.append(matcher.score())
-                    matcher.next()
-                ids, found = np.array(listed, dtype=np.int64), np.array(values, dtype=float)
+                    lengths = self.field_lengths(segment, offset, fieldname, ids)
+                else:
+                    listed, values = [], []
+                    while matcher.is_active():
+                        listed.append(matcher.id())
+                        values.append(matcher.score())
+                        matcher.next()
+                    docs.append(np.array(listed, dtype=np.int32) + offset)
+                    scores.append(np.array(values, dtype=float))
+                    continue
             docs.append(ids.astype(np.int32) + offset)
-            scores.append(found)
+            scores.append(scoring.bm25_scores(idf, figures, weights, lengths))
         found = (np.concatenate(docs), np.concatenate(scores))
         with self._lock:
             if key not in self._scores:
@@ -312,21 +376,19 @@ class DocSets:
         if matched == self.all and self._everything is not None:
             return self._everything
         if self._facets is None:
-            self._facets = {
-                name: [
-                    (
-                        term.decode("utf-8"),
-                        bits_of(self.term_docs(reader, fieldname, term.decode("utf-8")), self.size),
-                    )
-                    for term in reader.lexicon(fieldname)
-                ]
-                for name, fieldname in schema.FACET_FIELDS.items()
-            }
+            self._facets = _FacetPairs(self, reader)
+        pairs = self._facets
+        # Counted over the matches or, when they are most of the index, over the rest.
+        docs = docnum_array(matched, self.size)
+        if 2 * len(docs) > len(pairs.alive):
+            found = pairs.everything - pairs.count(docnum_array(self.all & ~matched, self.size))
+        else:
+            found = pairs.count(docs)
         counts = {}
-        for name, values in self._facets.items():
-            found = ((value, (bits & matched).bit_count()) for value, bits in values)
-            top = sorted((item for item in found if item[1]), key=lambda i: (-i[1], i[0]))
-            counts[name] = [FacetCount(v, c) for v, c in top[:FACET_SIZE]]
+        for name, (low, high) in pairs.ranges.items():
+            # Most first; of equal counts, in the lexicon's order (the values' own).
+            order = np.argsort(-found[low:high], kind="stable")[:FACET_SIZE] + low
+            counts[name] = [FacetCount(pairs.values[i], int(found[i])) for i in order if found[i]]
         if matched == self.all:
             self._everything = counts
         return counts

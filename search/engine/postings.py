@@ -136,6 +136,15 @@ class SegmentPostings:
         start, end = self._arrays[_STARTS][place].tolist()
         return self._ids[start:end], self._weights[start:end]
 
+    def frequencies(self, fieldname: str, termbytes: bytes) -> tuple[int, float]:
+        """How many documents of the segment hold the term and how many times it occurs in
+        them, deleted documents included (as Whoosh counts them)."""
+        place = self._find(fieldname, termbytes)
+        if place is None:
+            return 0, 0.0
+        start, end = self._arrays[_STARTS][place].tolist()
+        return end - start, float(self._weights[start:end].sum(dtype=np.float64))
+
     def lengths(self, fieldname: str) -> np.ndarray | None:
         """Every document's length in a field (0 where it has none), or None when the field is
         not scored."""

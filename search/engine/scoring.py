@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from math import log, log2
+from typing import NamedTuple
 
 import numpy as np
 from whoosh import query, scoring, sorting
@@ -24,19 +25,31 @@ class NewsBM25F(scoring.BM25F):
 
     def idf(self, searcher, fieldname, text):
         parent = searcher.get_parent()
-        # One idf per word across the searched fields, as in BM25F: a word rare in titles but
-        # common in bodies is a common word, not a precious one. The largest field frequency
-        # stands in for the document frequency.
-        fields = schema.SEARCH_FIELDS if fieldname in schema.SEARCH_FIELDS else (fieldname,)
         # Kept on the searcher of the index version they describe (a word's scorer is made
         # once per field, and each asks the same four frequencies).
         known = parent.__dict__.setdefault("_news_idf", {})
-        key = (fields[0], text)
+        key = idf_key(fieldname, text)
         if key not in known:
-            n = max(parent.doc_frequency(name, text) for name in fields)
-            total = parent.doc_count_all()
-            known[key] = log(1 + (total - n + 0.5) / (n + 0.5))
+            known[key] = news_idf(parent.doc_frequency, parent.doc_count_all(), fieldname, text)
         return known[key]
+
+
+def idf_key(fieldname: str, text: str) -> tuple[str, str]:
+    """What a word's idf depends on: the word and the fields whose frequencies count."""
+    return (schema.SEARCH_FIELDS[0] if fieldname in schema.SEARCH_FIELDS else fieldname, text)
+
+
+def news_idf(doc_frequency: Callable[[str, str], int], total: int, fieldname: str, text: str):
+    """The Robertson-Sparck Jones idf of a word in a field, from ``doc_frequency(field, word)``
+    and the index's ``total`` of documents.
+
+    One idf per word across the searched fields, as in BM25F: a word rare in titles but common
+    in bodies is a common word, not a precious one. The largest field frequency stands in for
+    the document frequency.
+    """
+    fields = schema.SEARCH_FIELDS if fieldname in schema.SEARCH_FIELDS else (fieldname,)
+    n = max(doc_frequency(name, text) for name in fields)
+    return log(1 + (total - n + 0.5) / (n + 0.5))
 
 
 # Pseudo-relevance feedback learns from a query's FEEDBACK_DOCS best matches, each counting in
@@ -331,14 +344,30 @@ def explain(searcher, q: query.Query, docnum: int, words: set[str]) -> dict:
     return {"fields": fields, "terms": terms}
 
 
-def scores_by_length(scorer: scoring.BaseScorer) -> bool:
-    """Whether ``scorer`` scores a posting from its weight and its document's field length
-    alone, so that :func:`bm25_scores` gives its scores for many postings at once."""
-    return type(scorer) is scoring.BM25FScorer
+class FieldFigures(NamedTuple):
+    """What BM25 needs of a field besides a word's idf: its mean length, b and k1."""
+
+    avgfl: float
+    b: float
+    k1: float
 
 
-def bm25_scores(scorer: scoring.BM25FScorer, weights: np.ndarray, lengths: np.ndarray):
-    """What ``scorer`` gives postings of these weights in documents of these field lengths:
-    its arithmetic, in its order, over arrays."""
-    k1, b, avgfl = scorer.K1, scorer.B, scorer.avgfl
-    return scorer.idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+def bm25_figures(searcher, fieldname: str) -> FieldFigures | None:
+    """The figures of a field that the searcher's BM25 scores words with, as Whoosh's
+    BM25FScorer takes them; None when it ranks by another model or the field is not scored
+    (then Whoosh's scorer scores posting by posting)."""
+    weighting = searcher.weighting
+    if type(weighting).scorer is not scoring.BM25F.scorer:
+        return None
+    if not searcher.schema[fieldname].scorable:
+        return None
+    parent = searcher.get_parent()
+    b = weighting._field_B.get(fieldname, weighting.B)
+    return FieldFigures(parent.avg_field_length(fieldname) or 1, b, weighting.K1)
+
+
+def bm25_scores(idf: float, figures: FieldFigures, weights: np.ndarray, lengths: np.ndarray):
+    """What Whoosh's BM25FScorer gives postings of these weights in documents of these field
+    lengths: its arithmetic, in its order, over arrays."""
+    k1, b, avgfl = figures.k1, figures.b, figures.avgfl
+    return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
