@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from whoosh import fields
 from whoosh import index as whoosh_index
+from whoosh import writing as whoosh_writing
 
 from search.article import Article
 from search.engine import postings, schema, scoring, writer
@@ -585,3 +586,38 @@ def test_facet_counts_over_any_set_of_documents(tmp_path):
                 topics = Counter(t for fields in stored.values() for t in fields.get("topics", []))
             expected = sorted(topics.items(), key=lambda item: (-item[1], item[0]))[:10]
             assert [(f.value, f.count) for f in facets["topics"]] == expected, share
+
+
+def test_updates_keep_the_generations_own_segments(tmp_path, monkeypatch):
+    """A small update adds a segment and never merges the segments the generation was built
+    with (Whoosh's own policy would merge most of them, posting by posting); searches see the
+    update, and repeated updates are merged among themselves."""
+    monkeypatch.setattr(writer, "MIN_SHARE", 10)
+    monkeypatch.setattr(writer, "WRITER_MEMORY", 60_000)  # segments of about 10
+    articles = random_articles(300)
+    with write_lock(tmp_path, 1):
+        generation, _ = writer.build_generation(tmp_path, articles, workers=1)
+
+    def segments() -> tuple[set[str], set[str]]:
+        with whoosh_index.open_dir(str(generation.path)).reader() as reader:
+            names = {r.segment().segment_id() for r, _ in reader.leaf_readers()}
+        flat = {n for n in names if (generation.path / f"{n}{postings.SUFFIX}").exists()}
+        return flat, names - flat
+
+    built, none = segments()
+    assert len(built) > 8 and not none
+    probe = whoosh_index.open_dir(str(generation.path)).writer()
+    kept = whoosh_writing.MERGE_SMALL(probe, probe.segments)
+    probe.cancel()
+    assert len(kept) < len(built)  # (what Whoosh's policy would have done)
+    for round_ in range(8):
+        changed = Article.from_dict(articles[round_].to_dict() | {"title": f"zebra{round_}"})
+        with write_lock(tmp_path, 1):
+            writer.update_live(tmp_path, [changed])
+        flat, updates = segments()
+        assert flat == built
+        assert 1 <= len(updates) <= 5  # (Whoosh merges them from the sixth on)
+        with Searcher(tmp_path) as searcher:
+            found = searcher.search(SearchRequest.from_params({"q": [f"zebra{round_}"]}, Limits()))
+            assert [hit.id for hit in found.results] == [articles[round_].id]
+            assert searcher.search(SearchRequest.from_params({"q": [""]}, Limits())).total == 300

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh import writing as whoosh_writing
 
 from search import settings
 from search.article import Article
-from search.engine import schema
+from search.engine import postings, schema
 from search.engine.lexicon import Lexicon
 from search.engine.segments import CODEC, GenerationWriter
 from search.errors import IndexingFailed
@@ -325,7 +326,8 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
     ix = schema.open_index(live.path)
     count = 0
     lexicon = Lexicon.load(live.path)
-    with ix.writer(limitmb=256, compound=False, codec=CODEC) as writer:
+    writer = ix.writer(limitmb=256, compound=False, codec=CODEC)
+    try:
         if lexicon is None:  # an index made before lexicons, or a damaged one: count again
             with ix.searcher() as searcher:
                 lexicon = Lexicon.of_index(searcher)
@@ -335,4 +337,20 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
             count += 1
         # Before the commit makes the new articles visible, so no reader sees them without it.
         lexicon.save(live.path)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(mergetype=merge_updates)
     return count
+
+
+def merge_updates(writer, segments: list) -> list:
+    """Whoosh's merge policy (MERGE_SMALL) among the segments its own writer made for updates;
+    the generation's own segments, which have flat arrays (search.engine.postings), are kept
+    as they are. Whoosh merges by rewriting every posting in Python, and its policy would
+    merge most of a large generation's segments into one on the next small update (at a
+    million articles, minutes for a thousand new ones), and lose their flat arrays."""
+    storage = writer.storage
+    bulk = [s for s in segments if storage.file_exists(s.make_filename(postings.SUFFIX))]
+    updates = [s for s in segments if s not in bulk]
+    return bulk + whoosh_writing.MERGE_SMALL(writer, updates)
