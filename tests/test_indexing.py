@@ -20,10 +20,12 @@ from pathlib import Path
 import pytest
 from whoosh import fields
 from whoosh import index as whoosh_index
+from whoosh import query as whoosh_query
 from whoosh import writing as whoosh_writing
 
 from search.article import Article
 from search.engine import postings, schema, scoring, writer
+from search.engine.docsets import docnums
 from search.engine.searcher import Searcher
 from search.engine.segments import CODEC, GenerationWriter
 from search.errors import IndexingFailed, WriterBusy
@@ -621,3 +623,34 @@ def test_updates_keep_the_generations_own_segments(tmp_path, monkeypatch):
             found = searcher.search(SearchRequest.from_params({"q": [f"zebra{round_}"]}, Limits()))
             assert [hit.id for hit in found.results] == [articles[round_].id]
             assert searcher.search(SearchRequest.from_params({"q": [""]}, Limits())).total == 300
+
+
+def test_phrases_from_positions_match_whooshs(tmp_path):
+    """Exact phrases read from the segments' positions match what Whoosh's phrase matcher
+    finds: two and three words, a word twice, stop words between, absent words, in titles
+    and bodies, after an update has deleted documents."""
+    articles = [a.to_dict() for a in random_articles(300)]
+    data_dir = tmp_path / "index"
+    ingest(data_dir, write_jsonl(tmp_path / "all.jsonl", *articles))
+    ingest(data_dir, write_jsonl(tmp_path / "update.jsonl", articles[5] | {"body": "oil talks"}))
+    words = "oil price rose crude output barrels talks café pct opec's the of zebra".split()
+    rng = random.Random(11)
+    phrases = {"oil oil", "oil the price", "price of oil", "crude zebra", "rose rose rose"}
+    phrases |= {" ".join(rng.choices(words, k=rng.randint(2, 3))) for _ in range(150)}
+    with Searcher(data_dir) as searcher:
+        view = searcher.view()
+        reader = view.searcher.reader()
+        # (the first segment with positions, and deletions; the update's without)
+        assert len(reader.leaf_readers()) == 2 and reader.has_deletions()
+        assert view.sets._flat[0] is not None and view.sets._flat[300] is None
+        matched = 0
+        for text in sorted(phrases):
+            for fieldname in (schema.TITLE, schema.BODY):
+                q = view.parser.parse(f'{fieldname}:"{text}"')
+                if type(q) is not whoosh_query.Phrase:
+                    continue  # (one word left once stop words are gone)
+                expected = sorted(view.searcher.docs_for_query(q))
+                found = docnums(view.docs(q))
+                assert found == expected, (fieldname, text)
+                matched += bool(expected)
+        assert matched > 50

@@ -289,12 +289,34 @@ class DocSets:
         phrase is read once for the total and again where it gates its words' scores)."""
         bits = self._matches.get(q)
         if bits is None:
-            bits = bits_of(searcher.docs_for_query(q), self.size)
+            found = self._phrase(searcher, q) if type(q) is query.Phrase else None
+            if found is None:
+                found = searcher.docs_for_query(q)
+            bits = bits_of(found, self.size)
             with self._lock:
                 while self._matches and len(self._matches) * self.size // 8 > QUERY_CACHE_BYTES:
                     self._matches.pop(next(iter(self._matches)))
                 self._matches[q] = bits
         return bits
+
+    def _phrase(self, searcher, q: query.Phrase) -> np.ndarray | None:
+        """The documents holding an exact phrase (slop 1), from the segments' positions (by
+        Whoosh in a segment that keeps none); None for any other phrase."""
+        if q.slop != 1 or q.fieldname not in searcher.schema:
+            return None
+        field = searcher.schema[q.fieldname]
+        words = [field.to_bytes(word) for word in q.words]
+        found = [np.zeros(0, dtype=np.int64)]
+        for segment, offset in searcher.leaf_searchers():
+            flat = self._flat.get(offset)
+            docs = None if flat is None else flat.phrase(q.fieldname, words)
+            if docs is None:
+                docs = np.fromiter(segment.docs_for_query(q), dtype=np.int64)
+            else:
+                alive = self._alive(segment.reader(), offset, docs)
+                docs = docs if alive is None else docs[alive]
+            found.append(docs + offset)
+        return np.concatenate(found)
 
     def term_scores(self, searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The documents holding a term and the score Whoosh's matcher gives each (cached;

@@ -25,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import mmap
+from functools import reduce
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,10 @@ _HASHES, _KEYS, _KEY_ENDS, _STARTS, _IDS, _WEIGHTS = (
     "ids",
     "weights",
 )
-_LENGTH, _COLUMN = "length:", "column:"
+_LENGTH, _COLUMN, _POSITIONS, _BASES = "length:", "column:", "positions:", "position_bases"
+# Keys of (document, position) in phrase matching: the document's index times this, plus its
+# position (positions are less than 2**31).
+_DOCUMENT_KEY = 2**32
 
 
 def _key(fieldname: str, termbytes: bytes) -> bytes:
@@ -58,10 +63,12 @@ def write(
     weights: np.ndarray,
     lengths: dict[str, np.ndarray],
     columns: dict[str, np.ndarray],
+    sequences: dict[str, list[tuple[int, list[bytes]]]],
 ) -> None:
     """Write a segment's file: ``terms`` are (field, term, posting count) in the order their
     postings are concatenated in ``ids`` and ``weights``; ``lengths`` and ``columns`` hold a
-    value per document."""
+    value per document; ``sequences`` each document's terms in order (stop words left out),
+    in the fields with positions, by document."""
     keys = [_key(fieldname, termbytes) for fieldname, termbytes, _ in terms]
     counts = np.fromiter((count for _, _, count in terms), dtype=np.int64, count=len(terms))
     starts = np.concatenate(([0], np.cumsum(counts)))
@@ -78,6 +85,10 @@ def write(
         _IDS: np.ascontiguousarray(ids, dtype=np.int32),
         _WEIGHTS: np.ascontiguousarray(weights, dtype=np.float32),
     }
+    bases = np.full(len(terms), -1, dtype=np.int64)
+    for fieldname, documents in sequences.items():
+        arrays[_POSITIONS + fieldname] = _positions(fieldname, terms, documents, bases)
+    arrays[_BASES] = bases[order]
     arrays.update({_LENGTH + name: values.astype(np.float32) for name, values in lengths.items()})
     arrays.update({_COLUMN + name: values for name, values in columns.items()})
     header: dict[str, Any] = {}
@@ -92,6 +103,25 @@ def write(
         for array in arrays.values():
             data = array.tobytes()
             out.write(data + b"\x00" * (-len(data) % 8))
+
+
+def _positions(fieldname: str, terms, documents, bases: np.ndarray) -> np.ndarray:
+    """Every position of every term of a field, term by term in the order of ``terms``, then
+    by document and position (the order of the term's postings); ``bases`` gets each term's
+    first place in it."""
+    ordinals = {term: i for i, (name, term, _) in enumerate(terms) if name == fieldname}
+    counts = np.fromiter((len(kept) for _, kept in documents), dtype=np.int64, count=len(documents))
+    total = int(counts.sum())
+    words = chain.from_iterable(kept for _, kept in documents)
+    tokens = np.fromiter(map(ordinals.__getitem__, words), dtype=np.int64, count=total)
+    # Each word's place in its document (Whoosh numbers them from the first kept word on;
+    # only their differences matter here).
+    places = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    occurrences = np.bincount(tokens, minlength=len(terms))
+    firsts = np.cumsum(occurrences) - occurrences
+    mine = np.fromiter(ordinals.values(), dtype=np.int64, count=len(ordinals))
+    bases[mine] = firsts[mine]
+    return places[np.argsort(tokens, kind="stable")].astype(np.uint32)
 
 
 class SegmentPostings:
@@ -144,6 +174,42 @@ class SegmentPostings:
             return 0, 0.0
         start, end = self._arrays[_STARTS][place].tolist()
         return end - start, float(self._weights[start:end].sum(dtype=np.float64))
+
+    def phrase(self, fieldname: str, words: list[bytes]) -> np.ndarray | None:
+        """The documents of the segment (deleted ones included) where ``words`` occur one
+        right after another in the field, stop words aside (Whoosh's phrase with slop 1), in
+        order; None when the segment keeps no positions for the field."""
+        positions = self._arrays.get(_POSITIONS + fieldname)
+        if positions is None:
+            return None
+        found = []
+        for word in words:
+            place = self._find(fieldname, word)
+            if place is None:
+                return self._ids[:0]
+            start, end = self._arrays[_STARTS][place].tolist()
+            base = int(self._arrays[_BASES][place])
+            found.append((self._ids[start:end], self._weights[start:end].astype(np.int64), base))
+        candidates = reduce(np.intersect1d, (docs for docs, _, _ in found))
+        keys = None
+        for shift, (docs, counts, base) in enumerate(found):
+            if not len(candidates):
+                break
+            firsts = base + np.cumsum(counts) - counts
+            at = np.searchsorted(docs, candidates)  # (each candidate's posting)
+            chosen, starts = counts[at], firsts[at]
+            ends = np.cumsum(chosen)
+            places = np.arange(int(ends[-1])) + np.repeat(starts - ends + chosen, chosen)
+            # Word i of the phrase at position p makes key (document, p - i): a document
+            # holds the phrase where every word makes the same key.
+            which = np.repeat(np.arange(len(candidates), dtype=np.int64), chosen)
+            made = which * _DOCUMENT_KEY + positions[places].astype(np.int64) - shift
+            keys = made if keys is None else np.intersect1d(keys, made)
+            if not len(keys):
+                return self._ids[:0]
+        if keys is None:
+            return self._ids[:0]
+        return candidates[np.unique(keys // _DOCUMENT_KEY)]
 
     def lengths(self, fieldname: str) -> np.ndarray | None:
         """Every document's length in a field (0 where it has none), or None when the field is

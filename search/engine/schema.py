@@ -222,23 +222,28 @@ class NewsText(fields.TEXT):
     def index(self, value, **kwargs):
         if not isinstance(value, str) or kwargs:
             return super().index(value, **kwargs)
+        return self.terms_in_order(value)[0]
+
+    def terms_in_order(self, value: str) -> tuple[list, list[bytes]]:
+        """What :meth:`index` gives, and the text's terms in order, stop words left out."""
         # Each token's term (bytes), or None for a stop word.
         terms = list(map(_TERM_BYTES.__getitem__, _tokens(value)))
         kept = [term for term in terms if term is not None]
         if not kept:
-            return []
+            return [], kept
         # Stop words leave no gap (StopFilter renumbers): the first kept word keeps its place,
         # the rest follow it one by one.
         positions: dict[bytes, list[int]] = {}
         for pos, term in enumerate(kept, terms.index(kept[0])):
             positions.setdefault(term, []).append(pos)
         boost, single = self.format.field_boost, _ONE_POSITION
-        return [
+        items = [
             (term, 1, boost, _ONE + single[p[0]])
             if len(p) == 1
             else (term, len(p), len(p) * boost, _encode_positions(p))
             for term, p in positions.items()
         ]
+        return items, kept
 
 
 class _OnePosition(dict):

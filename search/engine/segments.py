@@ -101,6 +101,8 @@ class GenerationWriter(SegmentWriter):
         self.schema = schema  # the index's own, or one with faster fields that index alike
         self.pool = _MemoryPool()
         self.perdocwriter = _LengthRecorder(self.perdocwriter)
+        # Field -> (document, its terms in order) for fields with positions (NewsText).
+        self.sequences: defaultdict[str, list[tuple[int, list[bytes]]]] = defaultdict(list)
 
     @property
     def memory(self) -> int:
@@ -126,7 +128,12 @@ class GenerationWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
-                    items = field.index(value)
+                    if isinstance(value, str) and hasattr(field, "terms_in_order"):
+                        items, kept = field.terms_in_order(value)
+                        self.sequences[fieldname].append((docnum, kept))
+                        self.pool.count += len(kept) // 8  # (a pointer a word)
+                    else:
+                        items = field.index(value)
                     if not isinstance(items, list):
                         items = list(items)
                     for term, freq, weight, vbytes in items:
@@ -249,7 +256,9 @@ class GenerationWriter(SegmentWriter):
             np.frombuffer(weights, dtype=np.float32),
             lengths,
             columns,
+            self.sequences,
         )
+        self.sequences = None
 
 
 def _postings_blocks(
