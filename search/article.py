@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 import re
 import unicodedata
-from dataclasses import InitVar, asdict, dataclass, field
+from dataclasses import InitVar, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,7 +86,10 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the article as JSON-ready values (datetimes as ISO 8601 strings)."""
-        data = asdict(self)
+        # (asdict() would copy every string too: a tenth of a large ingest's time)
+        data = {item.name: getattr(self, item.name) for item in fields(self)}
+        data.update(topics=list(self.topics), people=list(self.people))
+        data["extra"] = copy.deepcopy(self.extra)
         for key in ("published", "fetched"):
             data[key] = data[key].isoformat() if data[key] else None
         return data

@@ -20,6 +20,11 @@ class CleanError(ValueError):
         self.failed = failed
 
 
+def _file_url(document: Document) -> str:
+    """The file:// address of the file a document was read from."""
+    return document.path.resolve().as_uri()
+
+
 def clean_document(document: Document, url: str | None = None) -> Article:
     """Return the Article of ``document``.
 
@@ -30,13 +35,13 @@ def clean_document(document: Document, url: str | None = None) -> Article:
     Raises:
         CleanError: the document holds no usable article.
     """
-    file_url = url or document.path.resolve().as_uri()
     try:
         if document.kind == HTML:
-            return clean_html(decode_html(document.content), file_url)
+            return clean_html(decode_html(document.content), url or _file_url(document))
         if document.kind == TEXT:
             # A plain-text article says nothing of its source: its folder names it.
-            return clean_text(document.content, file_url, document.path.parent.name)
+            url = url or _file_url(document)
+            return clean_text(document.content, url, document.path.parent.name)
         if document.kind == REUTERS:
             return clean_reuters(document.content)
         if document.kind == JSONL:
