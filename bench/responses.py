@@ -18,8 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.common import need
-from bench.search_bench import make_queries
-from search.store import CorpusStore
+from bench.search_bench import headings, make_queries
 from web import create_app
 
 SYNTAX = [
@@ -71,8 +70,7 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
     need(args.data_dir / "corpus.sqlite3")
-    with CorpusStore(args.data_dir) as store:
-        queries = make_queries(list(store.articles()))
+    queries = make_queries(headings(args.data_dir))
     client = create_app({"INDEX_DIR": str(args.data_dir), "TESTING": True}).test_client()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     lines = []

@@ -23,8 +23,7 @@ import urllib.parse
 from pathlib import Path
 
 from bench.common import ROOT, children_peak_rss_mb, machine_line, need, summary
-from bench.search_bench import make_queries
-from search.store import CorpusStore
+from bench.search_bench import headings, make_queries
 
 
 def free_port() -> int:
@@ -90,8 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     need(args.data_dir / "corpus.sqlite3")
     print(machine_line())
-    with CorpusStore(args.data_dir) as store:
-        queries = make_queries(list(store.articles()))
+    queries = make_queries(headings(args.data_dir))
     paths = [urllib.parse.urlencode(q, doseq=True) for q in queries]
     port = free_port()
     env = {**os.environ, "SEARCH_INDEX_DIR": str(args.data_dir.resolve())}
