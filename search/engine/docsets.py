@@ -118,12 +118,7 @@ class _FacetPairs:
 
     def count(self, docs: np.ndarray) -> np.ndarray:
         """How many of ``docs`` (in order) hold each value."""
-        firsts, lengths = self.starts[docs], self.starts[docs + 1] - self.starts[docs]
-        ends = np.cumsum(lengths)
-        # The places of every value of every document, run by run.
-        places = np.arange(ends[-1] if len(ends) else 0) + np.repeat(
-            firsts - ends + lengths, lengths
-        )
+        places = postings.runs(self.starts[docs], self.starts[docs + 1] - self.starts[docs])
         return np.bincount(self.codes[places], minlength=len(self.values))
 
 

@@ -105,6 +105,14 @@ def write(
             out.write(data + b"\x00" * (-len(data) % 8))
 
 
+def runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The places of several runs of an array, one run after another: start, start + 1, ...,
+    start + length - 1 of each."""
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.arange(total) + np.repeat(starts - ends + lengths, lengths)
+
+
 def _positions(fieldname: str, terms, documents, bases: np.ndarray) -> np.ndarray:
     """Every position of every term of a field, term by term in the order of ``terms``, then
     by document and position (the order of the term's postings); ``bases`` gets each term's
@@ -197,9 +205,8 @@ class SegmentPostings:
                 break
             firsts = base + np.cumsum(counts) - counts
             at = np.searchsorted(docs, candidates)  # (each candidate's posting)
-            chosen, starts = counts[at], firsts[at]
-            ends = np.cumsum(chosen)
-            places = np.arange(int(ends[-1])) + np.repeat(starts - ends + chosen, chosen)
+            chosen = counts[at]
+            places = runs(firsts[at], chosen)
             # Word i of the phrase at position p makes key (document, p - i): a document
             # holds the phrase where every word makes the same key.
             which = np.repeat(np.arange(len(candidates), dtype=np.int64), chosen)
