@@ -60,13 +60,14 @@ def stories(data_dir: Path) -> list[tuple[str, list[str], list[str], list[str]]]
     return found
 
 
-def generate(data_dir: Path, count: int, seed: int = SEED):
-    """Yield ``count`` articles (dicts of the JSON Lines form), the same for the same seed."""
+def generate(data_dir: Path, count: int, seed: int = SEED, first: int = 0):
+    """Yield ``count`` articles (dicts of the JSON Lines form), the same for the same seed,
+    numbered from ``first`` (their ids: "a" and the number)."""
     rng = random.Random(seed)
     pool = stories(data_dir)
     everything = [sentence for story in pool for sentence in story[3]]
     names, weights = list(SOURCES), list(SOURCES.values())
-    for number in range(count):
+    for number in range(first, first + count):
         title, topics, people, own = pool[rng.randrange(len(pool))]
         target = rng.randint(BODY_CHARS // 2, BODY_CHARS * 3 // 2)
         body = list(own)
