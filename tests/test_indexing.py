@@ -654,3 +654,32 @@ def test_phrases_from_positions_match_whooshs(tmp_path):
                 assert found == expected, (fieldname, text)
                 matched += bool(expected)
         assert matched > 50
+
+
+def test_a_damaged_flat_file_is_passed_over(tmp_path, caplog):
+    """A segment whose flat arrays are damaged is searched through Whoosh's own files: the
+    same answers, and a warning that names the file."""
+    data_dir = tmp_path / "index"
+    ingest(
+        data_dir, write_jsonl(tmp_path / "all.jsonl", *(a.to_dict() for a in random_articles(300)))
+    )
+    requests = [
+        {"q": ["oil price"]},
+        {"q": ['"crude output"']},
+        {"q": ["barrels"], "topic": ["gas"]},
+    ]
+
+    def answers() -> list[dict]:
+        with Searcher(data_dir) as searcher:
+            found = [
+                searcher.search(SearchRequest.from_params(p, Limits())).to_dict() for p in requests
+            ]
+        for response in found:
+            del response["took_ms"]
+        return found
+
+    expected = answers()
+    (flat,) = (data_dir / "generations").glob(f"*/*{postings.SUFFIX}")
+    flat.write_bytes(b"not a postings file")
+    assert answers() == expected
+    assert flat.name in caplog.text

@@ -92,27 +92,41 @@ def _postings(matcher) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _FacetPairs:
-    """Every facet value (one list for all facets, each facet's a range of it) and each
-    document's values, for counting them over any set of documents at once."""
+    """Every facet value (one list for all facets, each facet's a range of it, in lexicon
+    order) and each document's values, for counting them over any set of documents at once."""
 
     def __init__(self, sets: DocSets, reader):
+        parts = []  # each segment's (labels, starts, codes), its labels (field, value) pairs
+        for segment, offset in reader.leaf_readers():
+            flat = sets._flat.get(offset)
+            if flat is not None:
+                parts.append((flat.facet_values, *flat.facets()))
+                continue
+            labels = [
+                (fieldname, term.decode("utf-8"))
+                for fieldname in schema.FACET_FIELDS.values()
+                for term in segment.lexicon(fieldname)
+            ]
+            holders = (_postings(segment.postings(*label))[0] for label in labels)
+            parts.append((labels, *postings.by_document(holders, segment.doc_count_all())))
         self.values: list[str] = []
         self.ranges: dict[str, tuple[int, int]] = {}
-        pair_docs, pair_values = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int32)]
+        places: dict[tuple[str, str], int] = {}
         for name, fieldname in schema.FACET_FIELDS.items():
             low = len(self.values)
-            for term in reader.lexicon(fieldname):
-                value = term.decode("utf-8")
-                docs = sets.term_docs(reader, fieldname, value)
-                pair_docs.append(docs)
-                pair_values.append(np.full(len(docs), len(self.values), dtype=np.int32))
+            for value in sorted({v for labels, _, _ in parts for f, v in labels if f == fieldname}):
+                places[fieldname, value] = len(self.values)
                 self.values.append(value)
             self.ranges[name] = (low, len(self.values))
-        docs, values = np.concatenate(pair_docs), np.concatenate(pair_values)
-        order = np.argsort(docs, kind="stable")
+        starts, codes, base = [], [np.zeros(0, dtype=np.int32)], 0
+        for labels, first, local in parts:
+            mapped = np.array([places[label] for label in labels] or [0], dtype=np.int32)
+            codes.append(mapped[local])
+            starts.append(first[:-1] + base)
+            base += len(local)
         # Document d's values are codes[starts[d]:starts[d + 1]].
-        self.codes = values[order]
-        self.starts = np.searchsorted(docs[order], np.arange(sets.size + 1))
+        self.starts = np.concatenate([*starts, [base]])
+        self.codes = np.concatenate(codes)
         self.alive = docnum_array(sets.all, sets.size)
         self.everything = self.count(self.alive)
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mmap
+from collections.abc import Iterable
 from functools import reduce
 from itertools import chain
 from pathlib import Path
@@ -32,8 +34,10 @@ from typing import Any
 
 import numpy as np
 
+logger = logging.getLogger(__name__)
+
 SUFFIX = ".postings"
-MAGIC = b"NEWS-POSTINGS-1\n"
+MAGIC = b"NEWS-POSTINGS-2\n"
 _HASHES, _KEYS, _KEY_ENDS, _STARTS, _IDS, _WEIGHTS = (
     "hashes",
     "keys",
@@ -43,6 +47,7 @@ _HASHES, _KEYS, _KEY_ENDS, _STARTS, _IDS, _WEIGHTS = (
     "weights",
 )
 _LENGTH, _COLUMN, _POSITIONS, _BASES = "length:", "column:", "positions:", "position_bases"
+_FACET_STARTS, _FACET_CODES = "facet_starts", "facet_codes"
 # Keys of (document, position) in phrase matching: the document's index times this, plus its
 # position (positions are less than 2**31).
 _DOCUMENT_KEY = 2**32
@@ -64,11 +69,14 @@ def write(
     lengths: dict[str, np.ndarray],
     columns: dict[str, np.ndarray],
     sequences: dict[str, list[tuple[int, list[bytes]]]],
+    facet_fields: tuple[str, ...],
+    size: int,
 ) -> None:
-    """Write a segment's file: ``terms`` are (field, term, posting count) in the order their
-    postings are concatenated in ``ids`` and ``weights``; ``lengths`` and ``columns`` hold a
-    value per document; ``sequences`` each document's terms in order (stop words left out),
-    in the fields with positions, by document."""
+    """Write the file of a segment of ``size`` documents: ``terms`` are (field, term, posting
+    count) in key order, as their postings are concatenated in ``ids`` and ``weights``;
+    ``lengths`` and ``columns`` hold a value per document; ``sequences`` each document's terms
+    in order (stop words left out), in the fields with positions, by document; the values of
+    ``facet_fields`` are kept document by document too."""
     keys = [_key(fieldname, termbytes) for fieldname, termbytes, _ in terms]
     counts = np.fromiter((count for _, _, count in terms), dtype=np.int64, count=len(terms))
     starts = np.concatenate(([0], np.cumsum(counts)))
@@ -91,10 +99,17 @@ def write(
     arrays[_BASES] = bases[order]
     arrays.update({_LENGTH + name: values.astype(np.float32) for name, values in lengths.items()})
     arrays.update({_COLUMN + name: values for name, values in columns.items()})
-    header: dict[str, Any] = {}
+    facets = [(i, name, term) for i, (name, term, _) in enumerate(terms) if name in facet_fields]
+    values = (arrays[_IDS][starts[i] : starts[i + 1]] for i, _, _ in facets)
+    arrays[_FACET_STARTS], arrays[_FACET_CODES] = by_document(values, size)
+    header: dict[str, Any] = {
+        "arrays": {},
+        # Each facet code's field and value, fields and values in key order.
+        "facets": [[name, term.decode("utf-8")] for _, name, term in facets],
+    }
     offset = 0
     for name, array in arrays.items():
-        header[name] = [array.dtype.str, offset, len(array), list(array.shape[1:])]
+        header["arrays"][name] = [array.dtype.str, offset, len(array), list(array.shape[1:])]
         offset += -(-array.nbytes // 8) * 8
     encoded = json.dumps(header).encode("utf-8")
     encoded += b" " * (-(len(MAGIC) + 8 + len(encoded)) % 8)
@@ -103,6 +118,19 @@ def write(
         for array in arrays.values():
             data = array.tobytes()
             out.write(data + b"\x00" * (-len(data) % 8))
+
+
+def by_document(holders: Iterable[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which values each of ``size`` documents holds, from the documents holding each value
+    (value i's are the i-th array of ``holders``): (starts, codes), document d's values being
+    ``codes[starts[d]:starts[d + 1]]``."""
+    docs, codes = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int32)]
+    for code, holding in enumerate(holders):
+        docs.append(holding)
+        codes.append(np.full(len(holding), code, dtype=np.int32))
+    found = np.concatenate(docs)
+    order = np.argsort(found, kind="stable")
+    return np.searchsorted(found[order], np.arange(size + 1)), np.concatenate(codes)[order]
 
 
 def runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -147,8 +175,9 @@ class SegmentPostings:
             name: np.frombuffer(
                 self._map, dtype=dtype, count=count * int(np.prod(shape or [1])), offset=base + at
             ).reshape(count, *shape)
-            for name, (dtype, at, count, shape) in header.items()
+            for name, (dtype, at, count, shape) in header["arrays"].items()
         }
+        self.facet_values: list[tuple[str, str]] = [tuple(pair) for pair in header["facets"]]
         self._hashes = self._arrays[_HASHES]
         self._ids, self._weights = self._arrays[_IDS], self._arrays[_WEIGHTS]
 
@@ -218,6 +247,11 @@ class SegmentPostings:
             return self._ids[:0]
         return candidates[np.unique(keys // _DOCUMENT_KEY)]
 
+    def facets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each document's facet values: document d's codes (places in ``facet_values``) are
+        ``codes[starts[d]:starts[d + 1]]``; (starts, codes)."""
+        return self._arrays[_FACET_STARTS], self._arrays[_FACET_CODES]
+
     def lengths(self, fieldname: str) -> np.ndarray | None:
         """Every document's length in a field (0 where it has none), or None when the field is
         not scored."""
@@ -235,4 +269,11 @@ def open_for(segment_reader) -> SegmentPostings | None:
     if segment is None or folder is None:
         return None
     path = Path(folder) / segment.make_filename(SUFFIX)
-    return SegmentPostings(path) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return SegmentPostings(path)
+    except (OSError, ValueError, KeyError) as error:
+        # (Whoosh's own files still answer every search, only slower)
+        logger.warning("%s is unreadable, searching without it: %s", path, error)
+        return None

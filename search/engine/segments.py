@@ -31,6 +31,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from search.engine import postings as flat
+from search.engine import schema
 
 # Whoosh's codec with posting blocks left uncompressed: most blocks hold a few postings, and
 # compressing them was a tenth of indexing time (and decompressing them a cost of every search)
@@ -257,6 +258,8 @@ class GenerationWriter(SegmentWriter):
             lengths,
             columns,
             self.sequences,
+            tuple(schema.FACET_FIELDS.values()),
+            size,
         )
         self.sequences = None
 
