@@ -42,6 +42,11 @@ def bits_of(docnums, size: int) -> int:
     flags = np.zeros(size, dtype=bool)
     ids = docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)
     flags[ids] = True
+    return packed(flags)
+
+
+def packed(flags: np.ndarray) -> int:
+    """An array of booleans as a bitset."""
     return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
@@ -151,11 +156,19 @@ class DocSets:
 
     def __init__(self, reader):
         self.size = reader.doc_count_all()
-        self.all = bits_of(reader.all_doc_ids(), self.size)
         # Each segment's flat arrays (search.engine.postings), by its first document number;
         # None for a segment Whoosh's own writer made.
         self._flat = {offset: postings.open_for(seg) for seg, offset in reader.leaf_readers()}
-        self._deleted: dict[int, np.ndarray] = {}  # by segment offset, as read
+        # Each segment's deleted documents (numbered within it), by its first document number.
+        self._deleted = {
+            offset: np.fromiter(segment.deleted_docs_set, dtype=np.int64)
+            for segment, offset in reader.leaf_readers()
+            if segment.has_deletions()
+        }
+        alive = np.ones(self.size, dtype=bool)
+        for offset, deleted in self._deleted.items():
+            alive[deleted + offset] = False
+        self.all = packed(alive)
         self._terms: dict[tuple[str, str], int] = {}
         self._term_bytes = 0
         self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -183,16 +196,11 @@ class DocSets:
         with self._lock:
             return list(self._scores.values())
 
-    def _alive(self, segment, offset: int, docs: np.ndarray) -> np.ndarray:
-        """Which of a segment's documents (numbered within it) are not deleted, as a mask;
-        None when the segment has no deletions."""
-        if not segment.has_deletions():
-            return None
+    def _alive(self, offset: int, docs: np.ndarray) -> np.ndarray | None:
+        """Which of some documents of the segment that starts at ``offset`` (numbered within
+        it) are not deleted, as a mask; None when the segment has no deletions."""
         deleted = self._deleted.get(offset)
-        if deleted is None:
-            deleted = np.fromiter(segment.deleted_docs_set, dtype=np.int64)
-            self._deleted[offset] = deleted
-        return ~np.isin(docs, deleted)
+        return None if deleted is None else ~np.isin(docs, deleted)
 
     def _flat_postings(self, segment, offset: int, fieldname: str, text: str):
         """A term's postings in a segment from its flat arrays, deleted documents left out:
@@ -202,7 +210,7 @@ class DocSets:
         if flat is None:
             return None
         docs, weights = flat.postings(fieldname, segment.schema[fieldname].to_bytes(text))
-        alive = self._alive(segment, offset, docs)
+        alive = self._alive(offset, docs)
         if alive is not None:
             docs, weights = docs[alive], weights[alive]
         return docs, weights
@@ -322,7 +330,7 @@ class DocSets:
             if docs is None:
                 docs = np.fromiter(segment.docs_for_query(q), dtype=np.int64)
             else:
-                alive = self._alive(segment.reader(), offset, docs)
+                alive = self._alive(offset, docs)
                 docs = docs if alive is None else docs[alive]
             found.append(docs + offset)
         return np.concatenate(found)
