@@ -31,6 +31,8 @@ QUERY_CACHE_BYTES = 16 * 1024 * 1024
 # words, 1.4 million postings) takes about 60 MB.
 SCORE_CACHE_BYTES = 256 * 1024 * 1024
 _ENTRY_BYTES = 600
+# Terms whose places in the segments' tables are kept (about 100 bytes a segment each).
+PLACE_CACHE_TERMS = 20_000
 # Body words whose index-wide counts feedback keeps (about 100 bytes each).
 FREQUENCY_CACHE_WORDS = 100_000
 # Queries whose expansion by feedback is kept (a few kilobytes each).
@@ -160,6 +162,8 @@ class DocSets:
         # None for a segment Whoosh's own writer made.
         self._flat = {offset: postings.open_for(seg) for seg, offset in reader.leaf_readers()}
         # Each segment's deleted documents (numbered within it), by its first document number.
+        self._schema = reader.schema
+        self._term_places: dict[tuple[str, str], dict[int, int]] = {}
         self._deleted = {
             offset: np.fromiter(segment.deleted_docs_set, dtype=np.int64)
             for segment, offset in reader.leaf_readers()
@@ -202,14 +206,33 @@ class DocSets:
         deleted = self._deleted.get(offset)
         return None if deleted is None else ~np.isin(docs, deleted)
 
-    def _flat_postings(self, segment, offset: int, fieldname: str, text: str):
+    def _places(self, fieldname: str, text: str) -> dict[int, int]:
+        """Where each segment with flat arrays that holds a term keeps it: its place in the
+        segment's table, by the segment's first document number (cached: a word's scores,
+        set and frequencies each ask)."""
+        key = (fieldname, text)
+        found = self._term_places.get(key)
+        if found is None:
+            wanted = postings.term(fieldname, self._schema[fieldname].to_bytes(text))
+            found = {}
+            for offset, flat in self._flat.items():
+                place = None if flat is None else flat.place(wanted)
+                if place is not None:
+                    found[offset] = place
+            with self._lock:
+                if len(self._term_places) >= PLACE_CACHE_TERMS:
+                    self._term_places.clear()
+                self._term_places[key] = found
+        return found
+
+    def _flat_postings(self, offset: int, fieldname: str, text: str):
         """A term's postings in a segment from its flat arrays, deleted documents left out:
         (documents numbered within the segment, weights), or None when the segment has no
         flat arrays."""
         flat = self._flat.get(offset)
         if flat is None:
             return None
-        docs, weights = flat.postings(fieldname, segment.schema[fieldname].to_bytes(text))
+        docs, weights = flat.postings_at(self._places(fieldname, text).get(offset))
         alive = self._alive(offset, docs)
         if alive is not None:
             docs, weights = docs[alive], weights[alive]
@@ -219,7 +242,7 @@ class DocSets:
         """The documents holding a term, in every segment of ``reader``."""
         found = [np.zeros(0, dtype=np.int64)]
         for segment, offset in reader.leaf_readers():
-            flat = self._flat_postings(segment, offset, fieldname, text)
+            flat = self._flat_postings(offset, fieldname, text)
             if flat is not None:
                 found.append(flat[0] + offset)
                 continue
@@ -250,7 +273,9 @@ class DocSets:
         for segment, offset in reader.leaf_readers():
             flat = self._flat.get(offset)
             if flat is not None:
-                found = flat.frequencies(fieldname, segment.schema[fieldname].to_bytes(text))
+                # (deleted documents included)
+                _, weights = flat.postings_at(self._places(fieldname, text).get(offset))
+                found = len(weights), float(weights.sum(dtype=np.float64))
             else:
                 found = segment.doc_frequency(fieldname, text), segment.frequency(fieldname, text)
             documents, occurrences = documents + found[0], occurrences + found[1]
@@ -321,12 +346,12 @@ class DocSets:
         Whoosh in a segment that keeps none); None for any other phrase."""
         if q.slop != 1 or q.fieldname not in searcher.schema:
             return None
-        field = searcher.schema[q.fieldname]
-        words = [field.to_bytes(word) for word in q.words]
+        places = [self._places(q.fieldname, word) for word in q.words]
         found = [np.zeros(0, dtype=np.int64)]
         for segment, offset in searcher.leaf_searchers():
             flat = self._flat.get(offset)
-            docs = None if flat is None else flat.phrase(q.fieldname, words)
+            held = [where.get(offset) for where in places]
+            docs = None if flat is None else flat.phrase(q.fieldname, held)
             if docs is None:
                 docs = np.fromiter(segment.docs_for_query(q), dtype=np.int64)
             else:
@@ -352,7 +377,7 @@ class DocSets:
         figures = scoring.bm25_figures(searcher, fieldname)
         idf = self.idf(searcher.reader(), fieldname, text) if figures else None
         for segment, offset in searcher.leaf_searchers():
-            flat = self._flat_postings(segment.reader(), offset, fieldname, text)
+            flat = self._flat_postings(offset, fieldname, text)
             if figures and flat is not None:
                 ids, weights = flat[0], flat[1].astype(float)
                 lengths = self._flat[offset].lengths(fieldname)

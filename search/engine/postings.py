@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from functools import reduce
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -53,8 +53,17 @@ _FACET_STARTS, _FACET_CODES = "facet_starts", "facet_codes"
 _DOCUMENT_KEY = 2**32
 
 
-def _key(fieldname: str, termbytes: bytes) -> bytes:
-    return fieldname.encode("utf-8") + b"\x00" + termbytes
+class Term(NamedTuple):
+    """A term as the tables find it: its key (field and term) and the key's 64-bit hash."""
+
+    key: bytes
+    hashed: int
+
+
+def term(fieldname: str, termbytes: bytes) -> Term:
+    """A field's term (as Whoosh's bytes), ready to be found in any segment's table."""
+    key = fieldname.encode("utf-8") + b"\x00" + termbytes
+    return Term(key, _hash(key))
 
 
 def _hash(key: bytes) -> int:
@@ -77,10 +86,11 @@ def write(
     ``lengths`` and ``columns`` hold a value per document; ``sequences`` each document's terms
     in order (stop words left out), in the fields with positions, by document; the values of
     ``facet_fields`` are kept document by document too."""
-    keys = [_key(fieldname, termbytes) for fieldname, termbytes, _ in terms]
+    found = [term(fieldname, termbytes) for fieldname, termbytes, _ in terms]
+    keys = [item.key for item in found]
     counts = np.fromiter((count for _, _, count in terms), dtype=np.int64, count=len(terms))
     starts = np.concatenate(([0], np.cumsum(counts)))
-    hashes = np.fromiter(map(_hash, keys), dtype=np.uint64, count=len(keys))
+    hashes = np.fromiter((item.hashed for item in found), dtype=np.uint64, count=len(keys))
     order = np.argsort(hashes, kind="stable")
     blob = np.frombuffer(b"".join(keys[i] for i in order.tolist()), dtype=np.uint8)
     key_ends = np.cumsum([len(keys[i]) for i in order.tolist()], dtype=np.int64)
@@ -178,53 +188,50 @@ class SegmentPostings:
             for name, (dtype, at, count, shape) in header["arrays"].items()
         }
         self.facet_values: list[tuple[str, str]] = [tuple(pair) for pair in header["facets"]]
-        self._hashes = self._arrays[_HASHES]
+        self._hashes, self._key_ends = self._arrays[_HASHES], self._arrays[_KEY_ENDS]
+        self._keys = base + header["arrays"][_KEYS][1]  # (where the keys start in the file)
+        self._starts = self._arrays[_STARTS]
         self._ids, self._weights = self._arrays[_IDS], self._arrays[_WEIGHTS]
 
-    def _find(self, fieldname: str, termbytes: bytes) -> int | None:
-        """The term's place in the table, or None when the segment does not hold it."""
-        key = _key(fieldname, termbytes)
-        hashed = _hash(key)
-        place = int(np.searchsorted(self._hashes, np.uint64(hashed)))
-        ends, blob = self._arrays[_KEY_ENDS], self._arrays[_KEYS]
-        while place < len(self._hashes) and int(self._hashes[place]) == hashed:
+    def place(self, term: Term) -> int | None:
+        """The term's place in the segment's table, or None when the segment does not hold
+        it."""
+        hashes = self._hashes
+        place = int(hashes.searchsorted(np.uint64(term.hashed)))
+        ends, blob = self._key_ends, self._keys
+        while place < len(hashes) and int(hashes[place]) == term.hashed:
             start = int(ends[place - 1]) if place else 0
-            if blob[start : ends[place]].tobytes() == key:
+            if self._map[blob + start : blob + int(ends[place])] == term.key:
                 return place
             place += 1  # (another key of the same hash)
         return None
 
-    def postings(self, fieldname: str, termbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """The term's documents (numbered within the segment) and weights; empty when the
-        segment does not hold it."""
-        place = self._find(fieldname, termbytes)
+    def postings_at(self, place: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The documents (numbered within the segment) and weights of the term at ``place``;
+        empty for None."""
         if place is None:
             return self._ids[:0], self._weights[:0]
-        start, end = self._arrays[_STARTS][place].tolist()
+        start, end = self._starts[place].tolist()
         return self._ids[start:end], self._weights[start:end]
 
-    def frequencies(self, fieldname: str, termbytes: bytes) -> tuple[int, float]:
-        """How many documents of the segment hold the term and how many times it occurs in
-        them, deleted documents included (as Whoosh counts them)."""
-        place = self._find(fieldname, termbytes)
-        if place is None:
-            return 0, 0.0
-        start, end = self._arrays[_STARTS][place].tolist()
-        return end - start, float(self._weights[start:end].sum(dtype=np.float64))
+    def postings(self, fieldname: str, termbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """A term's documents (numbered within the segment) and weights; empty when the
+        segment does not hold it."""
+        return self.postings_at(self.place(term(fieldname, termbytes)))
 
-    def phrase(self, fieldname: str, words: list[bytes]) -> np.ndarray | None:
-        """The documents of the segment (deleted ones included) where ``words`` occur one
-        right after another in the field, stop words aside (Whoosh's phrase with slop 1), in
-        order; None when the segment keeps no positions for the field."""
+    def phrase(self, fieldname: str, places: list[int | None]) -> np.ndarray | None:
+        """The documents of the segment (deleted ones included) where the words at
+        ``places`` (of the field) occur one right after another in the field, stop words
+        aside (Whoosh's phrase with slop 1), in order; None when the segment keeps no
+        positions for the field."""
         positions = self._arrays.get(_POSITIONS + fieldname)
         if positions is None:
             return None
         found = []
-        for word in words:
-            place = self._find(fieldname, word)
+        for place in places:
             if place is None:
                 return self._ids[:0]
-            start, end = self._arrays[_STARTS][place].tolist()
+            start, end = self._starts[place].tolist()
             base = int(self._arrays[_BASES][place])
             found.append((self._ids[start:end], self._weights[start:end].astype(np.int64), base))
         candidates = reduce(np.intersect1d, (docs for docs, _, _ in found))
