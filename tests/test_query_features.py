@@ -360,7 +360,9 @@ def test_prefer_recent_ranks_as_whoosh_blends(dated_client, q, recency):
     searcher = dated_client.application.extensions["searcher"]
     view = searcher.view()
     parsed = searcher.parse(q, view)[0]
-    newest = scoring.newest_ticks(view.searcher)
+    newest = view.newest_ticks()
+    dates = [f.get("published") for f in view.searcher.all_stored_fields()]
+    assert newest == max(scoring.datetime_ticks(date) for date in dates if date)
     blend = scoring.RecencyBlend(recency, newest)
     whoosh = view.searcher.search(parsed, limit=None, sortedby=blend).top_n
     ours = view.best(parsed, view.docs(parsed), 10, False, (recency, newest))

@@ -235,18 +235,6 @@ RECENCY_HALF_LIFE_DAYS = 30.0
 _TICKS_PER_DAY = 86400 * 10**7  # Whoosh stores a datetime as 100-nanosecond ticks
 
 
-def newest_ticks(searcher) -> int:
-    """The publication date of the newest article, in Whoosh's ticks (0 when none is dated)."""
-    newest = 0
-    for segment, _ in searcher.leaf_searchers():
-        reader = segment.reader()
-        if reader.has_column(schema.PUBLISHED):
-            column = reader.column_reader(schema.PUBLISHED)
-            dated = (column_ticks(column[d]) for d in reader.all_doc_ids())
-            newest = max(newest, max(dated, default=0))
-    return newest
-
-
 def datetime_ticks(value) -> int:
     """A stored (naive UTC) datetime in Whoosh's ticks, as its date column holds it."""
     return datetime_to_long(value)
