@@ -13,15 +13,14 @@ from collections.abc import Callable
 
 import numpy as np
 from whoosh import query
-from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import TermNotFound
 
 from search.engine import postings, schema, scoring
+from search.engine.facets import Facets
 from search.engine.results import FacetCount
 
 logger = logging.getLogger(__name__)
 
-FACET_SIZE = 10
 # Memory for cached posting sets (bitsets) per process: thousands of words of a large corpus.
 TERM_CACHE_BYTES = 64 * 1024 * 1024
 # Memory for cached matches of phrases, wildcards and ranges (bitsets) per process.
@@ -69,80 +68,6 @@ def score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
     return docs.nbytes + values.nbytes + _ENTRY_BYTES
 
 
-def _postings(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """All the postings of a fresh matcher: document numbers and weights. Whoosh's W3 format
-    is decoded a block at a time with numpy from the block's own data, as its ``_read_ids``
-    and ``_read_weights`` decode them (its matcher is called twice per posting, which at
-    millions of postings is most of a query's time); any other matcher posting by posting."""
-    if type(matcher) is not W3LeafMatcher:
-        listed, values = [], []
-        while matcher.is_active():
-            listed.append(matcher.id())
-            values.append(matcher.weight())
-            matcher.next()
-        return np.array(listed, dtype=np.int64), np.array(values, dtype=float)
-    ids, weights = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
-    while matcher.is_active():
-        if matcher._data is None:
-            matcher._read_data()
-        raw_ids, raw_weights = matcher._data[0], matcher._data[1]
-        block = np.asarray(raw_ids, dtype=np.int64)
-        ids.append(block if matcher._byteids else np.cumsum(block))  # (deltas otherwise)
-        if raw_weights is None:
-            weights.append(np.ones(len(block)))
-        elif isinstance(raw_weights, float):
-            weights.append(np.full(len(block), raw_weights))
-        else:
-            weights.append(np.asarray(raw_weights, dtype=float))
-        matcher._next_block()
-    return np.concatenate(ids), np.concatenate(weights)
-
-
-class _FacetPairs:
-    """Every facet value (one list for all facets, each facet's a range of it, in lexicon
-    order) and each document's values, for counting them over any set of documents at once."""
-
-    def __init__(self, sets: DocSets, reader):
-        parts = []  # each segment's (labels, starts, codes), its labels (field, value) pairs
-        for segment, offset in reader.leaf_readers():
-            flat = sets._flat.get(offset)
-            if flat is not None:
-                parts.append((flat.facet_values, *flat.facets()))
-                continue
-            labels = [
-                (fieldname, term.decode("utf-8"))
-                for fieldname in schema.FACET_FIELDS.values()
-                for term in segment.lexicon(fieldname)
-            ]
-            holders = (_postings(segment.postings(*label))[0] for label in labels)
-            parts.append((labels, *postings.by_document(holders, segment.doc_count_all())))
-        self.values: list[str] = []
-        self.ranges: dict[str, tuple[int, int]] = {}
-        places: dict[tuple[str, str], int] = {}
-        for name, fieldname in schema.FACET_FIELDS.items():
-            low = len(self.values)
-            for value in sorted({v for labels, _, _ in parts for f, v in labels if f == fieldname}):
-                places[fieldname, value] = len(self.values)
-                self.values.append(value)
-            self.ranges[name] = (low, len(self.values))
-        starts, codes, base = [], [np.zeros(0, dtype=np.int32)], 0
-        for labels, first, local in parts:
-            mapped = np.array([places[label] for label in labels] or [0], dtype=np.int32)
-            codes.append(mapped[local])
-            starts.append(first[:-1] + base)
-            base += len(local)
-        # Document d's values are codes[starts[d]:starts[d + 1]].
-        self.starts = np.concatenate([*starts, [base]])
-        self.codes = np.concatenate(codes)
-        self.alive = docnum_array(sets.all, sets.size)
-        self.everything = self.count(self.alive)
-
-    def count(self, docs: np.ndarray) -> np.ndarray:
-        """How many of ``docs`` (in order) hold each value."""
-        places = postings.runs(self.starts[docs], self.starts[docs + 1] - self.starts[docs])
-        return np.bincount(self.codes[places], minlength=len(self.values))
-
-
 def docnums(bits: int) -> list[int]:
     """The document numbers in a bitset, in order."""
     data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
@@ -181,9 +106,9 @@ class DocSets:
         self._matches: dict[query.Query, int] = {}
         self._ticks: np.ndarray | None = None
         self._recency: dict[tuple[float, int], np.ndarray] = {}
-        self._facets: _FacetPairs | None = None
+        self._facets: Facets | None = None
         self._everything: dict[str, list[FacetCount]] | None = None
-        self._lengths: dict[tuple[int, str], np.ndarray] = {}  # per segment and field, -1 unread
+        self._lengths: dict[str, np.ndarray] = {}  # by field: every document's, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._newest_ticks: int | None = None
         self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
@@ -247,7 +172,7 @@ class DocSets:
                 found.append(flat[0] + offset)
                 continue
             try:
-                found.append(_postings(segment.postings(fieldname, text))[0] + offset)
+                found.append(postings.read_matcher(segment.postings(fieldname, text))[0] + offset)
             except TermNotFound:
                 continue
         return np.concatenate(found)
@@ -369,38 +294,42 @@ class DocSets:
             if found is not None:
                 self._scores[key] = found
                 return found
-        docs, scores = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
-        term, context = query.Term(fieldname, text), searcher.context()
-        # BM25 is computed over arrays of the postings' weights and their documents' field
-        # lengths, without a scorer's calls per posting to read one length; any other model
-        # scores posting by posting.
+        # BM25 is computed at once over arrays of the postings' weights and their documents'
+        # field lengths, without a scorer's calls per posting to read one length; any other
+        # model scores posting by posting.
         figures = scoring.bm25_figures(searcher, fieldname)
-        idf = self.idf(searcher.reader(), fieldname, text) if figures else None
+        docs, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
+        term, context = query.Term(fieldname, text), searcher.context()
+        lengths = self._all_lengths(searcher.reader(), fieldname) if figures else None
         for segment, offset in searcher.leaf_searchers():
             flat = self._flat_postings(offset, fieldname, text)
             if figures and flat is not None:
-                ids, weights = flat[0], flat[1].astype(float)
-                lengths = self._flat[offset].lengths(fieldname)
-                lengths = np.zeros(len(ids)) if lengths is None else lengths[ids].astype(float)
-            else:
-                matcher = term.matcher(segment, context)
-                if not matcher.is_active():
-                    continue  # (not in this segment)
-                if figures:
-                    ids, weights = _postings(matcher)
-                    lengths = self.field_lengths(segment, offset, fieldname, ids)
-                else:
-                    listed, values = [], []
-                    while matcher.is_active():
-                        listed.append(matcher.id())
-                        values.append(matcher.score())
-                        matcher.next()
-                    docs.append(np.array(listed, dtype=np.int32) + offset)
-                    scores.append(np.array(values, dtype=float))
-                    continue
-            docs.append(ids.astype(np.int32) + offset)
-            scores.append(scoring.bm25_scores(idf, figures, weights, lengths))
-        found = (np.concatenate(docs), np.concatenate(scores))
+                docs.append(flat[0] + np.int32(offset))
+                values.append(flat[1])
+                continue
+            matcher = term.matcher(segment, context)
+            if not matcher.is_active():
+                continue  # (not in this segment)
+            if figures:
+                ids, weights = postings.read_matcher(matcher)
+                self._read_lengths(lengths, segment, offset, fieldname, ids)
+                docs.append(ids.astype(np.int32) + offset)
+                values.append(weights)
+                continue
+            listed, scored = [], []
+            while matcher.is_active():
+                listed.append(matcher.id())
+                scored.append(matcher.score())
+                matcher.next()
+            docs.append(np.array(listed, dtype=np.int32) + offset)
+            values.append(np.array(scored, dtype=float))
+        if figures:
+            docs = np.concatenate(docs)
+            weights = np.concatenate(values).astype(float)
+            idf = self.idf(searcher.reader(), fieldname, text)
+            found = (docs, scoring.bm25_scores(idf, figures, weights, lengths[docs]))
+        else:
+            found = (np.concatenate(docs), np.concatenate(values))
         with self._lock:
             if key not in self._scores:
                 self._score_bytes += score_bytes(found)
@@ -409,19 +338,30 @@ class DocSets:
                 self._score_bytes -= score_bytes(self._scores.pop(next(iter(self._scores))))
         return found
 
-    def field_lengths(self, segment, offset: int, fieldname: str, docs: np.ndarray) -> np.ndarray:
-        """The lengths in a field, as Whoosh stores them, of some documents of the segment
-        that starts at document ``offset`` (numbered within it). Each is read once, when
+    def _all_lengths(self, reader, fieldname: str) -> np.ndarray:
+        """Every document's length in a field, as Whoosh stores it: from the flat arrays of
+        the segments that have them (at once), -1 for the others' until read."""
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = np.full(self.size, -1.0)
+            for segment, offset in reader.leaf_readers():
+                flat = self._flat.get(offset)
+                found = None if flat is None else flat.lengths(fieldname)
+                if found is not None:
+                    lengths[offset : offset + len(found)] = found
+                elif flat is not None:
+                    lengths[offset : offset + segment.doc_count_all()] = 0
+            with self._lock:
+                lengths = self._lengths.setdefault(fieldname, lengths)
+        return lengths
+
+    @staticmethod
+    def _read_lengths(lengths: np.ndarray, segment, offset: int, fieldname: str, docs) -> None:
+        """Read from Whoosh, into ``lengths`` (every document's), the lengths not yet read of
+        some documents of a segment without flat arrays (numbered within it): each once, when
         first asked for, so that the first query after a change reads only what it needs."""
-        key = (offset, fieldname)
-        with self._lock:
-            lengths = self._lengths.get(key)
-            if lengths is None:
-                lengths = self._lengths[key] = np.full(segment.doc_count_all(), -1.0)
-        found = lengths[docs]
-        for i in np.flatnonzero(found < 0).tolist():
-            found[i] = lengths[docs[i]] = segment.doc_field_length(int(docs[i]), fieldname) or 0
-        return found
+        for doc in docs[lengths[docs + offset] < 0].tolist():
+            lengths[doc + offset] = segment.doc_field_length(doc, fieldname) or 0
 
     def recency_factors(self, reader, recency: float, newest: int) -> np.ndarray:
         """Each document's "prefer recent" multiplier (cached for the latest few weights)."""
@@ -440,19 +380,10 @@ class DocSets:
         if matched == self.all and self._everything is not None:
             return self._everything
         if self._facets is None:
-            self._facets = _FacetPairs(self, reader)
-        pairs = self._facets
-        # Counted over the matches or, when they are most of the index, over the rest.
+            alive = docnum_array(self.all, self.size)
+            self._facets = Facets(reader, self._flat, alive)
         docs = docnum_array(matched, self.size)
-        if 2 * len(docs) > len(pairs.alive):
-            found = pairs.everything - pairs.count(docnum_array(self.all & ~matched, self.size))
-        else:
-            found = pairs.count(docs)
-        counts = {}
-        for name, (low, high) in pairs.ranges.items():
-            # Most first; of equal counts, in the lexicon's order (the values' own).
-            order = np.argsort(-found[low:high], kind="stable")[:FACET_SIZE] + low
-            counts[name] = [FacetCount(pairs.values[i], int(found[i])) for i in order if found[i]]
+        counts = self._facets.top(docs, lambda: docnum_array(self.all & ~matched, self.size))
         if matched == self.all:
             self._everything = counts
         return counts
