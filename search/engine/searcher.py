@@ -23,7 +23,7 @@ import numpy as np
 from whoosh import collectors, qparser, query
 
 from search.article import Article
-from search.engine import highlight, schema, scoring, spelling, suggest
+from search.engine import highlight, schema, scoring, spelling, suggest, topk
 from search.engine import query as query_language
 from search.engine.docsets import DocSets, docnum_array, docnums, mask
 from search.engine.results import ArticleSummary, FacetCount, Hit, SearchResponse
@@ -51,6 +51,7 @@ class IndexView:
     parser: qparser.QueryParser
     sets: DocSets
     speller: Speller
+    _last_summed: tuple[query.Query, np.ndarray] | None = None
 
     def docs(self, q: query.Query) -> int:
         """Every document ``q`` matches, unscored, as a bitset.
@@ -111,6 +112,23 @@ class IndexView:
             # sort key is the negated blended score.
             sign = -1 if recency else 1
             return [(docnum, sign * key) for key, docnum in found.results().top_n]
+        docs = docnum_array(matched, self.sets.size)
+        optional = _optional_words(q, words)
+        if optional and not recency:
+            # (feedback's words only reorder: most matches cannot reach the top with them)
+            base = self._summed(q.a, words[: -len(optional)])[docs]
+            scored = [(*self.sets.term_scores(self.searcher, f, t), b) for f, t, b, _ in optional]
+            return topk.best_with_optional(docs, base, scored, limit)
+        values = self._summed(q, words)[docs]
+        if recency:
+            values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
+        return topk.best(docs, values, limit)
+
+    def _summed(self, q: query.Query, words: list[scoring.ScoredWord]) -> np.ndarray:
+        """Every document's score by ``q`` (0 where it does not match), its words' scores
+        summed in order (the latest kept: feedback scores a query, then its expansion)."""
+        if self._last_summed is not None and self._last_summed[0] == q:
+            return self._last_summed[1]
         size = self.sets.size
         scores = np.zeros(size)
         masks: dict[tuple[query.Query, ...], np.ndarray] = {}
@@ -123,16 +141,8 @@ class IndexView:
                 keep = masks[gates][docs]
                 docs, values = docs[keep], values[keep]
             scores[docs] += values * boost
-        docs = docnum_array(matched, self.sets.size)
-        values = scores[docs]
-        if recency:
-            values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
-        if len(docs) > limit:
-            # Everything that ties with the last place, then the order Whoosh gives.
-            keep = values >= np.partition(values, len(docs) - limit)[len(docs) - limit]
-            docs, values = docs[keep], values[keep]
-        order = np.lexsort((docs, -values))[:limit]
-        return [(int(docs[i]), float(values[i])) for i in order]
+        self._last_summed = (q, scores)
+        return scores
 
     def facets(self, matched: int) -> dict[str, list[FacetCount]]:
         """The top values of each facet over ``matched``."""
@@ -149,6 +159,19 @@ class IndexView:
     def newest_ticks(self) -> int:
         """The newest publication date of the index, in Whoosh's ticks."""
         return self.sets.newest_ticks(self.searcher.reader())
+
+
+def _optional_words(q: query.Query, words: list[scoring.ScoredWord]) -> list:
+    """The words of ``q``'s optional part when ``q`` is a query with words that only add to
+    its matches' scores (AndMaybe: feedback's expansion), each boosted up and never gated;
+    else an empty list."""
+    if type(q) is not query.AndMaybe:
+        return []
+    required = scoring.summed_terms(q.a)
+    optional = words[len(required) :] if required is not None else []
+    if all(boost > 0 and not gates for _, _, boost, gates in optional):
+        return optional
+    return []
 
 
 class Searcher:
