@@ -603,7 +603,10 @@ def test_updates_keep_the_generations_own_segments(tmp_path, monkeypatch):
     def segments() -> tuple[set[str], set[str]]:
         with whoosh_index.open_dir(str(generation.path)).reader() as reader:
             names = {r.segment().segment_id() for r, _ in reader.leaf_readers()}
-        flat = {n for n in names if (generation.path / f"{n}{postings.SUFFIX}").exists()}
+        merged = postings.covered(generation.path)
+        flat = {
+            n for n in names if n in merged or (generation.path / f"{n}{postings.SUFFIX}").exists()
+        }
         return flat, names - flat
 
     built, none = segments()
@@ -683,3 +686,39 @@ def test_a_damaged_flat_file_is_passed_over(tmp_path, caplog):
     flat.write_bytes(b"not a postings file")
     assert answers() == expected
     assert flat.name in caplog.text
+
+
+def test_a_generations_merged_arrays_answer_as_whoosh_does(tmp_path, monkeypatch):
+    """A generation of many segments gets one merged file of flat arrays (and the segments'
+    own go); every search answers the same with it as through Whoosh's files alone, after an
+    update too (deletions in the merged segments, a segment without flat arrays)."""
+    monkeypatch.setattr(writer, "MIN_SHARE", 10)
+    monkeypatch.setattr(writer, "WRITER_MEMORY", 60_000)  # segments of about 10
+    articles = random_articles(300)
+    with write_lock(tmp_path, 1):
+        generation, _ = writer.build_generation(tmp_path, articles, workers=2)
+    assert (generation.path / postings.MERGED).exists()
+    assert not list(generation.path.glob(f"MAIN_*{postings.SUFFIX}"))
+    changed = [Article.from_dict(a.to_dict() | {"title": "zebra oil"}) for a in articles[3:9]]
+    with write_lock(tmp_path, 1):
+        writer.update_live(tmp_path, changed)
+    requests = [
+        {"q": ["oil price"]},
+        {"q": ['"crude output"'], "sort": ["newest"]},
+        {"q": ['"the oil price"']},
+        {"q": ["barrels"], "topic": ["gas"], "page": ["2"]},
+        {"q": ["opec talks pct café"], "explain": ["1"]},
+        {"q": ["zebra"], "recency": ["0.5"]},
+        {"q": ["title:crude"]},
+        {"q": [""]},
+    ]
+
+    def answers() -> list[dict]:
+        with Searcher(tmp_path) as searcher:
+            assert len(searcher.view().searcher.reader().leaf_readers()) > 8
+            found = [searcher.search(SearchRequest.from_params(p, Limits())) for p in requests]
+        return [{**r.to_dict(), "took_ms": 0} for r in found]
+
+    merged = answers()
+    (generation.path / postings.MERGED).unlink()
+    assert answers() == merged

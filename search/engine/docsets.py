@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from whoosh import query
@@ -68,6 +69,24 @@ def score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
     return docs.nbytes + values.nbytes + _ENTRY_BYTES
 
 
+def _flat_arrays(reader) -> tuple[dict[int, postings.SegmentPostings | None], set[int]]:
+    """Each segment's flat arrays by its first document number (None: it has none), and the
+    numbers of the segments that the generation's merged arrays stand for, but the first."""
+    leaves = reader.leaf_readers()
+    segments = [
+        (segment.segment().segment_id(), segment.doc_count_all())
+        for segment, _ in leaves
+        if segment.segment() is not None
+    ]
+    folder = getattr(leaves[0][0].storage(), "folder", None) if segments else None
+    merged = postings.open_merged(Path(folder), segments) if folder else None
+    covers = len(merged.covers) if merged is not None else 0
+    flat = {offset: postings.open_for(segment) for segment, offset in leaves[covers:]}
+    if merged is not None:
+        flat[0] = merged
+    return flat, {offset for _, offset in leaves[1:covers]}
+
+
 def docnums(bits: int) -> list[int]:
     """The document numbers in a bitset, in order."""
     data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
@@ -84,19 +103,22 @@ class DocSets:
     def __init__(self, reader):
         self.size = reader.doc_count_all()
         # Each segment's flat arrays (search.engine.postings), by its first document number;
-        # None for a segment Whoosh's own writer made.
-        self._flat = {offset: postings.open_for(seg) for seg, offset in reader.leaf_readers()}
+        # None for a segment Whoosh's own writer made. The generation's merged arrays stand
+        # for its first segments (under the first one's number; the others are "covered").
+        self._flat, self._covered = _flat_arrays(reader)
         # Each segment's deleted documents (numbered within it), by its first document number.
         self._schema = reader.schema
         self._term_places: dict[tuple[str, str], dict[int, int]] = {}
-        self._deleted = {
-            offset: np.fromiter(segment.deleted_docs_set, dtype=np.int64)
-            for segment, offset in reader.leaf_readers()
-            if segment.has_deletions()
-        }
+        self._deleted: dict[int, np.ndarray] = {}
         alive = np.ones(self.size, dtype=bool)
-        for offset, deleted in self._deleted.items():
-            alive[deleted + offset] = False
+        part = 0  # (the part a covered segment belongs to: the merged arrays')
+        for segment, offset in reader.leaf_readers():
+            part = part if offset in self._covered else offset
+            if segment.has_deletions():
+                deleted = np.fromiter(segment.deleted_docs_set, dtype=np.int64) + offset
+                alive[deleted] = False
+                known = self._deleted.get(part, np.zeros(0, dtype=np.int64))
+                self._deleted[part] = np.concatenate((known, deleted - part))
         self.all = packed(alive)
         self._terms: dict[tuple[str, str], int] = {}
         self._term_bytes = 0
@@ -167,6 +189,8 @@ class DocSets:
         """The documents holding a term, in every segment of ``reader``."""
         found = [np.zeros(0, dtype=np.int64)]
         for segment, offset in reader.leaf_readers():
+            if offset in self._covered:
+                continue
             flat = self._flat_postings(offset, fieldname, text)
             if flat is not None:
                 found.append(flat[0] + offset)
@@ -196,6 +220,8 @@ class DocSets:
         (deleted documents included, as Whoosh counts them)."""
         documents, occurrences = 0, 0.0
         for segment, offset in reader.leaf_readers():
+            if offset in self._covered:
+                continue
             flat = self._flat.get(offset)
             if flat is not None:
                 # (deleted documents included)
@@ -274,6 +300,8 @@ class DocSets:
         places = [self._places(q.fieldname, word) for word in q.words]
         found = [np.zeros(0, dtype=np.int64)]
         for segment, offset in searcher.leaf_searchers():
+            if offset in self._covered:
+                continue
             flat = self._flat.get(offset)
             held = [where.get(offset) for where in places]
             docs = None if flat is None else flat.phrase(q.fieldname, held)
@@ -302,6 +330,8 @@ class DocSets:
         term, context = query.Term(fieldname, text), searcher.context()
         lengths = self._all_lengths(searcher.reader(), fieldname) if figures else None
         for segment, offset in searcher.leaf_searchers():
+            if offset in self._covered:
+                continue
             flat = self._flat_postings(offset, fieldname, text)
             if figures and flat is not None:
                 docs.append(flat[0] + np.int32(offset))
@@ -344,13 +374,12 @@ class DocSets:
         lengths = self._lengths.get(fieldname)
         if lengths is None:
             lengths = np.full(self.size, -1.0)
-            for segment, offset in reader.leaf_readers():
-                flat = self._flat.get(offset)
+            for offset, flat in self._flat.items():
                 found = None if flat is None else flat.lengths(fieldname)
                 if found is not None:
                     lengths[offset : offset + len(found)] = found
                 elif flat is not None:
-                    lengths[offset : offset + segment.doc_count_all()] = 0
+                    lengths[offset : offset + flat.size] = 0
             with self._lock:
                 lengths = self._lengths.setdefault(fieldname, lengths)
         return lengths
@@ -381,7 +410,7 @@ class DocSets:
             return self._everything
         if self._facets is None:
             alive = docnum_array(self.all, self.size)
-            self._facets = Facets(reader, self._flat, alive)
+            self._facets = Facets(reader, self._flat, self._covered, alive)
         docs = docnum_array(matched, self.size)
         counts = self._facets.top(docs, lambda: docnum_array(self.all & ~matched, self.size))
         if matched == self.all:
@@ -401,10 +430,14 @@ class DocSets:
         if self._ticks is None:
             found = []
             for segment, offset in reader.leaf_readers():
+                if offset in self._covered:
+                    continue
                 flat = self._flat.get(offset)
                 column = None if flat is None else flat.column(schema.PUBLISHED)
                 if column is not None:
                     found.append(column.astype(np.int64))
+                elif flat is not None:  # (no dated document)
+                    found.append(np.zeros(flat.size, dtype=np.int64))
                 elif segment.has_column(schema.PUBLISHED):
                     # Segment by segment: Whoosh's multi-segment column reader fails when a
                     # segment has no dated document (and so no column).

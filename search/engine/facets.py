@@ -23,9 +23,17 @@ class Facets:
     """Every facet value (one list for all facets, each facet's a range of it, in lexicon
     order) and each document's values, for counting them over any set of documents at once."""
 
-    def __init__(self, reader, flat: dict[int, SegmentPostings | None], alive: np.ndarray):
-        parts = []  # each segment's (labels, starts, codes), its labels (field, value) pairs
+    def __init__(
+        self,
+        reader,
+        flat: dict[int, SegmentPostings | None],
+        covered: set[int],
+        alive: np.ndarray,
+    ):
+        parts = []  # each part's (labels, starts, codes), its labels (field, value) pairs
         for segment, offset in reader.leaf_readers():
+            if offset in covered:
+                continue  # (the merged arrays' values stand for it)
             arrays = flat.get(offset)
             if arrays is not None:
                 parts.append((arrays.facet_values, *arrays.facets()))

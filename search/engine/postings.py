@@ -113,10 +113,17 @@ def write(
     facets = [(i, name, term) for i, (name, term, _) in enumerate(terms) if name in facet_fields]
     values = (arrays[_IDS][starts[i] : starts[i + 1]] for i, _, _ in facets)
     arrays[_FACET_STARTS], arrays[_FACET_CODES] = by_document(values, size)
+    _write_arrays(path, arrays, [[name, term.decode("utf-8")] for _, name, term in facets], [])
+
+
+def _write_arrays(path, arrays: dict[str, np.ndarray], facets: list, covers: list) -> None:
+    """Write a file of arrays: the layout in this module's docstring."""
     header: dict[str, Any] = {
         "arrays": {},
         # Each facet code's field and value, fields and values in key order.
-        "facets": [[name, term.decode("utf-8")] for _, name, term in facets],
+        "facets": facets,
+        # The segments (id, documents) a generation's merged file stands for, in order.
+        "covers": covers,
     }
     offset = 0
     for name, array in arrays.items():
@@ -129,6 +136,122 @@ def write(
         for array in arrays.values():
             data = array.tobytes()
             out.write(data + b"\x00" * (-len(data) % 8))
+
+
+MERGED = "generation.postings"
+
+
+def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
+    """Merge the files of a generation's segments (id and document count, in the index's
+    order) into one, ``MERGED``, for the documents numbered as the generation numbers them:
+    a term is then found once, not once per segment. Returns its path."""
+    folder = Path(folder)
+    parts = [SegmentPostings(folder / f"{name}{SUFFIX}") for name, _ in segments]
+    sizes = [size for _, size in segments]
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    hashes = np.unique(np.concatenate([p._hashes for p in parts]))
+    places = [np.searchsorted(hashes, p._hashes) for p in parts]  # each term's merged place
+    keys: list[bytes | None] = [None] * len(hashes)
+    for part, merged in zip(parts, places, strict=True):
+        ends = part._key_ends.tolist()
+        blob = part._map[part._keys : part._keys + (ends[-1] if ends else 0)]
+        for place, start, end in zip(merged.tolist(), [0, *ends[:-1]], ends, strict=True):
+            if keys[place] is None:
+                keys[place] = blob[start:end]
+    fields = [key.split(b"\x00", 1)[0].decode("utf-8") for key in keys]
+    counts = [p._starts[:, 1] - p._starts[:, 0] for p in parts]
+    starts, ids = _gather(
+        len(hashes),
+        places,
+        counts,
+        [p._starts[:, 0] for p in parts],
+        [p._ids for p in parts],
+        offsets,
+    )
+    _, weights = _gather(
+        len(hashes), places, counts, [p._starts[:, 0] for p in parts], [p._weights for p in parts]
+    )
+    arrays: dict[str, np.ndarray] = {
+        _HASHES: hashes,
+        _KEYS: np.frombuffer(b"".join(keys), dtype=np.uint8),
+        _KEY_ENDS: np.cumsum([len(key) for key in keys], dtype=np.int64),
+        _STARTS: np.stack((starts[:-1], starts[1:]), axis=1),
+        _IDS: ids.astype(np.int32),
+        _WEIGHTS: weights.astype(np.float32),
+    }
+    bases = np.full(len(hashes), -1, dtype=np.int64)
+    for fieldname in sorted(
+        {n[len(_POSITIONS) :] for p in parts for n in p._arrays if n.startswith(_POSITIONS)}
+    ):
+        mine = np.array([name == fieldname for name in fields])
+        # Each term's count of positions in a segment: the sum of its postings' weights.
+        occurrences, firsts, sources = [], [], []
+        for part, merged in zip(parts, places, strict=True):
+            held = mine[merged] & (part._arrays[_BASES] >= 0)
+            order = np.argsort(part._starts[:, 0], kind="stable")
+            total = np.zeros(len(order), dtype=np.int64)
+            if len(order):
+                weights = part._weights.astype(np.float64)
+                total[order] = np.rint(np.add.reduceat(weights, part._starts[order, 0]))
+            occurrences.append(np.where(held, total, 0))
+            firsts.append(np.where(held, part._arrays[_BASES], 0))
+            sources.append(part._arrays.get(_POSITIONS + fieldname, np.zeros(0, dtype=np.uint32)))
+        base, positions = _gather(len(hashes), places, occurrences, firsts, sources)
+        bases[mine] = base[:-1][mine]
+        arrays[_POSITIONS + fieldname] = positions.astype(np.uint32)
+    arrays[_BASES] = bases
+    names = {n for p in parts for n in p._arrays if n.startswith((_LENGTH, _COLUMN))}
+    for name in sorted(names):
+        found = [p._arrays.get(name) for p in parts]
+        dtype = next(a.dtype for a in found if a is not None)
+        arrays[name] = np.concatenate(
+            [
+                a if a is not None else np.zeros(n, dtype=dtype)
+                for a, n in zip(found, sizes, strict=True)
+            ]
+        )
+    labels = sorted(
+        {tuple(label) for p in parts for label in p.facet_values},
+        key=lambda label: (label[0].encode(), label[1].encode()),
+    )
+    code_of = {label: code for code, label in enumerate(labels)}
+    facet_starts, facet_codes, base = [], [], 0
+    for part in parts:
+        mapped = np.array(
+            [code_of[tuple(label)] for label in part.facet_values] or [0], dtype=np.int32
+        )
+        first, local = part.facets()
+        facet_codes.append(mapped[local])
+        facet_starts.append(first[:-1] + base)
+        base += len(local)
+    arrays[_FACET_STARTS] = np.concatenate([*facet_starts, [base]])
+    arrays[_FACET_CODES] = np.concatenate(facet_codes)
+    path = folder / MERGED
+    _write_arrays(path, arrays, [list(label) for label in labels], [list(s) for s in segments])
+    return path
+
+
+def _gather(size: int, places, counts, firsts, sources, offsets=None):
+    """Concatenate each merged term's runs from every part, part by part: (where each merged
+    term's run starts, size + 1 of them; the values). Part i's term t (its merged place
+    ``places[i][t]``) has ``counts[i][t]`` values from ``sources[i][firsts[i][t]:]``, plus
+    ``offsets[i]`` when given."""
+    totals = np.zeros(size, dtype=np.int64)
+    for merged, count in zip(places, counts, strict=True):
+        totals[merged] += count
+    starts = np.concatenate(([0], np.cumsum(totals)))
+    out = None
+    filled = np.zeros(size, dtype=np.int64)
+    for i, (merged, count, first, source) in enumerate(
+        zip(places, counts, firsts, sources, strict=True)
+    ):
+        if out is None:
+            out = np.zeros(int(starts[-1]), dtype=source.dtype if offsets is None else np.int64)
+        where = starts[merged] + filled[merged]
+        filled[merged] += count
+        values = source[runs(first, count)]
+        out[runs(where, count)] = values if offsets is None else values + offsets[i]
+    return starts, out if out is not None else np.zeros(0)
 
 
 def by_document(holders: Iterable[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,6 +312,8 @@ class SegmentPostings:
             for name, (dtype, at, count, shape) in header["arrays"].items()
         }
         self.facet_values: list[tuple[str, str]] = [tuple(pair) for pair in header["facets"]]
+        self.covers: list[list] = header["covers"]
+        self.size = len(self._arrays[_FACET_STARTS]) - 1  # (documents)
         self._hashes, self._key_ends = self._arrays[_HASHES], self._arrays[_KEY_ENDS]
         self._keys = base + header["arrays"][_KEYS][1]  # (where the keys start in the file)
         self._starts = self._arrays[_STARTS]
@@ -297,6 +422,30 @@ def read_matcher(matcher) -> tuple[np.ndarray, np.ndarray]:
             weights.append(np.asarray(raw_weights, dtype=float))
         matcher._next_block()
     return np.concatenate(ids), np.concatenate(weights)
+
+
+def covered(folder: Path) -> set[str]:
+    """The ids of the segments the generation's merged file (in ``folder``) stands for."""
+    try:
+        return {name for name, _ in SegmentPostings(folder / MERGED).covers}
+    except (OSError, ValueError, KeyError):  # (none, or unreadable: not used)
+        return set()
+
+
+def open_merged(folder: Path, segments: list[tuple[str, int]]) -> SegmentPostings | None:
+    """The generation's merged file when it stands for the first of ``segments`` (id and
+    document count, in the index's order), else None."""
+    path = folder / MERGED
+    if not path.exists():
+        return None
+    try:
+        merged = SegmentPostings(path)
+    except (OSError, ValueError, KeyError) as error:
+        logger.warning("%s is unreadable, searching without it: %s", path, error)
+        return None
+    if [tuple(item) for item in merged.covers] != segments[: len(merged.covers)]:
+        return None
+    return merged
 
 
 def open_for(segment_reader) -> SegmentPostings | None:

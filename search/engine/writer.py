@@ -87,6 +87,13 @@ def build_generation(
             writer.segments = segments  # this writer, holding the lock, lists them
             writer.commit(merge=False)
         count = sum(segment.doc_count_all() for segment in segments)
+        if len(segments) > 1:
+            # One file of flat arrays for the generation: a word is found once, not once
+            # per segment (search.engine.postings.merge); the segments' own go.
+            listed = [(segment.segment_id(), segment.doc_count_all()) for segment in segments]
+            postings.merge(generation.path, listed)
+            for name, _ in listed:
+                (generation.path / f"{name}{postings.SUFFIX}").unlink()
         lexicon.save(generation.path)
     except BaseException:
         if writer is not None and not writer.is_closed:
@@ -351,6 +358,11 @@ def merge_updates(writer, segments: list) -> list:
     merge most of a large generation's segments into one on the next small update (at a
     million articles, minutes for a thousand new ones), and lose their flat arrays."""
     storage = writer.storage
-    bulk = [s for s in segments if storage.file_exists(s.make_filename(postings.SUFFIX))]
+    merged = postings.covered(Path(storage.folder))
+    bulk = [
+        s
+        for s in segments
+        if s.segment_id() in merged or storage.file_exists(s.make_filename(postings.SUFFIX))
+    ]
     updates = [s for s in segments if s not in bulk]
     return bulk + whoosh_writing.MERGE_SMALL(writer, updates)
