@@ -116,8 +116,9 @@ def write(
     _write_arrays(path, arrays, [[name, term.decode("utf-8")] for _, name, term in facets], [])
 
 
-def _write_arrays(path, arrays: dict[str, np.ndarray], facets: list, covers: list) -> None:
-    """Write a file of arrays: the layout in this module's docstring."""
+def _write_arrays(path, arrays: dict, facets: list, covers: list) -> None:
+    """Write a file of arrays (the layout in this module's docstring); a :class:`_Later` is
+    made when its turn comes."""
     header: dict[str, Any] = {
         "arrays": {},
         # Each facet code's field and value, fields and values in key order.
@@ -127,15 +128,24 @@ def _write_arrays(path, arrays: dict[str, np.ndarray], facets: list, covers: lis
     }
     offset = 0
     for name, array in arrays.items():
-        header["arrays"][name] = [array.dtype.str, offset, len(array), list(array.shape[1:])]
-        offset += -(-array.nbytes // 8) * 8
+        if isinstance(array, _Later):
+            dtype, length, shape = np.dtype(array.dtype), array.length, []
+        else:
+            dtype, length, shape = array.dtype, len(array), list(array.shape[1:])
+        header["arrays"][name] = [dtype.str, offset, length, shape]
+        nbytes = length * int(np.prod(shape or [1])) * dtype.itemsize
+        offset += -(-nbytes // 8) * 8
     encoded = json.dumps(header).encode("utf-8")
     encoded += b" " * (-(len(MAGIC) + 8 + len(encoded)) % 8)
     with open(path, "wb") as out:
         out.write(MAGIC + len(encoded).to_bytes(8, "little") + encoded)
         for array in arrays.values():
-            data = array.tobytes()
-            out.write(data + b"\x00" * (-len(data) % 8))
+            if isinstance(array, _Later):
+                array = array.make().astype(array.dtype, copy=False)
+            data = memoryview(np.ascontiguousarray(array)).cast("B")
+            out.write(data)
+            out.write(b"\x00" * (-len(data) % 8))
+            del array, data
 
 
 MERGED = "generation.postings"
@@ -144,7 +154,10 @@ MERGED = "generation.postings"
 def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
     """Merge the files of a generation's segments (id and document count, in the index's
     order) into one, ``MERGED``, for the documents numbered as the generation numbers them:
-    a term is then found once, not once per segment. Returns its path."""
+    a term is then found once, not once per segment. Returns its path.
+
+    The large arrays (postings, positions) are made one at a time, each written as soon as
+    it is made, so that memory holds one of them at most."""
     folder = Path(folder)
     parts = [SegmentPostings(folder / f"{name}{SUFFIX}") for name, _ in segments]
     sizes = [size for _, size in segments]
@@ -158,34 +171,32 @@ def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
         for place, start, end in zip(merged.tolist(), [0, *ends[:-1]], ends, strict=True):
             if keys[place] is None:
                 keys[place] = blob[start:end]
-    fields = [key.split(b"\x00", 1)[0].decode("utf-8") for key in keys]
+    fields = np.array([key.split(b"\x00", 1)[0].decode("utf-8") for key in keys])
     counts = [p._starts[:, 1] - p._starts[:, 0] for p in parts]
-    starts, ids = _gather(
-        len(hashes),
-        places,
-        counts,
-        [p._starts[:, 0] for p in parts],
-        [p._ids for p in parts],
-        offsets,
-    )
-    _, weights = _gather(
-        len(hashes), places, counts, [p._starts[:, 0] for p in parts], [p._weights for p in parts]
-    )
-    arrays: dict[str, np.ndarray] = {
+    firsts = [p._starts[:, 0] for p in parts]
+    starts = _layout(len(hashes), places, counts)
+    arrays: dict[str, np.ndarray | _Later] = {
         _HASHES: hashes,
         _KEYS: np.frombuffer(b"".join(keys), dtype=np.uint8),
         _KEY_ENDS: np.cumsum([len(key) for key in keys], dtype=np.int64),
         _STARTS: np.stack((starts[:-1], starts[1:]), axis=1),
-        _IDS: ids.astype(np.int32),
-        _WEIGHTS: weights.astype(np.float32),
+        _IDS: _Later(
+            np.int32,
+            int(starts[-1]),
+            lambda: _fill(starts, places, counts, firsts, [p._ids for p in parts], offsets),
+        ),
+        _WEIGHTS: _Later(
+            np.float32,
+            int(starts[-1]),
+            lambda: _fill(starts, places, counts, firsts, [p._weights for p in parts]),
+        ),
     }
     bases = np.full(len(hashes), -1, dtype=np.int64)
-    for fieldname in sorted(
-        {n[len(_POSITIONS) :] for p in parts for n in p._arrays if n.startswith(_POSITIONS)}
-    ):
-        mine = np.array([name == fieldname for name in fields])
+    names = {n[len(_POSITIONS) :] for p in parts for n in p._arrays if n.startswith(_POSITIONS)}
+    for fieldname in sorted(names):
+        mine = fields == fieldname
         # Each term's count of positions in a segment: the sum of its postings' weights.
-        occurrences, firsts, sources = [], [], []
+        occurrences, where = [], []
         for part, merged in zip(parts, places, strict=True):
             held = mine[merged] & (part._arrays[_BASES] >= 0)
             order = np.argsort(part._starts[:, 0], kind="stable")
@@ -194,11 +205,16 @@ def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
                 weights = part._weights.astype(np.float64)
                 total[order] = np.rint(np.add.reduceat(weights, part._starts[order, 0]))
             occurrences.append(np.where(held, total, 0))
-            firsts.append(np.where(held, part._arrays[_BASES], 0))
-            sources.append(part._arrays.get(_POSITIONS + fieldname, np.zeros(0, dtype=np.uint32)))
-        base, positions = _gather(len(hashes), places, occurrences, firsts, sources)
-        bases[mine] = base[:-1][mine]
-        arrays[_POSITIONS + fieldname] = positions.astype(np.uint32)
+            where.append(np.where(held, part._arrays[_BASES], 0))
+        layout = _layout(len(hashes), places, occurrences)
+        bases[mine] = layout[:-1][mine]
+        sources = [p._arrays.get(_POSITIONS + fieldname, np.zeros(0, np.uint32)) for p in parts]
+        arrays[_POSITIONS + fieldname] = _Later(
+            np.uint32,
+            int(layout[-1]),
+            # (the arguments bound now: the loop goes on)
+            lambda a=(layout, places, occurrences, where, sources): _fill(*a),
+        )
     arrays[_BASES] = bases
     names = {n for p in parts for n in p._arrays if n.startswith((_LENGTH, _COLUMN))}
     for name in sorted(names):
@@ -231,27 +247,37 @@ def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
     return path
 
 
-def _gather(size: int, places, counts, firsts, sources, offsets=None):
-    """Concatenate each merged term's runs from every part, part by part: (where each merged
-    term's run starts, size + 1 of them; the values). Part i's term t (its merged place
-    ``places[i][t]``) has ``counts[i][t]`` values from ``sources[i][firsts[i][t]:]``, plus
-    ``offsets[i]`` when given."""
+class _Later(NamedTuple):
+    """An array made only when it is written: its type, its length and what makes it."""
+
+    dtype: Any
+    length: int
+    make: Any
+
+
+def _layout(size: int, places, counts) -> np.ndarray:
+    """Where each of ``size`` merged terms' values start (and the end): part i's term t
+    (merged place ``places[i][t]``) has ``counts[i][t]`` of them."""
     totals = np.zeros(size, dtype=np.int64)
     for merged, count in zip(places, counts, strict=True):
         totals[merged] += count
-    starts = np.concatenate(([0], np.cumsum(totals)))
-    out = None
-    filled = np.zeros(size, dtype=np.int64)
+    return np.concatenate(([0], np.cumsum(totals)))
+
+
+def _fill(starts, places, counts, firsts, sources, offsets=None) -> np.ndarray:
+    """Each merged term's values (laid out by ``starts``) from every part, part by part:
+    part i's term t has ``counts[i][t]`` values from ``sources[i][firsts[i][t]:]``, plus
+    ``offsets[i]`` when given."""
+    out = np.zeros(int(starts[-1]), dtype=sources[0].dtype if sources else np.int32)
+    filled = np.zeros(len(starts) - 1, dtype=np.int64)
     for i, (merged, count, first, source) in enumerate(
         zip(places, counts, firsts, sources, strict=True)
     ):
-        if out is None:
-            out = np.zeros(int(starts[-1]), dtype=source.dtype if offsets is None else np.int64)
         where = starts[merged] + filled[merged]
         filled[merged] += count
         values = source[runs(first, count)]
         out[runs(where, count)] = values if offsets is None else values + offsets[i]
-    return starts, out if out is not None else np.zeros(0)
+    return out
 
 
 def by_document(holders: Iterable[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -312,7 +338,7 @@ class SegmentPostings:
             for name, (dtype, at, count, shape) in header["arrays"].items()
         }
         self.facet_values: list[tuple[str, str]] = [tuple(pair) for pair in header["facets"]]
-        self.covers: list[list] = header["covers"]
+        self.covers: list[list] = header.get("covers", [])  # (a segment's file: none)
         self.size = len(self._arrays[_FACET_STARTS]) - 1  # (documents)
         self._hashes, self._key_ends = self._arrays[_HASHES], self._arrays[_KEY_ENDS]
         self._keys = base + header["arrays"][_KEYS][1]  # (where the keys start in the file)
