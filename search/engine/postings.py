@@ -293,6 +293,17 @@ def by_document(holders: Iterable[np.ndarray], size: int) -> tuple[np.ndarray, n
     return np.searchsorted(found[order], np.arange(size + 1)), np.concatenate(codes)[order]
 
 
+def _common(few: np.ndarray, many: np.ndarray) -> np.ndarray:
+    """The values of ``few`` that ``many`` holds too, both sorted without repeats (a binary
+    search each: no sort of both, as numpy's intersect1d does)."""
+    if not len(few) or not len(many):
+        return few[:0]
+    if len(few) > len(many):
+        few, many = many, few
+    at = np.minimum(np.searchsorted(many, few), len(many) - 1)
+    return few[many[at] == few]
+
+
 def runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The places of several runs of an array, one run after another: start, start + 1, ...,
     start + length - 1 of each."""
@@ -386,9 +397,12 @@ class SegmentPostings:
             start, end = self._starts[place].tolist()
             base = int(self._arrays[_BASES][place])
             found.append((self._ids[start:end], self._weights[start:end].astype(np.int64), base))
-        candidates = reduce(np.intersect1d, (docs for docs, _, _ in found))
+        # The rarest word first: the documents holding every word, then the keys.
+        order = sorted(range(len(found)), key=lambda i: len(found[i][0]))
+        candidates = reduce(_common, (found[i][0] for i in order))
         keys = None
-        for shift, (docs, counts, base) in enumerate(found):
+        for shift in order:
+            docs, counts, base = found[shift]
             if not len(candidates):
                 break
             firsts = base + np.cumsum(counts) - counts
@@ -396,15 +410,19 @@ class SegmentPostings:
             chosen = counts[at]
             places = runs(firsts[at], chosen)
             # Word i of the phrase at position p makes key (document, p - i): a document
-            # holds the phrase where every word makes the same key.
+            # holds the phrase where every word makes the same key. (Keys come in order:
+            # documents in order, each one's positions in order.)
             which = np.repeat(np.arange(len(candidates), dtype=np.int64), chosen)
             made = which * _DOCUMENT_KEY + positions[places].astype(np.int64) - shift
-            keys = made if keys is None else np.intersect1d(keys, made)
+            keys = made if keys is None else _common(keys, made)
             if not len(keys):
                 return self._ids[:0]
         if keys is None:
             return self._ids[:0]
-        return candidates[np.unique(keys // _DOCUMENT_KEY)]
+        which = keys // _DOCUMENT_KEY
+        first = np.ones(len(which), dtype=bool)
+        first[1:] = which[1:] != which[:-1]
+        return candidates[which[first]]
 
     def facets(self) -> tuple[np.ndarray, np.ndarray]:
         """Each document's facet values: document d's codes (places in ``facet_values``) are
