@@ -135,6 +135,7 @@ class DocSets:
         self._newest_ticks: int | None = None
         self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
         self._idf: dict[tuple[str, str], float] = {}
+        self._figures: dict[str, scoring.FieldFigures | None] = {}
         self._expansions: dict[tuple, query.Query] = {}
 
     @property
@@ -325,7 +326,9 @@ class DocSets:
         # BM25 is computed at once over arrays of the postings' weights and their documents'
         # field lengths, without a scorer's calls per posting to read one length; any other
         # model scores posting by posting.
-        figures = scoring.bm25_figures(searcher, fieldname)
+        if fieldname not in self._figures:  # (the same for every word of a field)
+            self._figures[fieldname] = scoring.bm25_figures(searcher, fieldname)
+        figures = self._figures[fieldname]
         docs, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
         term, context = query.Term(fieldname, text), searcher.context()
         lengths = self._all_lengths(searcher.reader(), fieldname) if figures else None

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# The first candidates for the top, in multiples of the places asked for; four times as many
-# each time the bound does not close.
+# The first candidates for the top, in multiples of the places asked for; eight times as many
+# each time the bound does not close, until they would be more than a DENSE-th of the
+# matches: then every match is scored.
 CANDIDATES = 20
+DENSE = 8
 
 
 def best(docs: np.ndarray, values: np.ndarray, limit: int) -> list[tuple[int, float]]:
@@ -44,21 +46,33 @@ def best_with_optional(
     ceiling = sum(float(values.max(initial=0.0)) * boost for _, values, boost in optional)
     ceiling = ceiling * (1 + 1e-9) + 1e-12  # (above any rounding of the sums)
     count = max(limit * CANDIDATES, 100)
-    while True:
-        if count >= len(docs):
-            chosen = np.arange(len(docs))
-        else:
-            chosen = np.argpartition(-base, count)[:count]
-        candidates, totals = docs[chosen], base[chosen].copy()
-        for holders, values, boost in optional:
-            at = np.minimum(np.searchsorted(holders, candidates), len(holders) - 1)
-            held = holders[at] == candidates if len(holders) else np.zeros(len(at), dtype=bool)
-            totals[held] += values[at[held]] * boost
-        if len(chosen) == len(docs):
-            return best(candidates, totals, limit)
-        found = best(candidates, totals, limit)
+    while count < len(docs) // DENSE:
+        chosen = np.argpartition(-base, count)[:count]
+        found = best(*_scored(docs[chosen], base[chosen], optional), limit)
         rest = np.ones(len(docs), dtype=bool)
         rest[chosen] = False
         if len(found) == limit and base[rest].max() + ceiling < found[-1][1]:
             return found
-        count *= 4
+        count *= 8
+    # Most of the matches could reach the top: every one scored, looked up in each word's
+    # documents when they are few, else word by word over an array of every document.
+    if len(docs) * DENSE < sum(len(holders) for holders, _, _ in optional):
+        return best(*_scored(docs, base, optional), limit)
+    scores = np.zeros(int(docs[-1]) + 1 if len(docs) else 0)
+    scores[docs] = base
+    for holders, values, boost in optional:
+        inside = holders < len(scores)
+        scores[holders[inside]] += values[inside] * boost
+    return best(docs, scores[docs], limit)
+
+
+def _scored(candidates: np.ndarray, base: np.ndarray, optional) -> tuple[np.ndarray, np.ndarray]:
+    """Some documents (in any order) and their scores: ``base`` plus the optional words'."""
+    totals = base.copy()
+    for holders, values, boost in optional:
+        # (in the holders' own type: numpy would copy them into the candidates')
+        wanted = candidates.astype(holders.dtype, copy=False)
+        at = np.minimum(np.searchsorted(holders, wanted), len(holders) - 1)
+        held = holders[at] == wanted if len(holders) else np.zeros(len(at), dtype=bool)
+        totals[held] += values[at[held]] * boost
+    return candidates, totals
