@@ -154,7 +154,12 @@ class IndexView:
 
     def respell(self, word: str) -> str | None:
         """A common near spelling of a rare word, or None."""
-        return self.speller.respell(self.searcher, word)
+        reader = self.searcher.reader()
+
+        def frequency(stem: str) -> int:  # (from the flat arrays)
+            return self.sets.frequencies(reader, schema.BODY, stem)[0]
+
+        return self.speller.respell(self.searcher, word, frequency)
 
     def newest_ticks(self) -> int:
         """The newest publication date of the index, in Whoosh's ticks."""

@@ -69,14 +69,18 @@ class Speller:
             self._lexicon = lexicon
         return self._lexicon
 
-    def respell(self, searcher, word: str) -> str | None:
-        """A much more common near spelling of a rare ``word``, or None (cached)."""
+    def respell(
+        self, searcher, word: str, frequency: Callable[[str], int] | None = None
+    ) -> str | None:
+        """A much more common near spelling of a rare ``word``, or None (cached).
+        ``frequency(stem)``: how many bodies hold a stem (by default, as Whoosh counts)."""
         if word in self._respellings:
             return self._respellings[word]
         reader = searcher.reader()
+        frequency = frequency or (lambda stem: reader.doc_frequency(schema.BODY, stem))
         analyzer = searcher.schema[schema.BODY].analyzer
         stems = [t.text for t in analyzer(word)]
-        rarity = reader.doc_frequency(schema.BODY, stems[0]) if stems else RARE_DOC_FREQUENCY + 1
+        rarity = frequency(stems[0]) if stems else RARE_DOC_FREQUENCY + 1
         best, best_frequency = None, 0
         if rarity <= RARE_DOC_FREQUENCY:
             if self._corrector is None:
@@ -87,11 +91,9 @@ class Speller:
             candidates = candidates or corrector.suggest(word.lower(), limit=5, maxdist=2, prefix=1)
             for candidate in candidates:
                 candidate_stems = [t.text for t in analyzer(candidate)]
-                frequency = (
-                    reader.doc_frequency(schema.BODY, candidate_stems[0]) if candidate_stems else 0
-                )
-                if frequency > best_frequency:
-                    best, best_frequency = candidate, frequency
+                found = frequency(candidate_stems[0]) if candidate_stems else 0
+                if found > best_frequency:
+                    best, best_frequency = candidate, found
         if best_frequency < max(SUGGEST_MIN, SUGGEST_RATIO * rarity):
             best = None
         if len(self._respellings) >= 10_000:

@@ -21,7 +21,7 @@ from whoosh import writing as whoosh_writing
 
 from search import settings
 from search.article import Article
-from search.engine import postings, schema
+from search.engine import merged, postings, schema
 from search.engine.lexicon import Lexicon
 from search.engine.segments import CODEC, GenerationWriter
 from search.errors import IndexingFailed
@@ -89,9 +89,9 @@ def build_generation(
         count = sum(segment.doc_count_all() for segment in segments)
         if len(segments) > 1:
             # One file of flat arrays for the generation: a word is found once, not once
-            # per segment (search.engine.postings.merge); the segments' own go.
+            # per segment (search.engine.merged); the segments' own go.
             listed = [(segment.segment_id(), segment.doc_count_all()) for segment in segments]
-            postings.merge(generation.path, listed)
+            merged.merge(generation.path, listed)
             for name, _ in listed:
                 (generation.path / f"{name}{postings.SUFFIX}").unlink()
         lexicon.save(generation.path)
@@ -358,11 +358,11 @@ def merge_updates(writer, segments: list) -> list:
     merge most of a large generation's segments into one on the next small update (at a
     million articles, minutes for a thousand new ones), and lose their flat arrays."""
     storage = writer.storage
-    merged = postings.covered(Path(storage.folder))
+    covered = postings.covered(Path(storage.folder))
     bulk = [
         s
         for s in segments
-        if s.segment_id() in merged or storage.file_exists(s.make_filename(postings.SUFFIX))
+        if s.segment_id() in covered or storage.file_exists(s.make_filename(postings.SUFFIX))
     ]
     updates = [s for s in segments if s not in bulk]
     return bulk + whoosh_writing.MERGE_SMALL(writer, updates)
