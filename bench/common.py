@@ -83,6 +83,17 @@ def children_peak_rss_mb(pid: int) -> dict[int, float]:
     return {child: peak for child, peak in peaks.items() if peak is not None}  # (gone meanwhile)
 
 
+def memory_split_mb(pid: int) -> tuple[float, float] | None:
+    """A process's resident memory now, in MB: its own (RssAnon) and the file pages it maps
+    (RssFile: the index's files, shared with other processes through the page cache)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    found = dict(line.split(":", 1) for line in lines if ":" in line)
+    return tuple(int(found[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile"))
+
+
 def build_fts5(articles, path: Path) -> None:
     """The baseline: an SQLite FTS5 index (porter unicode61) of the articles' titles and bodies."""
     db = sqlite3.connect(path)

@@ -22,7 +22,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.common import ROOT, children_peak_rss_mb, machine_line, need, summary
+from bench.common import ROOT, children_peak_rss_mb, machine_line, memory_split_mb, need, summary
 from bench.search_bench import headings, make_queries
 
 
@@ -122,8 +122,15 @@ def main() -> None:
             print(summary(f"  {label} latency", latencies))
             for error in errors[:5]:
                 print(f"  error: {error}")
-        peaks = ", ".join(f"{p:.0f} MB" for p in children_peak_rss_mb(server.pid).values())
-        print(f"peak RSS per worker: {peaks}")
+        peaks = children_peak_rss_mb(server.pid)
+        print(f"peak RSS per worker: {', '.join(f'{p:.0f} MB' for p in peaks.values())}")
+        for worker in peaks:
+            split = memory_split_mb(worker)
+            if split:
+                print(
+                    f"  worker {worker} now: {split[0]:.0f} MB its own, {split[1]:.0f} MB of"
+                    " mapped index files (page cache, shared by the workers)"
+                )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
