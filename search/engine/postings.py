@@ -9,15 +9,21 @@ the process had not seen before, at 100,000 articles. So the segment writer
 - every term's document numbers (int32) and weights (float32), the same values as its
   Whoosh postings, found through a sorted table of 64-bit hashes of (field, term), each
   checked against the term's own bytes;
+- every position of every term of the fields with positions, in posting order (exact
+  phrases are matched from them);
 - every scored field's length in each document, as Whoosh stores it (to a byte);
-- each numeric column (the publication date in ticks).
+- each numeric column (the publication date in ticks), and each document's facet values.
 
-The file is named like the segment's other files, so Whoosh deletes it with the segment.
-Segments that Whoosh's own writer made (small updates, merges) have none and are read through
-Whoosh; deleted documents are left out by the reader here, as Whoosh's matchers leave them out.
+The file is named like the segment's other files, so Whoosh deletes it with the segment; once
+a generation is written, its segments' files are merged into one (search.engine.merged,
+``MERGED``), read the same way. Segments that Whoosh's own writer made (small updates, merges
+of them) have none and are read through Whoosh; deleted documents are left out by the reader
+here, as Whoosh's matchers leave them out. A file that cannot be read is passed over with a
+warning: Whoosh's own files answer the same, only slower.
 
 Layout: ``MAGIC``, the header's length (8 bytes, little-endian), the header (JSON: each
-array's name, dtype, offset and length), then the arrays, each at an 8-byte boundary.
+array's name, dtype, offset and length; the facet values; the segments a merged file stands
+for), then the arrays, each at an 8-byte boundary.
 """
 
 from __future__ import annotations
