@@ -722,3 +722,23 @@ def test_a_generations_merged_arrays_answer_as_whoosh_does(tmp_path, monkeypatch
     merged = answers()
     (generation.path / postings.MERGED).unlink()
     assert answers() == merged
+
+
+def test_a_hash_shared_by_two_terms_leaves_the_segments_files(tmp_path, monkeypatch, caplog):
+    """Should two terms share a 64-bit hash, the merge stops and the segments' own files serve:
+    the same answers, a warning."""
+    monkeypatch.setattr(writer, "MIN_SHARE", 10)
+    monkeypatch.setattr(writer, "WRITER_MEMORY", 60_000)  # segments of about 10
+    real_hash = postings._hash
+    monkeypatch.setattr(
+        postings,
+        "_hash",
+        lambda key: 7 if key in (b"title\x00oil", b"title\x00pct") else real_hash(key),
+    )
+    with write_lock(tmp_path, 1):
+        generation, _ = writer.build_generation(tmp_path, random_articles(300), workers=1)
+    assert not (generation.path / postings.MERGED).exists()
+    assert "share a hash" in caplog.text
+    with Searcher(tmp_path) as searcher:
+        found = searcher.search(SearchRequest.from_params({"q": ["title:oil"]}, Limits()))
+        assert found.total == sum("oil" in a.title.lower().split() for a in random_articles(300))

@@ -40,6 +40,9 @@ def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
     order) into one, ``MERGED``, for the documents numbered as the generation numbers them:
     a term is then found once, not once per segment. Returns its path.
 
+    Raises:
+        ValueError: two different terms share a hash (the segments' files then serve).
+
     The large arrays (postings, positions) are made one at a time, each written as soon as
     it is made, so that memory holds one of them at most."""
     folder = Path(folder)
@@ -53,8 +56,11 @@ def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
         ends = part._key_ends.tolist()
         blob = part._map[part._keys : part._keys + (ends[-1] if ends else 0)]
         for place, start, end in zip(merged.tolist(), [0, *ends[:-1]], ends, strict=True):
+            key = blob[start:end]
             if keys[place] is None:
-                keys[place] = blob[start:end]
+                keys[place] = key
+            elif keys[place] != key:  # (two terms of one hash: a one in 10^8 chance)
+                raise ValueError(f"terms {keys[place]!r} and {key!r} share a hash")
     fields = np.array([key.split(b"\x00", 1)[0].decode("utf-8") for key in keys])
     counts = [p._starts[:, 1] - p._starts[:, 0] for p in parts]
     firsts = [p._starts[:, 0] for p in parts]

@@ -91,9 +91,13 @@ def build_generation(
             # One file of flat arrays for the generation: a word is found once, not once
             # per segment (search.engine.merged); the segments' own go.
             listed = [(segment.segment_id(), segment.doc_count_all()) for segment in segments]
-            merged.merge(generation.path, listed)
-            for name, _ in listed:
-                (generation.path / f"{name}{postings.SUFFIX}").unlink()
+            try:
+                merged.merge(generation.path, listed)
+            except ValueError as error:
+                logger.warning("the segments' flat arrays are not merged: %s", error)
+            else:
+                for name, _ in listed:
+                    (generation.path / f"{name}{postings.SUFFIX}").unlink()
         lexicon.save(generation.path)
     except BaseException:
         if writer is not None and not writer.is_closed:
