@@ -363,7 +363,7 @@ def test_prefer_recent_ranks_as_whoosh_blends(dated_client, q, recency):
     newest = view.newest_ticks()
     dates = [f.get("published") for f in view.searcher.all_stored_fields()]
     assert newest == max(scoring.datetime_ticks(date) for date in dates if date)
-    blend = scoring.RecencyBlend(recency, newest)
+    blend = scoring.RecencyBlend(view.sets.recency_factors(view.searcher.reader(), recency, newest))
     whoosh = view.searcher.search(parsed, limit=None, sortedby=blend).top_n
     ours = view.best(parsed, view.docs(parsed), 10, False, (recency, newest))
     assert [d for d, _ in ours] == [d for _, d in whoosh[:10]]

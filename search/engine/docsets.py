@@ -106,9 +106,9 @@ class DocSets:
         # None for a segment Whoosh's own writer made. The generation's merged arrays stand
         # for its first segments (under the first one's number; the others are "covered").
         self._flat, self._covered = _flat_arrays(reader)
-        # Each segment's deleted documents (numbered within it), by its first document number.
         self._schema = reader.schema
         self._term_places: dict[tuple[str, str], dict[int, int]] = {}
+        # Each part's deleted documents (numbered within it), by its first document number.
         self._deleted: dict[int, np.ndarray] = {}
         alive = np.ones(self.size, dtype=bool)
         part = 0  # (the part a covered segment belongs to: the merged arrays')
@@ -120,6 +120,7 @@ class DocSets:
                 known = self._deleted.get(part, np.zeros(0, dtype=np.int64))
                 self._deleted[part] = np.concatenate((known, deleted - part))
         self.all = packed(alive)
+        self.alive = np.flatnonzero(alive)  # (the same documents, in order)
         self._terms: dict[tuple[str, str], int] = {}
         self._term_bytes = 0
         self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -147,6 +148,13 @@ class DocSets:
         """The cached word scores: each word's documents and scores."""
         with self._lock:
             return list(self._scores.values())
+
+    def _parts(self, leaves):
+        """(segment, its first document number, its flat arrays or None) of each part of the
+        index: the segments, those the merged arrays stand for as one (under the first)."""
+        for segment, offset in leaves:
+            if offset not in self._covered:
+                yield segment, offset, self._flat.get(offset)
 
     def _alive(self, offset: int, docs: np.ndarray) -> np.ndarray | None:
         """Which of some documents of the segment that starts at ``offset`` (numbered within
@@ -189,9 +197,7 @@ class DocSets:
     def term_docs(self, reader, fieldname: str, text: str) -> np.ndarray:
         """The documents holding a term, in every segment of ``reader``."""
         found = [np.zeros(0, dtype=np.int64)]
-        for segment, offset in reader.leaf_readers():
-            if offset in self._covered:
-                continue
+        for segment, offset, _ in self._parts(reader.leaf_readers()):
             flat = self._flat_postings(offset, fieldname, text)
             if flat is not None:
                 found.append(flat[0] + offset)
@@ -220,10 +226,7 @@ class DocSets:
         """How many documents hold a term and how many times it occurs, in the whole index
         (deleted documents included, as Whoosh counts them)."""
         documents, occurrences = 0, 0.0
-        for segment, offset in reader.leaf_readers():
-            if offset in self._covered:
-                continue
-            flat = self._flat.get(offset)
+        for segment, offset, flat in self._parts(reader.leaf_readers()):
             if flat is not None:
                 # (deleted documents included)
                 _, weights = flat.postings_at(self._places(fieldname, text).get(offset))
@@ -300,10 +303,7 @@ class DocSets:
             return None
         places = [self._places(q.fieldname, word) for word in q.words]
         found = [np.zeros(0, dtype=np.int64)]
-        for segment, offset in searcher.leaf_searchers():
-            if offset in self._covered:
-                continue
-            flat = self._flat.get(offset)
+        for segment, offset, flat in self._parts(searcher.leaf_searchers()):
             held = [where.get(offset) for where in places]
             docs = None if flat is None else flat.phrase(q.fieldname, held)
             if docs is None:
@@ -331,10 +331,8 @@ class DocSets:
         figures = self._figures[fieldname]
         docs, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
         term, context = query.Term(fieldname, text), searcher.context()
-        lengths = self._all_lengths(searcher.reader(), fieldname) if figures else None
-        for segment, offset in searcher.leaf_searchers():
-            if offset in self._covered:
-                continue
+        lengths = self._all_lengths(fieldname) if figures else None
+        for segment, offset, _ in self._parts(searcher.leaf_searchers()):
             flat = self._flat_postings(offset, fieldname, text)
             if figures and flat is not None:
                 docs.append(flat[0] + np.int32(offset))
@@ -371,7 +369,7 @@ class DocSets:
                 self._score_bytes -= score_bytes(self._scores.pop(next(iter(self._scores))))
         return found
 
-    def _all_lengths(self, reader, fieldname: str) -> np.ndarray:
+    def _all_lengths(self, fieldname: str) -> np.ndarray:
         """Every document's length in a field, as Whoosh stores it: from the flat arrays of
         the segments that have them (at once), -1 for the others' until read."""
         lengths = self._lengths.get(fieldname)
@@ -412,8 +410,7 @@ class DocSets:
         if matched == self.all and self._everything is not None:
             return self._everything
         if self._facets is None:
-            alive = docnum_array(self.all, self.size)
-            self._facets = Facets(reader, self._flat, self._covered, alive)
+            self._facets = Facets(list(self._parts(reader.leaf_readers())), self.alive)
         docs = docnum_array(matched, self.size)
         counts = self._facets.top(docs, lambda: docnum_array(self.all & ~matched, self.size))
         if matched == self.all:
@@ -424,7 +421,7 @@ class DocSets:
         """The publication date of the newest article, in Whoosh's ticks (0 when none is
         dated)."""
         if self._newest_ticks is None:
-            ticks = self.ticks(reader)[docnum_array(self.all, self.size)]
+            ticks = self.ticks(reader)[self.alive]
             self._newest_ticks = int(ticks.max(initial=0))
         return self._newest_ticks
 
@@ -432,10 +429,7 @@ class DocSets:
         """Each document's publication date in ticks, 0 when undated (read once)."""
         if self._ticks is None:
             found = []
-            for segment, offset in reader.leaf_readers():
-                if offset in self._covered:
-                    continue
-                flat = self._flat.get(offset)
+            for segment, _, flat in self._parts(reader.leaf_readers()):
                 column = None if flat is None else flat.column(schema.PUBLISHED)
                 if column is not None:
                     found.append(column.astype(np.int64))
@@ -457,7 +451,7 @@ class DocSets:
         if self._date_rank is None:
             # Undated documents (0 ticks) count as oldest; of two the same age, the one added
             # first comes first.
-            alive = docnum_array(self.all, self.size)
+            alive = self.alive
             order = alive[np.lexsort((alive, -self.ticks(reader)[alive]))]
             self._date_rank = np.zeros(self.size, dtype=np.int64)
             self._date_rank[order] = np.arange(len(order))

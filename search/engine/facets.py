@@ -9,6 +9,7 @@ index, when that is fewer).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,18 +24,11 @@ class Facets:
     """Every facet value (one list for all facets, each facet's a range of it, in lexicon
     order) and each document's values, for counting them over any set of documents at once."""
 
-    def __init__(
-        self,
-        reader,
-        flat: dict[int, SegmentPostings | None],
-        covered: set[int],
-        alive: np.ndarray,
-    ):
+    def __init__(self, index_parts: list[tuple[Any, int, SegmentPostings | None]], alive):
+        """``index_parts``: (segment reader, first document number, its flat arrays or None)
+        of each part of the index, in order; ``alive``: the live documents, in order."""
         parts = []  # each part's (labels, starts, codes), its labels (field, value) pairs
-        for segment, offset in reader.leaf_readers():
-            if offset in covered:
-                continue  # (the merged arrays' values stand for it)
-            arrays = flat.get(offset)
+        for segment, _, arrays in index_parts:
             if arrays is not None:
                 parts.append((arrays.facet_values, *arrays.facets()))
                 continue

@@ -116,10 +116,10 @@ def write(
     arrays[_BASES] = bases[order]
     arrays.update({_LENGTH + name: values.astype(np.float32) for name, values in lengths.items()})
     arrays.update({_COLUMN + name: values for name, values in columns.items()})
-    facets = [(i, name, term) for i, (name, term, _) in enumerate(terms) if name in facet_fields]
+    facets = [(i, name, value) for i, (name, value, _) in enumerate(terms) if name in facet_fields]
     values = (arrays[_IDS][starts[i] : starts[i + 1]] for i, _, _ in facets)
     arrays[_FACET_STARTS], arrays[_FACET_CODES] = by_document(values, size)
-    _write_arrays(path, arrays, [[name, term.decode("utf-8")] for _, name, term in facets], [])
+    _write_arrays(path, arrays, [[name, value.decode("utf-8")] for _, name, value in facets], [])
 
 
 class _Later(NamedTuple):

@@ -247,13 +247,9 @@ def column_ticks(value) -> int:
     return int(value or 0)
 
 
-def recency_factor(ticks: int, newest: int, recency: float) -> float:
-    """The multiplier that blends a publication date (ticks, 0 = undated) into a score."""
-    return float(recency_factors(np.array([ticks], dtype=np.int64), newest, recency)[0])
-
-
 def recency_factors(ticks: np.ndarray, newest: int, recency: float) -> np.ndarray:
-    """:func:`recency_factor` of each of an array of dates in ticks (int64)."""
+    """The multipliers that blend publication dates (an array of ticks, int64, 0 when
+    undated) into scores."""
     if not newest:
         return np.full(len(ticks), 1.0 - recency)
     age_days = np.maximum(0.0, (newest - ticks) / _TICKS_PER_DAY)
@@ -262,33 +258,29 @@ def recency_factors(ticks: np.ndarray, newest: int, recency: float) -> np.ndarra
 
 
 class RecencyBlend(sorting.FacetType):
-    """Orders matches by their score blended with their recency (best first)."""
+    """Orders matches by their score blended with their recency (best first), given every
+    document's multiplier (:func:`recency_factors`, as the index numbers documents)."""
 
-    def __init__(self, recency: float, newest: int):
-        self.recency = recency
-        self.newest = newest
+    def __init__(self, factors: np.ndarray):
+        self.factors = factors
 
     def categorizer(self, global_searcher):
-        return _RecencyCategorizer(self.recency, self.newest)
+        return _RecencyCategorizer(self.factors)
 
 
 class _RecencyCategorizer(sorting.Categorizer):
     needs_current = True
 
-    def __init__(self, recency: float, newest: int):
-        self.recency = recency
-        self.newest = newest
-        self.column = None
+    def __init__(self, factors: np.ndarray):
+        self.factors = factors
+        self.offset = 0
 
     def set_searcher(self, segment_searcher, docoffset):
-        reader = segment_searcher.reader()
-        has = reader.has_column(schema.PUBLISHED)
-        self.column = reader.column_reader(schema.PUBLISHED) if has else None
+        self.offset = docoffset
 
     def key_for(self, matcher, docid):
-        ticks = column_ticks(self.column[docid]) if self.column is not None else 0
         # Negated so that the best sorts first.
-        return -matcher.score() * recency_factor(ticks, self.newest, self.recency)
+        return -matcher.score() * float(self.factors[self.offset + docid])
 
 
 def weighted_terms(q: query.Query, boost: float = 1.0):

@@ -101,7 +101,8 @@ class IndexView:
             # largest of its parts' best scores instead of their sum, so pruning by that bound
             # drops documents that belong in the top.
             if recency:
-                ranked = collectors.SortingCollector(scoring.RecencyBlend(*recency), limit=limit)
+                factors = self.sets.recency_factors(self.searcher.reader(), *recency)
+                ranked = collectors.SortingCollector(scoring.RecencyBlend(factors), limit=limit)
             else:
                 ranked = collectors.TopCollector(limit, usequality=False, replace=0)
             found = ranked
@@ -387,9 +388,9 @@ class Searcher:
         detail = scoring.explain(searcher, scored, docnum, scoring.query_words(parsed))
         factor, score = 1.0, score or 0.0
         if request.recency and request.sort != "newest":
-            published = searcher.stored_fields(docnum).get(schema.PUBLISHED)
-            ticks = scoring.datetime_ticks(published) if published else 0
-            factor = scoring.recency_factor(ticks, view.newest_ticks(), request.recency)
+            newest = view.newest_ticks()
+            factors = view.sets.recency_factors(searcher.reader(), request.recency, newest)
+            factor = float(factors[docnum])
             score = score / factor if factor else 0.0  # the blended score, back to relevance
         # What single words do not account for: phrases, wildcards, fuzzy words.
         other = score - sum(detail["fields"].values())
