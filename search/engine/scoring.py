@@ -232,7 +232,7 @@ def with_feedback(
 # "Prefer recent": a score is multiplied by (1 - recency) + recency * 0.5 ** (age / half-life),
 # the age counted from the newest article in the index (an archive's "now").
 RECENCY_HALF_LIFE_DAYS = 30.0
-_TICKS_PER_DAY = 86400 * 10**7  # Whoosh stores a datetime as 100-nanosecond ticks
+_TICKS_PER_DAY = 86400 * 10**6  # Whoosh stores a datetime as microseconds since year 1
 
 
 def datetime_ticks(value) -> int:
