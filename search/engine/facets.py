@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from search.engine import schema
-from search.engine.postings import SegmentPostings, by_document, read_matcher, runs
+from search.engine.postings import SegmentPostings, by_document, joined, read_matcher, runs
 from search.engine.results import FacetCount
 
 FACET_SIZE = 10
@@ -48,15 +48,8 @@ class Facets:
                 places[fieldname, value] = len(self.values)
                 self.values.append(value)
             self.ranges[name] = (low, len(self.values))
-        starts, codes, base = [], [np.zeros(0, dtype=np.int32)], 0
-        for labels, first, local in parts:
-            mapped = np.array([places[label] for label in labels] or [0], dtype=np.int32)
-            codes.append(mapped[local])
-            starts.append(first[:-1] + base)
-            base += len(local)
         # Document d's values are codes[starts[d]:starts[d + 1]].
-        self.starts = np.concatenate([*starts, [base]])
-        self.codes = np.concatenate(codes)
+        self.starts, self.codes = joined(parts, places)
         self.alive = alive
         self.everything = self.count(alive)
 

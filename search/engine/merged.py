@@ -31,6 +31,7 @@ from search.engine.postings import (
     SegmentPostings,
     _Later,
     _write_arrays,
+    joined,
     runs,
 )
 
@@ -121,17 +122,8 @@ def merge(folder: str | Path, segments: list[tuple[str, int]]) -> Path:
         key=lambda label: (label[0].encode(), label[1].encode()),
     )
     code_of = {label: code for code, label in enumerate(labels)}
-    facet_starts, facet_codes, base = [], [], 0
-    for part in parts:
-        mapped = np.array(
-            [code_of[tuple(label)] for label in part.facet_values] or [0], dtype=np.int32
-        )
-        first, local = part.facets()
-        facet_codes.append(mapped[local])
-        facet_starts.append(first[:-1] + base)
-        base += len(local)
-    arrays[_FACET_STARTS] = np.concatenate([*facet_starts, [base]])
-    arrays[_FACET_CODES] = np.concatenate(facet_codes)
+    facets = [(p.facet_values, *p.facets()) for p in parts]
+    arrays[_FACET_STARTS], arrays[_FACET_CODES] = joined(facets, code_of)
     path = folder / MERGED
     _write_arrays(path, arrays, [list(label) for label in labels], [list(s) for s in segments])
     return path

@@ -189,6 +189,19 @@ def _common(few: np.ndarray, many: np.ndarray) -> np.ndarray:
     return few[many[at] == few]
 
 
+def joined(parts, code_of: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The values documents hold, for several parts of an index one after another: each part
+    (labels, starts, codes) as :func:`by_document` gives them, its codes places in its
+    ``labels``, which ``code_of`` maps to the codes of the whole. Returns (starts, codes)."""
+    starts, codes, base = [], [np.zeros(0, dtype=np.int32)], 0
+    for labels, first, local in parts:
+        mapped = np.array([code_of[tuple(label)] for label in labels] or [0], dtype=np.int32)
+        codes.append(mapped[local])
+        starts.append(first[:-1] + base)
+        base += len(local)
+    return np.concatenate([*starts, [base]]), np.concatenate(codes)
+
+
 def runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The places of several runs of an array, one run after another: start, start + 1, ...,
     start + length - 1 of each."""
