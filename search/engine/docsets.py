@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query
+from whoosh.scoring import Frequency
 from whoosh.reading import TermNotFound
 
 from search.engine import postings, schema, scoring
@@ -85,6 +86,18 @@ def _flat_arrays(reader) -> tuple[dict[int, postings.SegmentPostings | None], se
     if merged is not None:
         flat[0] = merged
     return flat, {offset for _, offset in leaves[1:covers]}
+
+
+def _unscored_docs(segments, q: query.Query) -> np.ndarray:
+    """The documents ``q`` matches in ``segments`` (searchers and their offsets), by Whoosh's
+    matchers without scores: its own unscored search still gives each word a scorer, and
+    ours asks every segment of the index for the word's idf."""
+    found = [np.zeros(0, dtype=np.int64)]
+    for segment, offset in segments:
+        context = segment.context(needs_current=False, weighting=Frequency())
+        docs = np.fromiter(q.matcher(segment, context).all_ids(), dtype=np.int64)
+        found.append(docs + offset)
+    return np.concatenate(found)
 
 
 def docnums(bits: int) -> list[int]:
@@ -288,7 +301,7 @@ class DocSets:
         if bits is None:
             found = self._phrase(searcher, q) if type(q) is query.Phrase else None
             if found is None:
-                found = searcher.docs_for_query(q)
+                found = _unscored_docs(searcher.leaf_searchers(), q)
             bits = bits_of(found, self.size)
             with self._lock:
                 while self._matches and len(self._matches) * self.size // 8 > QUERY_CACHE_BYTES:
@@ -307,7 +320,7 @@ class DocSets:
             held = [where.get(offset) for where in places]
             docs = None if flat is None else flat.phrase(q.fieldname, held)
             if docs is None:
-                docs = np.fromiter(segment.docs_for_query(q), dtype=np.int64)
+                docs = _unscored_docs([(segment, 0)], q)
             else:
                 alive = self._alive(offset, docs)
                 docs = docs if alive is None else docs[alive]
@@ -338,15 +351,17 @@ class DocSets:
                 docs.append(flat[0] + np.int32(offset))
                 values.append(flat[1])
                 continue
-            matcher = term.matcher(segment, context)
-            if not matcher.is_active():
-                continue  # (not in this segment)
             if figures:
-                ids, weights = postings.read_matcher(matcher)
+                reader = segment.reader()
+                if (fieldname, text) not in reader:
+                    continue  # (not in this segment)
+                # (the raw postings: a scorer would ask every segment for the word's idf)
+                ids, weights = postings.read_matcher(reader.postings(fieldname, text))
                 self._read_lengths(lengths, segment, offset, fieldname, ids)
                 docs.append(ids.astype(np.int32) + offset)
                 values.append(weights)
                 continue
+            matcher = term.matcher(segment, context)
             listed, scored = [], []
             while matcher.is_active():
                 listed.append(matcher.id())
