@@ -25,7 +25,7 @@ from whoosh import writing as whoosh_writing
 
 from search.article import Article
 from search.engine import postings, schema, scoring, writer
-from search.engine.docsets import docnums
+from search.engine.bitsets import docnums
 from search.engine.searcher import Searcher
 from search.engine.segments import CODEC, GenerationWriter
 from search.errors import IndexingFailed, WriterBusy

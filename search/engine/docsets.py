@@ -1,7 +1,6 @@
 """The document sets and word scores of one version of an index, cached for every query.
 
-Sets are bitsets (Python ints): a corpus of N documents costs N/8 bytes a set, and union,
-intersection and counting run in C. A word's scores are arrays of its documents and their
+Sets are bitsets (search.engine.bitsets). A word's scores are arrays of its documents and their
 BM25 scores. Every cache is bounded by memory and dropped with its version of the index.
 """
 
@@ -14,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query
-from whoosh.scoring import Frequency
 from whoosh.reading import TermNotFound
+from whoosh.scoring import Frequency
 
 from search.engine import postings, schema, scoring
+from search.engine.bitsets import bits_of, docnum_array, packed
 from search.engine.facets import Facets
 from search.engine.results import FacetCount
 
@@ -38,30 +38,6 @@ PLACE_CACHE_TERMS = 20_000
 FREQUENCY_CACHE_WORDS = 100_000
 # Queries whose expansion by feedback is kept (a few kilobytes each).
 EXPANSION_CACHE_QUERIES = 4096
-
-
-def bits_of(docnums, size: int) -> int:
-    """A set of document numbers as a bitset: a Python int whose bit d stands for document d."""
-    flags = np.zeros(size, dtype=bool)
-    ids = docnums if isinstance(docnums, np.ndarray) else np.fromiter(docnums, dtype=np.int64)
-    flags[ids] = True
-    return packed(flags)
-
-
-def packed(flags: np.ndarray) -> int:
-    """An array of booleans as a bitset."""
-    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
-
-
-def mask(bits: int, size: int) -> np.ndarray:
-    """A bitset as an array of ``size`` booleans."""
-    data = np.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
-    return np.unpackbits(data, count=size, bitorder="little").view(bool)
-
-
-def docnum_array(bits: int, size: int) -> np.ndarray:
-    """The document numbers in a bitset, in order, as an array."""
-    return np.flatnonzero(mask(bits, size))
 
 
 def score_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
@@ -98,12 +74,6 @@ def _unscored_docs(segments, q: query.Query) -> np.ndarray:
         docs = np.fromiter(q.matcher(segment, context).all_ids(), dtype=np.int64)
         found.append(docs + offset)
     return np.concatenate(found)
-
-
-def docnums(bits: int) -> list[int]:
-    """The document numbers in a bitset, in order."""
-    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
-    return [i * 8 + b for i, byte in enumerate(data) if byte for b in range(8) if byte >> b & 1]
 
 
 class DocSets:

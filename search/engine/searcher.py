@@ -25,7 +25,8 @@ from whoosh import collectors, qparser, query
 from search.article import Article
 from search.engine import highlight, schema, scoring, spelling, suggest, topk
 from search.engine import query as query_language
-from search.engine.docsets import DocSets, docnum_array, docnums, mask
+from search.engine.bitsets import docnum_array, docnums, mask
+from search.engine.docsets import DocSets
 from search.engine.results import ArticleSummary, FacetCount, Hit, SearchResponse
 from search.engine.spelling import Speller
 from search.errors import IndexMissing, InvalidRequest
