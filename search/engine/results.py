@@ -6,15 +6,18 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from search.article import Article
+from search.article import Article, public_url
 
 
 @dataclass(frozen=True)
 class ArticleSummary:
-    """An article as a list of results shows it, with its score (None when not ranked)."""
+    """An article as a list of results shows it, with its score (None when not ranked).
+
+    ``url`` is the original's public address, None when it has none (an ingested file).
+    """
 
     id: str
-    url: str
+    url: str | None
     title: str
     published: str | None  # ISO 8601, in UTC
     source: str
@@ -28,7 +31,7 @@ class ArticleSummary:
         published = article.published.astimezone(UTC).isoformat() if article.published else None
         return cls(
             id=article.id,
-            url=article.url,
+            url=public_url(article.url),
             title=article.title,
             published=published,
             source=article.source,
@@ -61,8 +64,8 @@ class Hit(ArticleSummary):
     explain: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (the page's title_html left out: the JSON has the plain title)."""
-        result = {**super().to_dict(), "snippet": self.snippet}
+        """The JSON form."""
+        result = {**super().to_dict(), "title_html": self.title_html, "snippet": self.snippet}
         if self.explain is not None:
             result["explain"] = self.explain
         return result
@@ -86,6 +89,7 @@ class SearchResponse:
 
     request: dict[str, Any]  # the request's parameters, echoed
     total: int
+    pages: int  # pages of results, up to the deepest page a request may ask for
     results: list[Hit]
     facets: dict[str, list[FacetCount]]  # counted over every match, not just the page
     suggestion: str | None = None
@@ -98,6 +102,9 @@ class SearchResponse:
         return {
             "request": self.request,
             "total": self.total,
+            "page": self.request["page"],
+            "per_page": self.request["per_page"],
+            "pages": self.pages,
             "results": [hit.to_dict() for hit in self.results],
             "facets": {
                 name: [count.to_dict() for count in counts] for name, counts in self.facets.items()
