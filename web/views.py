@@ -102,12 +102,7 @@ def api_search():
     """The JSON search endpoint: the same parameters and power as the page."""
     searcher = get_searcher()
     search_request = SearchRequest.from_params(_params(), searcher.limits)
-    response = searcher.search(search_request).to_dict()
-    page, pages = search_request.page, response["pages"]
-    response["next"] = _api_search_url(page + 1) if page < pages else None
-    # Past the end, the way back is to the last page.
-    response["previous"] = _api_search_url(min(page - 1, max(pages, 1))) if page > 1 else None
-    return jsonify(response)
+    return jsonify(searcher.search(search_request).to_dict(_api_search_url))
 
 
 def _api_search_url(page: int) -> str:

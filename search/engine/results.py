@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -97,14 +98,30 @@ class SearchResponse:
     generation: str | None = None
     took_ms: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
+    def neighbours(self) -> tuple[int | None, int | None]:
+        """The numbers of the next and the previous page, None at either end (past the end,
+        the previous page is the last one)."""
+        page = self.request["page"]
+        following = page + 1 if page < self.pages else None
+        previous = min(page - 1, max(self.pages, 1)) if page > 1 else None
+        return following, previous
+
+    def to_dict(self, page_url: Callable[[int], str] | None = None) -> dict[str, Any]:
+        """The JSON form; given ``page_url`` (the address of this search's page N), with the
+        addresses of the next and the previous page."""
+        links = {}
+        if page_url:
+            links = {
+                name: page_url(number) if number else None
+                for name, number in zip(("next", "previous"), self.neighbours(), strict=True)
+            }
         return {
             "request": self.request,
             "total": self.total,
             "page": self.request["page"],
             "per_page": self.request["per_page"],
             "pages": self.pages,
+            **links,
             "results": [hit.to_dict() for hit in self.results],
             "facets": {
                 name: [count.to_dict() for count in counts] for name, counts in self.facets.items()
