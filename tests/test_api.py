@@ -61,7 +61,7 @@ def _assert_no_path(folder: Path, url: str, response) -> None:
     for path in {str(folder), str(folder.resolve())}:
         for form in (path, quote(path), path.replace("/", "\\/")):
             assert form not in text, f"{url} publishes {form}"
-    assert "file:" not in text, url
+    assert "file://" not in text, url
 
 
 def test_no_response_names_a_path_on_the_server(local_files):
