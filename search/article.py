@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import InitVar, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 # Control characters other than tab and newline never belong in text (Reuters ends stories in \x03).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -36,6 +37,15 @@ def normalize_text(text: str) -> str:
 def normalize_line(text: str) -> str:
     """Return one line of text (a title, a topic, a name) normalised to a single line."""
     return normalize_text(text).replace("\n\n", " ")
+
+
+def public_url(url: str) -> str | None:
+    """The address a reader may follow to the original: an http(s) URL, else None.
+
+    A file that was ingested keeps its file:// address in the store (it names the article's
+    origin for the operator), but that address is a path on the server: never published.
+    """
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
 def id_from_url(url: str) -> str:

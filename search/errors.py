@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+# What kind of fault an InvalidRequest is, for programs (the JSON error's "code").
+BAD_PARAMETER = "bad_parameter"  # a parameter's value is malformed or out of bounds
+UNKNOWN_PARAMETER = "unknown_parameter"  # a parameter the endpoint does not take
+BAD_QUERY = "bad_query"  # the query (q) cannot be read or run
+NOT_UTF8 = "not_utf8"  # a parameter's bytes are not text (UTF-8)
+
 
 class InvalidRequest(Exception):
-    """A search request a person must correct; the message says how."""
+    """A search request a person must correct; the message says how.
+
+    ``param`` names the parameter at fault (None when no one parameter is), and ``code`` is
+    one of the codes above.
+    """
 
     status = 400
+
+    def __init__(self, message: str, param: str | None = None, code: str = BAD_PARAMETER):
+        super().__init__(message)
+        self.param = param
+        self.code = code
 
 
 class WriterBusy(Exception):
@@ -14,7 +29,15 @@ class WriterBusy(Exception):
 
 
 class IndexMissing(Exception):
-    """The data folder has no live index generation yet."""
+    """The data folder has no live index generation yet.
+
+    ``str(error)`` is for the operator and may name the data folder; ``public`` says the same
+    to a client of the service without naming any path on the server.
+    """
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = public or message
 
 
 class IndexingFailed(RuntimeError):

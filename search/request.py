@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from search import settings
-from search.errors import InvalidRequest
+from search.errors import BAD_QUERY, UNKNOWN_PARAMETER, InvalidRequest
 
 SORTS = ("relevance", "newest")
 
@@ -31,6 +31,10 @@ class Limits:
         from a web app's config (``Limits.from_settings(app.config.__getitem__)``).
         """
         return cls(**{f.name: int(setting(f.name.upper())) for f in fields(cls)})
+
+    def last_page(self, per_page: int) -> int:
+        """The deepest page a request may ask for at ``per_page`` results a page."""
+        return max(1, self.max_depth // per_page)
 
 
 @dataclass
@@ -63,27 +67,30 @@ class SearchRequest:
         if unknown:
             raise InvalidRequest(
                 f"unknown parameter {unknown[0]!r}; known parameters are: "
-                + ", ".join(cls.SINGLE + cls.REPEATABLE)
+                + ", ".join(cls.SINGLE + cls.REPEATABLE),
+                param=unknown[0],
+                code=UNKNOWN_PARAMETER,
             )
         single: dict[str, str] = {}
         for name in cls.SINGLE:
             values = params.get(name, [])
             if len(values) > 1:
-                raise InvalidRequest(f"parameter {name!r} may be given only once")
+                raise InvalidRequest(f"parameter {name!r} may be given only once", name)
             if values:
                 single[name] = values[0]
         q = single.get("q", "").strip()
         if len(q) > limits.max_query_length:
             raise InvalidRequest(
-                f"the query is {len(q)} characters long; the limit is {limits.max_query_length}"
+                f"the query is {len(q)} characters long; the limit is {limits.max_query_length}",
+                "q",
+                BAD_QUERY,
             )
         if "\x00" in q:
-            raise InvalidRequest("the query contains a NUL character")
+            raise InvalidRequest("the query contains a NUL character", "q", BAD_QUERY)
         sort = single.get("sort", "relevance") or "relevance"
         if sort not in SORTS:
-            raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+            raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}", "sort")
         per_page = _integer(single, "per_page", limits.per_page, 1, limits.max_per_page)
-        max_page = max(1, limits.max_depth // per_page)
         request = cls(
             q=q,
             topic=_values(params, "topic"),
@@ -92,13 +99,15 @@ class SearchRequest:
             date_from=_date(single, "from"),
             date_to=_date(single, "to"),
             sort=sort,
-            page=_integer(single, "page", 1, 1, max_page),
+            page=_integer(single, "page", 1, 1, limits.last_page(per_page)),
             per_page=per_page,
             recency=_fraction(single, "recency"),
             explain=_flag(single, "explain"),
         )
         if request.date_from and request.date_to and request.date_from > request.date_to:
-            raise InvalidRequest(f"'from' ({request.date_from}) is after 'to' ({request.date_to})")
+            raise InvalidRequest(
+                f"'from' ({request.date_from}) is after 'to' ({request.date_to})", "from"
+            )
         return request
 
     def to_params(self) -> dict[str, Any]:
@@ -127,7 +136,7 @@ def _values(params: Mapping[str, list[str]], name: str) -> list[str]:
     values = [v.strip() for v in params.get(name, []) if v.strip()]
     for value in values:
         if len(value) > 200 or "\x00" in value:
-            raise InvalidRequest(f"{name!r} filter value is not a valid {name}")
+            raise InvalidRequest(f"{name!r} filter value is not a valid {name}", name)
     return list(dict.fromkeys(values))
 
 
@@ -136,10 +145,12 @@ def _integer(single: dict[str, str], name: str, default: int, low: int, high: in
     if raw == "":
         return default
     if not raw.isascii() or not raw.isdigit():
-        raise InvalidRequest(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+        raise InvalidRequest(
+            f"{name} must be a whole number from {low} to {high}, not {raw!r}", name
+        )
     value = int(raw)
     if not low <= value <= high:
-        raise InvalidRequest(f"{name} must be from {low} to {high}, not {value}")
+        raise InvalidRequest(f"{name} must be from {low} to {high}, not {value}", name)
     return value
 
 
@@ -152,14 +163,14 @@ def _fraction(single: dict[str, str], name: str) -> float:
     except ValueError:
         value = -1.0
     if not 0.0 <= value <= 1.0:  # also refuses nan and inf
-        raise InvalidRequest(f"{name} must be a number from 0 to 1, not {raw!r}")
+        raise InvalidRequest(f"{name} must be a number from 0 to 1, not {raw!r}", name)
     return value
 
 
 def _flag(single: dict[str, str], name: str) -> bool:
     raw = single.get(name, "").strip().lower()
     if raw not in ("", "0", "1", "true", "false"):
-        raise InvalidRequest(f"{name} must be 1 or 0, not {raw!r}")
+        raise InvalidRequest(f"{name} must be 1 or 0, not {raw!r}", name)
     return raw in ("1", "true")
 
 
@@ -170,4 +181,6 @@ def _date(single: dict[str, str], name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidRequest(f"{name!r} must be a date written YYYY-MM-DD, not {raw!r}") from None
+        raise InvalidRequest(
+            f"{name!r} must be a date written YYYY-MM-DD, not {raw!r}", name
+        ) from None

@@ -39,6 +39,12 @@ SETTINGS = [
         65536,
         "Largest request body, in bytes; larger ones get a 413 (the service reads none).",
     ),
+    Setting(
+        "CORS_ORIGINS",
+        "",
+        "Sites whose pages may call the JSON API (origins such as https://example.org, "
+        "separated by spaces or commas; * for any); empty: none.",
+    ),
     Setting("LOCK_TIMEOUT", 60.0, "Seconds an ingest or reindex waits for another to finish."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the live one included."),
     Setting(

@@ -100,11 +100,15 @@ HOSTILE = [
     (q("\x01\x02\x03 oil"), 200, None),
     (q("oil\x7f\x1b[31m"), 200, None),
     (q("\u200b\ufeff"), 200, None),
-    # Invalid UTF-8 in the URL (decoded as replacement characters).
-    ("q=%FF%FE", 200, None),
-    ("q=oil%C3", 200, None),
-    ("q=%ED%A0%80", 200, None),
-    ("topic=%C0%AF", 200, None),
+    # Invalid UTF-8 in the URL: bytes that are not text, in any parameter.
+    ("q=%FF%FE", 400, "'q' is not text"),
+    ("q=oil%C3", 400, "'q' is not text"),
+    ("q=%ED%A0%80", 400, "'q' is not text"),
+    ("topic=%C0%AF", 400, "'topic' is not text"),
+    ("person=%FE", 400, "'person' is not text"),
+    ("q=oil&source=Reuters%E2%82", 400, "'source' is not text"),
+    ("from=2026%FF-01-01", 400, "'from' is not text"),
+    ("page=%FF", 400, "'page' is not text"),
     # Emoji, right-to-left and combining text.
     (q("🙂"), 200, None),
     (q("🛢️ oil"), 200, None),

@@ -300,6 +300,10 @@ def test_markup_in_articles_is_escaped_in_page_and_json(tmp_path):
         # Only <mark> is markup in a snippet; everything else is escaped text.
         assert not re.search(r"<(?!/?mark>)", hit["snippet"]), hit["snippet"]
         assert "<mark>hostile</mark>" in hit["snippet"].lower()
+        # The title too, as the page shows it.
+        assert not re.search(r"<(?!/?mark>)", hit["title_html"]), hit["title_html"]
+        assert "<mark>hostile</mark>" in hit["title_html"].lower()
+    assert any("&lt;script&gt;" in hit["title_html"] for hit in body["results"])
     for url in ("/?q=hostile", "/article/hostile-1"):
         page = client.get(url).get_data(as_text=True)
         assert "<script>" not in page and "&lt;script&gt;" in page

@@ -10,7 +10,7 @@ from flask import Flask
 from search import settings
 from search.engine.searcher import Searcher
 from search.request import Limits
-from web import errors, metrics, security, templating, views
+from web import cors, errors, metrics, security, templating, views
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     metrics.init_app(app)  # first of the request hooks, so that it times what the others refuse
     security.init_app(app)
+    cors.init_app(app)
     templating.init_app(app)
     app.wsgi_app = _one_at_a_time(app.wsgi_app)  # type: ignore[method-assign]
     return app

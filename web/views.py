@@ -6,12 +6,14 @@ import math
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import NoReturn
+from urllib.parse import unquote_to_bytes, urlencode
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from markupsafe import Markup
 
+from search.article import public_url
 from search.engine.searcher import Searcher
-from search.errors import InvalidRequest
+from search.errors import NOT_UTF8, UNKNOWN_PARAMETER, InvalidRequest
 from search.request import SearchRequest
 
 bp = Blueprint("views", __name__)
@@ -28,6 +30,31 @@ def _params() -> dict[str, list[str]]:
 
 def _no_article(article_id: str) -> NoReturn:
     abort(404, description=f"There is no article with id {article_id!r}.")
+
+
+@bp.before_request
+def refuse_parameters_that_are_not_text() -> None:
+    """A 400 for parameters whose bytes are not UTF-8 text, whatever the endpoint.
+
+    Werkzeug leaves such bytes percent-encoded ("%FF"): searched for, they would be echoed
+    back as if the reader had typed them.
+    """
+    for pair in request.query_string.split(b"&"):
+        name, _, value = (
+            unquote_to_bytes(part) for part in pair.replace(b"+", b" ").partition(b"=")
+        )
+        try:
+            param = name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest(
+                "a parameter's name is not text: its bytes are not UTF-8", code=NOT_UTF8
+            ) from None
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest(
+                f"{param!r} is not text: its bytes are not UTF-8", param, NOT_UTF8
+            ) from None
 
 
 @bp.get("/")
@@ -75,7 +102,14 @@ def api_search():
     """The JSON search endpoint: the same parameters and power as the page."""
     searcher = get_searcher()
     search_request = SearchRequest.from_params(_params(), searcher.limits)
-    return jsonify(searcher.search(search_request).to_dict())
+    return jsonify(searcher.search(search_request).to_dict(_api_search_url))
+
+
+def _api_search_url(page: int) -> str:
+    """This request's URL, relative to the site, with its parameters but for ``page``."""
+    params = request.args.copy()
+    params["page"] = str(page)
+    return "/api/search?" + urlencode(list(params.items(multi=True)))
 
 
 @bp.get("/api/article/<article_id>")
@@ -84,7 +118,8 @@ def api_article(article_id: str):
     article = get_searcher().article(article_id)
     if article is None:
         _no_article(article_id)
-    return jsonify(article.to_dict())
+    # The stored url of an ingested file is a path on the server: published only when public.
+    return jsonify({**article.to_dict(), "url": public_url(article.url)})
 
 
 @bp.get("/api/suggest")
@@ -93,10 +128,14 @@ def api_suggest():
     params = _params()
     unknown = sorted(set(params) - {"q", "limit"})
     if unknown:
-        raise InvalidRequest(f"unknown parameter {unknown[0]!r}; known parameters are: q, limit")
+        raise InvalidRequest(
+            f"unknown parameter {unknown[0]!r}; known parameters are: q, limit",
+            unknown[0],
+            UNKNOWN_PARAMETER,
+        )
     limit = params.get("limit", ["5"])[-1]
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 20:
-        raise InvalidRequest(f"limit must be a whole number from 1 to 20, not {limit!r}")
+        raise InvalidRequest(f"limit must be a whole number from 1 to 20, not {limit!r}", "limit")
     return jsonify(get_searcher().complete(params.get("q", [""])[-1], int(limit)))
 
 

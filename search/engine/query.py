@@ -15,7 +15,7 @@ from whoosh.qparser import syntax
 from whoosh.qparser.dateparse import DateParserPlugin
 
 from search.engine import schema
-from search.errors import InvalidRequest
+from search.errors import BAD_QUERY, InvalidRequest
 from search.request import SearchRequest
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Quer
                 reader.schema[sub.fieldname].to_bytes(sub.text)
             except Exception as error:  # e.g. date:"" -- Whoosh would raise it mid-search
                 raise InvalidRequest(
-                    f"could not understand {sub.fieldname}:{sub.text!r} ({error})"
+                    f"could not understand {sub.fieldname}:{sub.text!r} ({error})", "q", BAD_QUERY
                 ) from None
         if isinstance(sub, query.MultiTerm):
             expanded = list(islice(sub.expanded_terms(reader), share + 1))
@@ -349,7 +349,9 @@ def parse(
     except Exception as error:  # Whoosh's parser raises many kinds; all mean a bad query.
         logger.debug("unparseable query %r: %s", text, error)
         raise InvalidRequest(
-            f"could not understand the query ({error}); check its AND, OR, NOT and brackets"
+            f"could not understand the query ({error}); check its AND, OR, NOT and brackets",
+            "q",
+            BAD_QUERY,
         ) from None
     parsed = _exclusions(_weigh_repeats(parsed)).normalize()
     if parsed is query.NullQuery and _only_common_words(text):

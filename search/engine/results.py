@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from search.article import Article
+from search.article import Article, public_url
 
 
 @dataclass(frozen=True)
 class ArticleSummary:
-    """An article as a list of results shows it, with its score (None when not ranked)."""
+    """An article as a list of results shows it, with its score (None when not ranked).
+
+    ``url`` is the original's public address, None when it has none (an ingested file).
+    """
 
     id: str
-    url: str
+    url: str | None
     title: str
     published: str | None  # ISO 8601, in UTC
     source: str
@@ -28,7 +32,7 @@ class ArticleSummary:
         published = article.published.astimezone(UTC).isoformat() if article.published else None
         return cls(
             id=article.id,
-            url=article.url,
+            url=public_url(article.url),
             title=article.title,
             published=published,
             source=article.source,
@@ -61,8 +65,8 @@ class Hit(ArticleSummary):
     explain: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (the page's title_html left out: the JSON has the plain title)."""
-        result = {**super().to_dict(), "snippet": self.snippet}
+        """The JSON form."""
+        result = {**super().to_dict(), "title_html": self.title_html, "snippet": self.snippet}
         if self.explain is not None:
             result["explain"] = self.explain
         return result
@@ -86,6 +90,7 @@ class SearchResponse:
 
     request: dict[str, Any]  # the request's parameters, echoed
     total: int
+    pages: int  # pages of results, up to the deepest page a request may ask for
     results: list[Hit]
     facets: dict[str, list[FacetCount]]  # counted over every match, not just the page
     suggestion: str | None = None
@@ -93,11 +98,30 @@ class SearchResponse:
     generation: str | None = None
     took_ms: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
+    def neighbours(self) -> tuple[int | None, int | None]:
+        """The numbers of the next and the previous page, None at either end (past the end,
+        the previous page is the last one)."""
+        page = self.request["page"]
+        following = page + 1 if page < self.pages else None
+        previous = min(page - 1, max(self.pages, 1)) if page > 1 else None
+        return following, previous
+
+    def to_dict(self, page_url: Callable[[int], str] | None = None) -> dict[str, Any]:
+        """The JSON form; given ``page_url`` (the address of this search's page N), with the
+        addresses of the next and the previous page."""
+        links = {}
+        if page_url:
+            links = {
+                name: page_url(number) if number else None
+                for name, number in zip(("next", "previous"), self.neighbours(), strict=True)
+            }
         return {
             "request": self.request,
             "total": self.total,
+            "page": self.request["page"],
+            "per_page": self.request["per_page"],
+            "pages": self.pages,
+            **links,
             "results": [hit.to_dict() for hit in self.results],
             "facets": {
                 name: [count.to_dict() for count in counts] for name, counts in self.facets.items()

@@ -10,6 +10,7 @@ search.engine.scoring and highlighted by search.engine.highlight.
 from __future__ import annotations
 
 import logging
+import math
 import operator
 import threading
 import time
@@ -211,7 +212,10 @@ class Searcher:
         """The calling thread's view of the newest version of the live generation."""
         generation = live_generation(self.data_dir)
         if generation is None:
-            raise IndexMissing(f"no index in {self.data_dir}: run `search ingest` first")
+            raise IndexMissing(
+                f"no index in {self.data_dir}: run `search ingest` first",
+                public="There is no search index yet: run `search ingest` on the server first.",
+            )
         with self._lock:
             if generation != self._generation:
                 self._index = schema.open_index(generation.path)
@@ -366,6 +370,7 @@ class Searcher:
         response = SearchResponse(
             request=request.to_params(),
             total=total,
+            pages=min(math.ceil(total / request.per_page), self.limits.last_page(request.per_page)),
             results=hits,
             facets=view.facets(matched),
             suggestion=self._suggest(request, view, total) if request.q else None,
@@ -419,7 +424,7 @@ class Searcher:
             InvalidRequest: the text is empty or too long.
         """
         if not text.strip() or len(text) > suggest.MAX_PREFIX or "\x00" in text:
-            raise InvalidRequest(f"q must be 1 to {suggest.MAX_PREFIX} characters of text")
+            raise InvalidRequest(f"q must be 1 to {suggest.MAX_PREFIX} characters of text", "q")
         view = self.view()
         with self._lock:
             cached = self._vocabulary
