@@ -137,7 +137,7 @@ def test_bad_recency_is_400(client, value):
 def test_page_has_a_prefer_recent_toggle(dated_client):
     page = dated_client.get("/?q=harbour+crane&recency=0.8").get_data(as_text=True)
     assert 'name="recency" value="0.8"' in page and "checked" in page
-    assert page.index('href="/article/new"') < page.index('href="/article/old"')
+    assert page.index('href="/article/new?') < page.index('href="/article/old?')
     # Links keep the choice (sorting, filters); a plain search page does not add it.
     assert "recency=0.8" in page
     assert (
