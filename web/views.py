@@ -5,11 +5,18 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from markupsafe import Markup
 
 from search.engine.searcher import Searcher
@@ -69,9 +76,7 @@ def article_page(article_id: str):
         _no_article(article_id)
     similar = searcher.similar(article_id) or []
     back, req = _search_to_go_back_to(request.args.get("back", ""))
-    return render_template(
-        "article.html", article=article, similar=similar, back=back, req=req
-    )
+    return render_template("article.html", article=article, similar=similar, back=back, req=req)
 
 
 def _search_to_go_back_to(back: str) -> tuple[str, dict[str, Any]]:
@@ -95,8 +100,8 @@ def _search_to_go_back_to(back: str) -> tuple[str, dict[str, Any]]:
 @bp.get("/favicon.ico")
 def favicon():
     """The site's icon where browsers look for it (the pages name the same SVG)."""
-    icon = Path(current_app.static_folder or "") / "favicon.svg"
-    return send_file(icon, mimetype="image/svg+xml", max_age=86400)
+    static = current_app.static_folder or ""
+    return send_from_directory(static, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/help")
