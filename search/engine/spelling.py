@@ -1,8 +1,9 @@
-"""Did you mean: a much more common near spelling of a query's rare words.
+"""Did you mean: each rare or unknown word of a query respelt on its own, towards a much more
+common spelling one edit (or, for an unknown word, two) away.
 
 Candidates come from the generation's lexicon (its articles' words as written), found with
-Whoosh's Levenshtein automata; the one whose stem most articles hold wins, if it is common
-enough to be worth offering.
+Whoosh's Levenshtein automata; the one most articles spell so wins, if it is common enough to
+be worth offering. README.md ("Did you mean") shows the rule at work on Reuters.
 """
 
 from __future__ import annotations
@@ -21,17 +22,14 @@ from search.engine.lexicon import Lexicon
 
 logger = logging.getLogger(__name__)
 
-# When a query word is respelt (each word on its own; correctly spelt words are kept):
-# - a word no article holds, to its most common spelling one edit away (else two) that at least
-#   SUGGEST_MIN articles hold: anything is better than nothing;
-# - a word some articles hold, only when it is rare (in at most RARE_SHARE of the articles, and
-#   at least RARE_MIN) and a spelling one edit away is at least TYPO_RATIO times as common: a
-#   typo, as a noisy channel sees it, when typing the common word goes wrong one time in a
-#   hundred or less. On Reuters "goverment" (9 articles) is 250 times rarer than "government",
-#   while "soil" (23) is 64 times rarer than "oil", "aid" 35 times rarer than "said" and
-#   "experts" 17 times rarer than "exports": those stay as they are.
-# A word some articles hold is respelt only if it has KNOWN_MIN_LENGTH letters or more (as
-# Lucene's DirectSpellChecker's minQueryLength): "sad" is 5,000 times rarer than "said".
+# A word is respelt (each word on its own; a word spelt as the articles spell it is kept):
+# - when no article holds it: to its most common spelling one edit away (else two) that at
+#   least SUGGEST_MIN articles hold, since anything is better than nothing;
+# - when some do: only if it is rare (in at most RARE_SHARE of the articles, or RARE_MIN), has
+#   KNOWN_MIN_LENGTH letters or more (short words have many real neighbours: "sad" and "said";
+#   Lucene's DirectSpellChecker has a like minimum), and a spelling one edit away is at least
+#   TYPO_RATIO times as common: a typo as a noisy channel sees it, when typing the common word
+#   goes wrong one time in a hundred or less.
 SUGGEST_MIN = 3
 TYPO_RATIO = 100
 KNOWN_MIN_LENGTH = 5
@@ -98,6 +96,7 @@ class Speller:
     def _respelling(
         self, searcher, word: str, frequency: Callable[[str], int], documents: int
     ) -> str | None:
+        """The respelling of ``word`` by the rule above (uncached), or None."""
         analyzer = searcher.schema[schema.BODY].analyzer
         stems = [t.text for t in analyzer(word)]
         if not stems:
