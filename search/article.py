@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Closing quotes and brackets, and the marks that end a sentence (or lead into what follows).
+_CLOSERS = "\"'\u201d\u2019)]\u00bb"
+_SENTENCE_ENDS = (".", "!", "?", "\u2026", ":", ";")
+SUBHEADING_MAX_WORDS = 12
 
 
 class NoText(ValueError):
@@ -32,6 +36,46 @@ def normalize_text(text: str) -> str:
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     paragraphs = (_SPACES.sub(" ", p.replace("\n", " ")).strip() for p in _BLANK_LINES.split(text))
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def ends_like_sentence(paragraph: str) -> bool:
+    """Whether a paragraph ends as prose does (. ! ? … : ;), closing quotes aside."""
+    return paragraph.rstrip().rstrip(_CLOSERS).endswith(_SENTENCE_ENDS)
+
+
+def is_subheading(paragraph: str, before: str | None, after: str | None) -> bool:
+    """Whether a body paragraph is a sub-heading: a short line between two paragraphs of
+    prose that does not end like a sentence, begins with a capital and whose every word has a
+    letter (a row of a table, such as Reuters' "V 4.65 --", is not one)."""
+    words = paragraph.split()
+    return (
+        before is not None
+        and after is not None
+        and 0 < len(words) <= SUBHEADING_MAX_WORDS
+        and paragraph[0].isupper()
+        and not paragraph.rstrip().endswith((",", "-", "\u2013", "\u2014"))
+        and not ends_like_sentence(paragraph)
+        and all(any(c.isalpha() for c in word) for word in words)
+        and ends_like_sentence(before)
+        and ends_like_sentence(after)
+        and len(after) > len(paragraph)
+    )
+
+
+def body_blocks(body: str) -> list[tuple[str, str]]:
+    """A body's paragraphs (separated by blank lines) as ``("heading" | "paragraph", text)``.
+
+    Bodies store a sub-heading as a paragraph of its own (the plain-text and HTML cleaners
+    keep them so); :func:`is_subheading` tells them apart when the body is shown.
+    """
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    blocks = []
+    for i, paragraph in enumerate(paragraphs):
+        before = paragraphs[i - 1] if i else None
+        after = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
+        kind = "heading" if is_subheading(paragraph, before, after) else "paragraph"
+        blocks.append((kind, paragraph))
+    return blocks
 
 
 def normalize_line(text: str) -> str:

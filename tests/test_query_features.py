@@ -137,7 +137,7 @@ def test_bad_recency_is_400(client, value):
 def test_page_has_a_prefer_recent_toggle(dated_client):
     page = dated_client.get("/?q=harbour+crane&recency=0.8").get_data(as_text=True)
     assert 'name="recency" value="0.8"' in page and "checked" in page
-    assert page.index('href="/article/new"') < page.index('href="/article/old"')
+    assert page.index('href="/article/new?') < page.index('href="/article/old?')
     # Links keep the choice (sorting, filters); a plain search page does not add it.
     assert "recency=0.8" in page
     assert (
@@ -443,3 +443,49 @@ def test_date_clauses_narrow_to_their_range(tmp_path, q, expected):
     ingest(tmp_path / "index", write_jsonl(tmp_path / "d.jsonl", *articles))
     with Searcher(tmp_path / "index") as searcher:
         assert {doc for doc, _ in searcher.rank(q)} == expected
+
+
+@pytest.fixture(scope="module")
+def spelling_dir(tmp_path_factory):
+    """A corpus where "government" is common and a typo of it rare, with rare real words near
+    common ones ("experts" beside "exports", "sad" beside "said")."""
+    folder = tmp_path_factory.mktemp("spelling")
+    stories = [
+        {"id": f"g{n}", "title": f"Budget {n}", "body": "The government said exports grew."}
+        for n in range(150)
+    ]
+    stories += [
+        {"id": "typo", "title": "Debt", "body": "The goverment debt rose."},
+        {"id": "experts", "title": "Panel", "body": "Experts met."},
+        {"id": "experts2", "title": "Panel again", "body": "Experts met again."},
+        {"id": "sad", "title": "Farewell", "body": "A sad day."},
+        {"id": "debt", "title": "Debt", "body": "Debt fell."},
+    ]
+    ingest(folder / "index", write_jsonl(folder / "spelling.jsonl", *stories))
+    return folder / "index"
+
+
+@pytest.mark.parametrize(
+    "q, suggestion",
+    [
+        # A rare word 150 times rarer than a spelling one edit away, among correct words.
+        ("goverment debt", "government debt"),
+        ("debt goverment", "debt government"),
+        # An unknown word: the common spelling; the correct words are kept as typed.
+        ("debt govrnment", "debt government"),
+        ("exprots debt", "exports debt"),
+        # ... even when the respelt query finds no more articles (every article with
+        # "government" has "exports" too).
+        ("exports govrnment", "exports government"),
+        # Correct queries: no suggestion.
+        ("government debt", None),
+        ("debt", None),
+        # Rare real words: "experts" is only 75 times rarer than "exports" (two articles
+        # against 150), "sad" is too short to call a typo of "said".
+        ("experts", None),
+        ("sad day", None),
+    ],
+)
+def test_did_you_mean_respells_each_word_on_its_own(spelling_dir, q, suggestion):
+    request = SearchRequest.from_params({"q": [q]}, Searcher(spelling_dir).limits)
+    assert Searcher(spelling_dir).search(request).suggestion == suggestion

@@ -68,3 +68,43 @@ def test_latin1_story_reads(reuters_dir):
 def test_reingest_changes_nothing(reuters_dir):
     result = run_cli("ingest", str(REUTERS / "reut2-021.sgm"), data_dir=reuters_dir)
     assert "added 0, updated 0, unchanged 578" in result.output
+
+
+@pytest.mark.parametrize(
+    "typed, meant",
+    [
+        # An unknown word beside a common one: respelt, though "yen" alone finds most of what
+        # the respelt query finds.
+        ("yen intervntion", "yen intervention"),
+        # A typo that 9 articles hold, 250 times rarer than the word meant.
+        ("goverment debt", "government debt"),
+        ("bankrupcy", "bankruptcy"),
+    ],
+)
+def test_did_you_mean_respells_each_misspelt_word(reuters_dir, typed, meant):
+    assert search(reuters_dir, q=typed)["suggestion"] == meant
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "oil prices",
+        "grain exports",
+        "yen",
+        "interest rates",
+        "volcker",
+        "james baker",
+        "poehl",
+        "bundesbank",
+        "trade deficit",
+        "crude oil",
+        # Rare words one edit from common ones: "soil" (oil), "aid" (said), "experts"
+        # (exports), "sad" (said).
+        "soil erosion",
+        "food aid",
+        "experts",
+        "sad",
+    ],
+)
+def test_correct_queries_get_no_suggestion(reuters_dir, q):
+    assert search(reuters_dir, q=q)["suggestion"] is None

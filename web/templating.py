@@ -1,4 +1,5 @@
-"""What the templates call beyond Jinja's own: search_url() for links, the day filter for dates."""
+"""What the templates call beyond Jinja's own: search_url() for links, filters for dates,
+durations and an article's paragraphs."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from urllib.parse import urlencode
 from flask import Flask
 
 from search import settings
+from search.article import body_blocks
 
 
 def init_app(app: Flask) -> None:
-    """Make ``search_url`` and the ``day`` filter available to every template."""
+    """Make ``search_url`` and the filters available to every template."""
     app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["blocks"] = body_blocks
+    app.jinja_env.filters["listing"] = listing
     app.jinja_env.globals["search_url"] = search_url
 
 
@@ -55,3 +60,20 @@ def day(value: str | datetime | date | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return f"{value.day} {value:%b %Y}"
+
+
+def duration(milliseconds: float) -> str:
+    """How long a search took, for readers: 0.4 ms, 12 ms, 1.3 s."""
+    if milliseconds < 10:
+        return f"{milliseconds:.1f} ms"
+    if milliseconds < 1000:
+        return f"{milliseconds:.0f} ms"
+    return f"{milliseconds / 1000:.1f} s"
+
+
+def listing(value: Any) -> str:
+    """An article's extra value (places, authors: a list as a source gives it, or any JSON
+    value a JSON Lines file gave) as one line of text."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value if v not in (None, ""))
+    return "" if value is None else str(value)

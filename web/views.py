@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import NoReturn
-from urllib.parse import unquote_to_bytes, urlencode
+from typing import Any, NoReturn
+from urllib.parse import parse_qs, unquote_to_bytes, urlencode, urlsplit
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 from markupsafe import Markup
 
 from search.article import public_url
 from search.engine.searcher import Searcher
 from search.errors import NOT_UTF8, UNKNOWN_PARAMETER, InvalidRequest
 from search.request import SearchRequest
+from web.templating import search_url
 
 bp = Blueprint("views", __name__)
 
@@ -63,9 +71,11 @@ def search_page():
     searcher = get_searcher()
     search_request = SearchRequest.from_params(_params(), searcher.limits)
     response = searcher.search(search_request)
-    pages = max(1, math.ceil(response.total / search_request.per_page))
-    last_page = min(pages, max(1, searcher.limits.max_depth // search_request.per_page))
+    last_page = max(1, response.pages)
     months = [{**m.to_dict(), **_month_range(m.value)} for m in response.facets["months"]]
+    # A page past the last one (an old link, a shortened search): the request is well formed,
+    # so a 200 as the JSON API answers it, saying so and linking back to the last page.
+    past_end = search_request.page > last_page
     # Built by the searcher from escaped text; <mark> is their only markup.
     response.results = [
         replace(hit, title_html=Markup(hit.title_html), snippet=Markup(hit.snippet))
@@ -77,6 +87,7 @@ def search_page():
         months=months,
         req=search_request.to_params(),
         last_page=last_page,
+        past_end=past_end,
     )
 
 
@@ -88,7 +99,33 @@ def article_page(article_id: str):
     if article is None:
         _no_article(article_id)
     similar = searcher.similar(article_id) or []
-    return render_template("article.html", article=article, similar=similar)
+    back, req = _search_to_go_back_to(request.args.get("back", ""))
+    return render_template("article.html", article=article, similar=similar, back=back, req=req)
+
+
+def _search_to_go_back_to(back: str) -> tuple[str, dict[str, Any]]:
+    """The search page a reader came from (``back``, as result links pass it) and its
+    parameters; the plain search page when ``back`` is not a well-formed search of this site.
+
+    The link is rebuilt from the parsed request, never echoed: no other site, scheme or path
+    can come out of it.
+    """
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or parts.path != "/" or parts.fragment:
+        return "/", {}
+    try:
+        params = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        wanted = SearchRequest.from_params(params, get_searcher().limits).to_params()
+    except (InvalidRequest, ValueError):
+        return "/", {}
+    return search_url(wanted, page=wanted["page"]), wanted
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon where browsers look for it (the pages name the same SVG)."""
+    static = current_app.static_folder or ""
+    return send_from_directory(static, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/help")

@@ -16,9 +16,25 @@ from itertools import groupby
 
 from whoosh import highlight, query
 
+from search.article import ends_like_sentence
 from search.engine import schema
 
 SNIPPET_CHARS = 240
+# Between two paragraphs of a one-line snippet when the first does not end like a sentence
+# (a sub-heading, a row of a table), so that it does not run into the next one.
+PARAGRAPH_SEPARATOR = " \u00b7 "
+
+
+def one_line(text: str) -> str:
+    """``text`` with its paragraph breaks as a one-line snippet reads them: a space after a
+    sentence, :data:`PARAGRAPH_SEPARATOR` after anything else ("Wetlands and embankments ·
+    Engineers say"). A break at the start of ``text`` follows a word: a separator."""
+    paragraphs = text.split("\n\n")
+    joined = paragraphs[0]
+    for paragraph in paragraphs[1:]:
+        ended = bool(joined.strip()) and ends_like_sentence(joined)
+        joined += (" " if ended else PARAGRAPH_SEPARATOR) + paragraph
+    return joined
 
 
 class MarkFormatter(highlight.Formatter):
@@ -27,8 +43,7 @@ class MarkFormatter(highlight.Formatter):
     between = " … "
 
     def _text(self, text: str) -> str:
-        # Paragraph breaks read as spaces in a one-line snippet.
-        return html.escape(" ".join(text.split("\n\n")))
+        return html.escape(one_line(text))
 
     def format_token(self, text, token, replace=False):
         return "<mark>" + self._text(highlight.get_text(text, token, replace)) + "</mark>"
@@ -45,8 +60,8 @@ class MarkFormatter(highlight.Formatter):
 def _escaped_start(text: str, chars: int = SNIPPET_CHARS) -> str:
     """The opening of ``text``, cut at a word boundary, escaped."""
     if len(text) <= chars:
-        return html.escape(text)
-    return html.escape(text[:chars].rsplit(" ", 1)[0]) + " …"
+        return html.escape(one_line(text))
+    return html.escape(one_line(text[:chars].rsplit(None, 1)[0])) + " …"
 
 
 class _Word:

@@ -58,14 +58,16 @@ class ArticleSummary:
 @dataclass(frozen=True)
 class Hit(ArticleSummary):
     """One result: the summary, its title and snippet as HTML whose only markup is <mark>
-    (all document text escaped), and, when asked for, why it ranked where it did."""
+    (all document text escaped), and, when asked for, why it ranked where it did. ``places``
+    (the places a source such as Reuters names) is shown on the page."""
 
     title_html: str = ""
     snippet: str = ""
     explain: dict[str, Any] | None = None
+    places: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
+        """The JSON form (the page's places left out: /api/article has every field)."""
         result = {**super().to_dict(), "title_html": self.title_html, "snippet": self.snippet}
         if self.explain is not None:
             result["explain"] = self.explain

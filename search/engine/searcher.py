@@ -373,7 +373,7 @@ class Searcher:
             pages=min(math.ceil(total / request.per_page), self.limits.last_page(request.per_page)),
             results=hits,
             facets=view.facets(matched),
-            suggestion=self._suggest(request, view, total) if request.q else None,
+            suggestion=self._suggest(request, view) if request.q else None,
             notices=notices,
             generation=self._generation.name if self._generation else None,
         )
@@ -442,15 +442,18 @@ class Searcher:
     ) -> Hit:
         """One result: the stored article, its score and its highlighted title and snippet."""
         article = schema.stored_article(searcher.stored_fields(docnum))
+        places = article.extra.get("places")  # (extras are any JSON a source gave)
         return Hit(
             **vars(ArticleSummary.of(article, score)),
             title_html=highlight.title_html(article.title, terms.get(schema.TITLE, ())),
             snippet=highlight.snippet(article.body, terms.get(schema.BODY, ())),
             explain=explain,
+            places=[p for p in places if isinstance(p, str)] if isinstance(places, list) else [],
         )
 
-    def _suggest(self, request: SearchRequest, view: IndexView, total: int) -> str | None:
-        """A respelling of the query when its words are rare and a near spelling finds more."""
+    def _suggest(self, request: SearchRequest, view: IndexView) -> str | None:
+        """The query with each rare or unknown word respelt (see search.engine.spelling),
+        when any word was and the respelt query finds something."""
         corrected = spelling.respelled(request.q, view.respell)
         if corrected == request.q:
             return None
@@ -458,8 +461,8 @@ class Searcher:
             parsed, _ = self.parse(corrected, view)
         except InvalidRequest:
             return None
-        found = self._matches(view, parsed, query_language.filter_query(request)).bit_count()
-        return corrected if found >= max(2 * total, total + 3) else None
+        found = self._matches(view, parsed, query_language.filter_query(request))
+        return corrected if found else None
 
     def article(self, article_id: str) -> Article | None:
         """Return the indexed article with this id, or None."""

@@ -17,7 +17,9 @@
     var options = [];
     data.people.forEach(function (p) { options.push([quoted("person", p.value), "person · " + p.count]); });
     data.topics.forEach(function (t) { options.push([quoted("topic", t.value), "topic · " + t.count]); });
-    data.words.forEach(function (w) { options.push([head + w.value, "in " + w.count + " titles"]); });
+    data.words.forEach(function (w) {
+      options.push([head + w.value, "in " + w.count + (w.count === 1 ? " title" : " titles")]);
+    });
     list.replaceChildren.apply(list, options.map(function (o) {
       var option = document.createElement("option");
       option.value = o[0];
