@@ -68,3 +68,22 @@ def test_latin1_story_reads(reuters_dir):
 def test_reingest_changes_nothing(reuters_dir):
     result = run_cli("ingest", str(REUTERS / "reut2-021.sgm"), data_dir=reuters_dir)
     assert "added 0, updated 0, unchanged 578" in result.output
+
+
+def test_a_wrapped_headline_keeps_its_second_line(reuters_dir):
+    # An UNPROC story whose headline the wire broke at a hyphen over two lines (reut2-010.sgm).
+    with CorpusStore(reuters_dir) as store:
+        story = store.get("reuters-10136")
+    assert story.title == "VOLCKER REAFFIRMS G-6 NEGOTIATING PROCESS"
+    assert story.body.startswith("WASHINGTON, March 26 - Federal Reserve Board Chairman")
+
+
+def test_no_body_or_snippet_ends_in_the_wire_sign_off(reuters_dir):
+    # The sign-off comes as "Reuter", "REUTER" or "reuter", sometimes twice or with "...^M".
+    with CorpusStore(reuters_dir) as store:
+        endings = [a.body.split()[-1] for a in store.articles() if a.body]
+    signed = [word for word in endings if word.lower().rstrip(".^M").startswith("reuter")]
+    # What is left is a last sentence that ends "... told Reuters."
+    assert set(signed) <= {"Reuters."}, sorted(set(signed))
+    results = search(reuters_dir, q="sugar", per_page="50")["results"]
+    assert not any(hit["snippet"].rstrip(". ").lower().endswith("reuter") for hit in results)
