@@ -14,7 +14,19 @@ class WriterBusy(Exception):
 
 
 class IndexMissing(Exception):
-    """The data folder has no live index generation yet."""
+    """The data folder has no live index generation yet, or the one LIVE names is gone."""
+
+    @classmethod
+    def gone(cls, name: str) -> IndexMissing:
+        """The live generation ``name`` is missing or incomplete."""
+        return cls(
+            f"the live index generation {name} is missing or incomplete: "
+            "run `search reindex` to rebuild the index from the corpus store"
+        )
+
+
+class StoreDamaged(Exception):
+    """The corpus store's file is damaged or is not a SQLite database at all."""
 
 
 class IndexingFailed(RuntimeError):

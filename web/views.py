@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from markupsafe import Markup
 
 from search.engine.searcher import Searcher
-from search.errors import InvalidRequest
+from search.errors import IndexMissing, InvalidRequest
 from search.request import SearchRequest
 
 bp = Blueprint("views", __name__)
@@ -111,8 +111,12 @@ def api_similar(article_id: str):
 
 @bp.get("/api/health")
 def api_health():
-    """Status, the live generation, its document count and age."""
-    return jsonify(get_searcher().health())
+    """Status, the live generation, its document count and age; a 503 with the reason when
+    there is no index to serve."""
+    try:
+        return jsonify(get_searcher().health())
+    except IndexMissing as error:
+        return jsonify({"status": "unavailable", "reason": str(error)}), 503
 
 
 def _month_range(value: str) -> dict[str, str]:
