@@ -134,12 +134,13 @@ def _quoted(path: Path) -> str:
 
 def _damaged(error: Exception, index_dir: Path) -> str:
     """What to do about a corpus store that is damaged or is not a database at all."""
+    if not isinstance(error, StoreDamaged):
+        error = StoreDamaged(f"the corpus store {index_dir / STORE_FILE} is damaged ({error})")
     live = live_generation(index_dir)
-    serving = f"the live index ({live.name}) keeps serving" if live else "there is no index"
-    detail = error if isinstance(error, StoreDamaged) else f"the corpus store is damaged ({error})"
+    untouched = f"the live index ({live.name}) is untouched and serves" if live else "no index"
     return (
-        f"{detail}. Restore {index_dir / STORE_FILE} from a backup, or move it aside and "
-        f"ingest (or crawl) the articles again into a new one; {serving} meanwhile."
+        f"{error}. Restore it from a backup, or move it aside and ingest (or crawl) the "
+        f"articles again into a new one; {untouched} meanwhile."
     )
 
 

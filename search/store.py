@@ -122,7 +122,9 @@ class CorpusStore:
         except sqlite3.DatabaseError as error:
             self._db.close()
             if is_damage(error):
-                raise StoreDamaged(f"the corpus store {self.path} is damaged ({error})") from error
+                raise StoreDamaged(
+                    f"the corpus store {self.path} is damaged or not a database ({error})"
+                ) from error
             raise
 
     def close(self) -> None:
