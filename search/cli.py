@@ -153,8 +153,9 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
     Reads HTML pages (.html, .htm), plain-text articles (.txt), Reuters-21578 SGML (.sgm) and
     JSON Lines of articles (.jsonl); folders are searched recursively (other files in them are
     passed over). Ingesting the same input again updates articles, never duplicates them.
-    Inputs without article text are skipped; exits with 1 when any input failed (unreadable,
-    malformed, unsupported).
+    Inputs without article text, and binary files, are skipped; exits with 1 when any input
+    failed (unreadable, malformed, unsupported). Makes INDEX_DIR when it does not exist. On a
+    terminal, a line per phase shows the articles done, the rate and the time left.
     """
     files, missed = find_files(paths)
     progress = ProgressLine(sys.stderr)
@@ -418,7 +419,8 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 
     The live generation keeps serving until the new one is complete; a reindex that fails or
     is killed leaves it untouched. A large store is indexed by one worker process per core
-    (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder already.
+    (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder already. On a
+    terminal, a line shows the articles indexed, the rate and the time left.
     """
     _data_folder(index_dir)
     progress = ProgressLine(sys.stderr)

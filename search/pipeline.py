@@ -26,7 +26,7 @@ from search.crawl.fetch import FetchPolicy
 from search.crawl.reclean import Recleaned, reclean_pages
 from search.engine.writer import build_generation, update_live
 from search.generations import live_generation, write_lock
-from search.progress import ARTICLES, BYTES, Progress, Step, no_progress
+from search.progress import ARTICLES, BYTES, PAGES, Progress, Step, no_progress
 from search.sources import Document, Skipped, read_file
 from search.store import CorpusStore, FrontierRow, Outcome, State
 
@@ -159,14 +159,16 @@ def index_pending(store: CorpusStore, index_dir: Path, progress: Progress = no_p
         store.mark_indexed(a.id for a in pending)
 
 
-def _counter(progress: Progress, phase: str, total: int) -> Callable[[int], None]:
-    """A function that counts the articles of ``phase`` done and tells ``progress``."""
+def _counter(
+    progress: Progress, phase: str, total: int, unit: str = ARTICLES
+) -> Callable[[int], None]:
+    """A function that counts the articles (or pages) of ``phase`` done and tells ``progress``."""
     done = 0
 
-    def count(articles: int) -> None:
+    def count(items: int) -> None:
         nonlocal done
-        done += articles
-        progress(Step(phase, done, done, total, ARTICLES))
+        done += items
+        progress(Step(phase, done, done, total, unit))
 
     return count
 
@@ -203,7 +205,8 @@ def reindex(
     started = time.monotonic()
     with _writing(index_dir), CorpusStore(index_dir) as store:
         if reclean:
-            done = reclean_pages(store)
+            pages = store.count_pages()
+            done = reclean_pages(store, progress=_counter(progress, "re-cleaning", pages, PAGES))
             if recleaned:
                 recleaned(done)
         total = store.count()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-BYTES, ARTICLES = "bytes", "articles"
+BYTES, ARTICLES, PAGES = "bytes", "articles", "pages"
 
 
 @dataclass(frozen=True)
@@ -15,11 +15,12 @@ class Step:
     """How far one phase of the work has got.
 
     ``done`` and ``total`` measure the work in ``unit``: the bytes of the input files while
-    they are read and cleaned, articles while they are indexed. ``total`` is 0 when unknown.
+    they are read and cleaned, articles while they are indexed, stored pages while they are
+    cleaned again. ``total`` is 0 when unknown.
     """
 
-    phase: str  # "reading", "indexing", ...
-    articles: int  # articles done in this phase
+    phase: str  # "reading", "indexing", "re-cleaning"
+    articles: int  # articles (pages, when ``unit`` is PAGES) done in this phase
     done: int = 0
     total: int = 0
     unit: str = ARTICLES
@@ -50,13 +51,14 @@ def describe(step: Step, elapsed: float) -> str:
     >>> describe(Step("indexing", 1500, 1500, 6000), 3.0)
     'indexing: 1,500 articles (25%), 500 articles/s, 0:09 left'
     """
-    line = f"{step.phase}: {step.articles:,} articles"
+    items = PAGES if step.unit == PAGES else ARTICLES
+    line = f"{step.phase}: {step.articles:,} {items}"
     if step.total and step.unit == BYTES:
         line += f" ({_size(step.done, BYTES)} of {_size(step.total, BYTES)})"
     elif step.total:
         line += f" ({step.done / step.total:.0%})"
     if elapsed > 0:
-        line += f", {step.articles / elapsed:,.0f} articles/s"
+        line += f", {step.articles / elapsed:,.0f} {items}/s"
         if step.total and step.done:
             left = (step.total - step.done) * elapsed / step.done
             line += f", {_duration(max(0.0, left))} left"
