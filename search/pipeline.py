@@ -162,8 +162,10 @@ def index_pending(store: CorpusStore, index_dir: Path, progress: Progress = no_p
 def _counter(
     progress: Progress, phase: str, total: int, unit: str = ARTICLES
 ) -> Callable[[int], None]:
-    """A function that counts the articles (or pages) of ``phase`` done and tells ``progress``."""
+    """A function that counts the articles (or pages) of ``phase`` done and tells ``progress``,
+    which hears of the phase's start at once (its rate is measured from there)."""
     done = 0
+    progress(Step(phase, 0, 0, total, unit))
 
     def count(items: int) -> None:
         nonlocal done

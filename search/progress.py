@@ -66,8 +66,9 @@ def describe(step: Step, elapsed: float) -> str:
 
 
 class ProgressLine:
-    """Shows steps on ``stream``: one line rewritten in place on a terminal (at most every
-    ``redraw`` seconds, and at a phase's end), and elsewhere a line every ``interval`` seconds.
+    """Shows steps on ``stream``: one line rewritten in place on a terminal (at a phase's start
+    and end, and at most every ``redraw`` seconds between), and elsewhere a line every
+    ``interval`` seconds.
 
     The rate and the time left are measured from each phase's first step.
     """
@@ -90,11 +91,12 @@ class ProgressLine:
 
     def __call__(self, step: Step) -> None:
         now = self.clock()
-        if step.phase != self.phase:
+        starts = step.phase != self.phase
+        if starts:
             self.finish()
             self.phase, self.started, self.shown = step.phase, now, now
         finished = bool(step.total) and step.done >= step.total
-        if now - self.shown < self.every and not (finished and self.tty):
+        if now - self.shown < self.every and not ((starts or finished) and self.tty):
             return
         self.shown = now
         line = describe(step, now - self.started)

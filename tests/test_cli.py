@@ -182,14 +182,16 @@ def test_progress_shows_articles_rate_and_time_left_per_phase():
     clock.now += 10
     line(Step("reading", 150_000, 10_000_000, 40_000_000, BYTES))
     clock.now += 1
-    line(Step("indexing", 1, 1, 300_000))
+    line(Step("indexing", 0, 0, 300_000))
     clock.now += 20
     line(Step("indexing", 100_000, 100_000, 300_000))
     line.finish()
     # Each phase's line is rewritten in place, and ended when the next phase begins.
     assert out.getvalue().split("\r\x1b[2K") == [
         "",
+        "reading: 0 articles (0.0 MB of 40.0 MB)",
         "reading: 150,000 articles (10.0 MB of 40.0 MB), 15,000 articles/s, 0:30 left\n",
+        "indexing: 0 articles (0%)",
         "indexing: 100,000 articles (33%), 5,000 articles/s, 0:40 left\n",
     ]
 
@@ -224,6 +226,7 @@ def test_ingest_and_reindex_report_articles_of_one_large_file(tmp_path):
     assert reading[-1].done == reading[-1].total == feed.stat().st_size
     assert 0 < reading[0].done < reading[1].done  # bytes of the one file, article by article
     indexing = [s for s in steps if s.phase == "indexing"]
+    assert indexing[0].articles == 0  # the phase's start, before the first article is written
     assert indexing[-1].articles == indexing[-1].total == 30
     steps.clear()
     pipeline.reindex(data_dir, progress=steps.append)
