@@ -12,10 +12,10 @@ SOURCE = "reuters"
 _NEWID = re.compile(r'<REUTERS[^>]*\bNEWID="(\d+)"')
 _DATE = re.compile(r"(\d{1,2}-[A-Z]{3}-\d{4}) (\d{1,2}:\d{2}:\d{2})")
 # The newswire's sign-off closes most bodies: "Reuter" (or "REUTER", "reuter"), on a line of
-# its own or after the last sentence (sometimes twice), with a keying mark ("...", "^M", a
+# its own or after the last sentence or figure (sometimes twice), with a keying mark ("...", "^M", a
 # time), then the end-of-text control character (raw or as an entity).
 _SIGN_OFF = re.compile(
-    r"(?:(?:^|\n|(?<=[\d.!?\"]) )[ \t]*reuters?(?:\.\.\.|\^M|[\d:/]+[A-Z]*)*\s*)+"
+    r"(?:(?:^|\n|(?<=[\d.!?\")]) )[ \t]*reuters?(?:\.\.\.|\^M|[\d:/]+[A-Z]*)*\s*)+"
     r"(?:&#3;|\x03)?\s*$",
     re.IGNORECASE,
 )
