@@ -1,7 +1,8 @@
 """`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line.
 
-Argument parsing and printing only (the work is search.pipeline's). A little longer than
-500 lines: eight commands' options and help, which read best side by side.
+Argument parsing and printing only (the work is search.pipeline's). Longer than 500 lines:
+eight commands' options and help, and the messages that tell a user what went wrong and what to
+do about it, which read best side by side.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def _data_folder(index_dir: Path) -> Path:
     Only ``ingest`` and ``crawl`` make a data folder: elsewhere a mistyped path is an error
     that names it, and nothing is created.
     """
-    make = f"`search ingest FILES --index-dir {_quoted(index_dir)}` (or `search crawl`) makes one"
+    quoted = shlex.quote(str(index_dir))
+    make = f"`search ingest FILES --index-dir {quoted}` (or `search crawl`) makes one"
     if not index_dir.exists():
         raise click.ClickException(f"there is no data folder {index_dir}: {make}")
     if not index_dir.is_dir():
@@ -126,10 +128,6 @@ def _data_folder(index_dir: Path) -> Path:
             f"{index_dir} is not a data folder (it holds no corpus store or index): {make}"
         )
     return index_dir
-
-
-def _quoted(path: Path) -> str:
-    return shlex.quote(str(path))
 
 
 def _damaged(error: Exception, index_dir: Path) -> str:
@@ -465,10 +463,8 @@ def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
         _data_folder(index_dir)
         with Searcher(index_dir, limits) as searcher:
             response = searcher.search(request)
-    except InvalidRequest as error:
+    except (InvalidRequest, IndexMissing) as error:
         raise click.ClickException(str(error)) from None
-    except IndexMissing as error:
-        raise click.ClickException(f"{index_dir}: {error}") from None
     if as_json:
         click.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -525,7 +521,7 @@ def stats(index_dir: Path) -> None:
             with Searcher(index_dir) as searcher:
                 click.echo(f"indexed documents: {searcher.health()['documents']}")
         except IndexMissing as error:
-            raise click.ClickException(f"{index_dir}: {error}") from None
+            raise click.ClickException(str(error)) from None
 
 
 @main.command("eval")
