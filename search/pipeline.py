@@ -2,9 +2,9 @@
 
 Each takes the data folder's write lock while it writes and returns what it did as a typed
 result; the caller shows progress (a :class:`search.progress.Step` per article of each phase)
-and prints. Writing can fail with ``WriterBusy`` (another
-writer holds the lock), ``IndexingFailed``, ``OSError`` or ``sqlite3.Error``; the live index
-is untouched by a failed write.
+and prints. Writing can fail with ``WriterBusy`` (another writer holds the lock),
+``StoreDamaged``, ``IndexingFailed``, ``OSError`` or ``sqlite3.Error``; the live index is
+untouched by a failed write.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ KIND_BY_SUFFIX = {".html": HTML, ".htm": HTML, ".txt": TEXT, ".sgm": REUTERS, ".
 
 _STORY = re.compile(rb"<REUTERS\b.*?</REUTERS>", re.S)
 _STORY_START = re.compile(rb"<REUTERS\b")
-# Bytes that text never holds: C0 control characters other than whitespace (tab, line feed,
-# vertical tab, form feed, carriage return), escape and DOS's end-of-file mark, and DEL.
+# Bytes that text hardly ever holds: the C0 control characters but whitespace (tab, line feed,
+# vertical tab, form feed, carriage return) and escape (a terminal's colour codes), and DEL.
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _CONTROL_SHARE = 0.01  # more than this share of control bytes: binary, not text
 _SAMPLE = 1 << 16
