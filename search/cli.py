@@ -1,6 +1,6 @@
 """`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line.
 
-Argument parsing and printing only (the work is search.pipeline's). Longer than 500 lines:
+Argument parsing and printing only (the work is search.pipeline's), and longer than 500 lines:
 eight commands' options and help, and the messages that tell a user what went wrong and what to
 do about it, which read best side by side.
 """
