@@ -1,7 +1,8 @@
 """`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line.
 
-Argument parsing and printing only (the work is search.pipeline's). A little longer than
-500 lines: eight commands' options and help, which read best side by side.
+Argument parsing and printing only (the work is search.pipeline's), and longer than 500 lines:
+eight commands' options and help, and the messages that tell a user what went wrong and what to
+do about it, which read best side by side.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import json
 import logging
 import os
 import re
+import shlex
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 
 import click
@@ -28,15 +29,25 @@ from search.crawl.fetch import FetchPolicy, crawler_user_agent
 from search.crawl.reclean import Recleaned
 from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
-from search.errors import IndexingFailed, IndexMissing, InvalidRequest, WriterBusy
-from search.generations import list_generations, live_generation
+from search.errors import IndexingFailed, IndexMissing, InvalidRequest, StoreDamaged, WriterBusy
+from search.generations import (
+    GENERATIONS_DIR,
+    LIVE_FILE,
+    LOCK_FILE,
+    list_generations,
+    live_generation,
+)
+from search.progress import ProgressLine
 from search.request import Limits, SearchRequest
 from search.sources import JSONL, REUTERS, Skipped, find_files, read_file
-from search.store import CorpusStore, Outcome, State
+from search.store import STORE_FILE, CorpusStore, Outcome, State, is_damage
 
 logger = logging.getLogger(__name__)
 
+DISTRIBUTION = "news-search"
 WSGI_APP = "web:create_app()"
+# Loggers whose records are the product's own; other libraries' are shown only with -v.
+OWN_LOGGERS = ("search", "web", "__main__")
 GUNICORN_CONFIG = "python:web.gunicorn_conf"
 _SETTING = {s.name: s for s in settings.SETTINGS}
 
@@ -60,17 +71,75 @@ _index_dir_option = _setting_option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="Log progress (-vv: debugging detail).")
+@click.version_option(package_name=DISTRIBUTION, prog_name="search", message="%(prog)s %(version)s")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what is done, and the warnings of the libraries used (-vv: debugging detail).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Log only errors.")
 def main(verbose: int, quiet: bool) -> None:
     """Full-text search for news: crawl sites or ingest files, rebuild the index, query, serve."""
     level = (
         logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if verbose < 2:
-        # trafilatura reports every short or odd page at WARNING; our own skip report suffices.
-        logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    handler = logging.StreamHandler()
+    # Other libraries (trafilatura, Beautiful Soup's encoding guesser, ...) report every odd
+    # page, in their own words; the summary of an ingest or crawl says what became of each.
+    others = (
+        logging.CRITICAL if quiet or not verbose else [logging.WARNING, logging.NOTSET][verbose > 1]
+    )
+    handler.addFilter(_OwnRecords(others))
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
+    )
+    logging.captureWarnings(True)  # Python warnings of those libraries, by the same rule
+
+
+class _OwnRecords(logging.Filter):
+    """Lets the product's log records through, and other libraries' from level ``others`` up."""
+
+    def __init__(self, others: int) -> None:
+        super().__init__()
+        self.others = others
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name.split(".")[0] in OWN_LOGGERS
+        return own or record.levelno >= self.others
+
+
+def _data_folder(index_dir: Path) -> Path:
+    """``index_dir``, when it is a data folder (it holds a corpus store or an index).
+
+    Only ``ingest`` and ``crawl`` make a data folder: elsewhere a mistyped path is an error
+    that names it, and nothing is created.
+    """
+    quoted = shlex.quote(str(index_dir))
+    make = f"`search ingest FILES --index-dir {quoted}` (or `search crawl`) makes one"
+    if not index_dir.exists():
+        raise click.ClickException(f"there is no data folder {index_dir}: {make}")
+    if not index_dir.is_dir():
+        raise click.ClickException(f"{index_dir} is a file, not a data folder")
+    # The write lock is the first thing an ingest or crawl makes.
+    held = (STORE_FILE, LIVE_FILE, LOCK_FILE, GENERATIONS_DIR)
+    if not any((index_dir / name).exists() for name in held):
+        raise click.ClickException(
+            f"{index_dir} is not a data folder (it holds no corpus store or index): {make}"
+        )
+    return index_dir
+
+
+def _damaged(error: Exception, index_dir: Path) -> str:
+    """What to do about a corpus store that is damaged or is not a database at all."""
+    if not isinstance(error, StoreDamaged):
+        error = StoreDamaged(f"the corpus store {index_dir / STORE_FILE} is damaged ({error})")
+    live = live_generation(index_dir)
+    untouched = f"the live index ({live.name}) is untouched and serves" if live else "no index"
+    return (
+        f"{error}. Restore it from a backup, or move it aside and ingest (or crawl) the "
+        f"articles again into a new one; {untouched} meanwhile."
+    )
 
 
 @main.command()
@@ -82,13 +151,17 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
     Reads HTML pages (.html, .htm), plain-text articles (.txt), Reuters-21578 SGML (.sgm) and
     JSON Lines of articles (.jsonl); folders are searched recursively (other files in them are
     passed over). Ingesting the same input again updates articles, never duplicates them.
-    Inputs without article text are skipped; exits with 1 when any input failed (unreadable,
-    malformed, unsupported).
+    Inputs without article text, and binary files, are skipped; exits with 1 when any input
+    failed (unreadable, malformed, unsupported). Makes INDEX_DIR when it does not exist. On a
+    terminal, a line per phase shows the articles done, the rate and the time left.
     """
     files, missed = find_files(paths)
-    track = partial(click.progressbar, label="Ingesting", file=sys.stderr, show_pos=True)
-    with _writing_errors(index_dir):
-        result = pipeline.ingest(files, index_dir, track, missed)
+    progress = ProgressLine(sys.stderr)
+    try:
+        with _writing_errors(index_dir):
+            result = pipeline.ingest(files, index_dir, progress, missed)
+    finally:
+        progress.finish()
     stored, failed = result.stored, result.failed
     click.echo(
         f"added {stored[Outcome.ADDED]}, updated {stored[Outcome.UPDATED]}, "
@@ -110,7 +183,13 @@ def _writing_errors(index_dir: Path) -> Iterator[None]:
         yield
     except WriterBusy as error:
         raise click.ClickException(str(error)) from None
-    except (OSError, sqlite3.Error, IndexingFailed) as error:
+    except StoreDamaged as error:
+        raise click.ClickException(_damaged(error, index_dir)) from None
+    except sqlite3.Error as error:
+        if is_damage(error):
+            raise click.ClickException(_damaged(error, index_dir)) from None
+        raise click.ClickException(_write_failed(error, index_dir)) from None
+    except (OSError, IndexingFailed) as error:
         raise click.ClickException(_write_failed(error, index_dir)) from None
 
 
@@ -238,6 +317,8 @@ def crawl(
         result = pipeline.crawl(index_dir, policy, options, progress)
     except (BadURL, WriterBusy) as error:
         raise click.ClickException(str(error)) from None
+    except StoreDamaged as error:
+        raise click.ClickException(_damaged(error, index_dir)) from None
     finally:
         progress.finish()
     stats, problems = result.stats, result.problems
@@ -336,10 +417,14 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 
     The live generation keeps serving until the new one is complete; a reindex that fails or
     is killed leaves it untouched. A large store is indexed by one worker process per core
-    (SEARCH_INDEX_WORKERS sets how many).
+    (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder already. On a
+    terminal, a line shows the articles indexed, the rate and the time left.
     """
+    _data_folder(index_dir)
+    progress = ProgressLine(sys.stderr)
 
     def recleaned(done: Recleaned) -> None:
+        progress.finish()
         click.echo(
             f"re-cleaned {done.pages} pages: "
             f"{done.stored[Outcome.ADDED]} articles added, "
@@ -348,13 +433,11 @@ def reindex(reclean: bool, index_dir: Path) -> None:
             f"{done.skipped} without an article, {done.failed} failed"
         )
 
-    @contextmanager
-    def track(total: int) -> Iterator[Callable[[int], None]]:
-        with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
-            yield bar.update
-
-    with _writing_errors(index_dir):
-        result = pipeline.reindex(index_dir, reclean, recleaned, track)
+    try:
+        with _writing_errors(index_dir):
+            result = pipeline.reindex(index_dir, reclean, recleaned, progress)
+    finally:
+        progress.finish()
     click.echo(
         f"generation {result.generation} is live: {result.articles} articles "
         f"in {result.seconds:.1f} s"
@@ -367,10 +450,17 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
 @_index_dir_option
 def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
-    """Print the ranked results of a query (same syntax as the search box)."""
+    """Print the ranked results of a query (same syntax as the search box).
+
+    An empty TEXT is a usage error: there is nothing to rank by (the page and /api/search
+    browse every article, newest first, without one).
+    """
+    if not text.strip():
+        raise click.UsageError("give the words to search for; TEXT is empty")
     limits = Limits.from_settings()
     try:
         request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, limits)
+        _data_folder(index_dir)
         with Searcher(index_dir, limits) as searcher:
             response = searcher.search(request)
     except (InvalidRequest, IndexMissing) as error:
@@ -386,7 +476,8 @@ def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     for rank, hit in enumerate(response.results, 1):
         date = (hit.published or "")[:10]
         click.echo(f"\n{rank}. {click.style(hit.title, bold=True)}")
-        click.echo(f"   {hit.source} {date}  score {hit.score}  id {hit.id}")
+        score = f"  score {hit.score}" if hit.score is not None else ""
+        click.echo(f"   {hit.source} {date}{score}  id {hit.id}")
         click.echo(f"   {_terminal(hit.snippet)}")
 
 
@@ -403,12 +494,22 @@ def _terminal(snippet: str) -> str:
 @_index_dir_option
 def stats(index_dir: Path) -> None:
     """Print counts: articles, per source, generations and the size of the index."""
-    with CorpusStore(index_dir) as store:
-        click.echo(f"articles: {store.count()} ({store.count_pending()} waiting for the index)")
-        frontier = ", ".join(f"{n} {state}" for state, n in sorted(store.frontier_counts().items()))
-        click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
-        for source, count in store.count_by_source().items():
-            click.echo(f"  {source or '(no source)'}: {count}")
+    _data_folder(index_dir)
+    try:
+        with CorpusStore(index_dir) as store:
+            pending = store.count_pending()
+            click.echo(f"articles: {store.count()} ({pending} waiting for the index)")
+            counts = sorted(store.frontier_counts().items())
+            frontier = ", ".join(f"{n} {state}" for state, n in counts)
+            click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
+            for source, count in store.count_by_source().items():
+                click.echo(f"  {source or '(no source)'}: {count}")
+    except StoreDamaged as error:
+        raise click.ClickException(_damaged(error, index_dir)) from None
+    except sqlite3.DatabaseError as error:
+        if not is_damage(error):
+            raise
+        raise click.ClickException(_damaged(error, index_dir)) from None
     live = live_generation(index_dir)
     click.echo(f"live generation: {live.name if live else '(none)'}")
     for generation in list_generations(index_dir):
@@ -512,9 +613,14 @@ def evaluate_command(
 )
 @_index_dir_option
 def serve(host: str, port: int, workers: int | None, index_dir: Path) -> None:
-    """Serve the search page and the JSON API with gunicorn (the production settings)."""
+    """Serve the search page and the JSON API with gunicorn (the production settings).
+
+    INDEX_DIR must be a data folder already (made by `search ingest` or `search crawl`).
+    """
     from gunicorn.app.base import Application
     from gunicorn.util import import_app
+
+    _data_folder(index_dir)
 
     os.environ[_SETTING["INDEX_DIR"].env] = str(index_dir)
 

@@ -29,7 +29,7 @@ class WriterBusy(Exception):
 
 
 class IndexMissing(Exception):
-    """The data folder has no live index generation yet.
+    """The data folder has no live index generation yet, or the one LIVE names is gone.
 
     ``str(error)`` is for the operator and may name the data folder; ``public`` says the same
     to a client of the service without naming any path on the server.
@@ -38,6 +38,18 @@ class IndexMissing(Exception):
     def __init__(self, message: str, public: str | None = None):
         super().__init__(message)
         self.public = public or message
+
+    @classmethod
+    def gone(cls, name: str) -> IndexMissing:
+        """The live generation ``name`` is missing or incomplete."""
+        return cls(
+            f"the live index generation {name} is missing or incomplete: "
+            "run `search reindex` to rebuild the index from the corpus store"
+        )
+
+
+class StoreDamaged(Exception):
+    """The corpus store's file is damaged or is not a SQLite database at all."""
 
 
 class IndexingFailed(RuntimeError):

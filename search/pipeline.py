@@ -1,9 +1,10 @@
 """Ingest, crawl, publish, reindex: the services the command line and the crawler share.
 
 Each takes the data folder's write lock while it writes and returns what it did as a typed
-result; the caller shows progress and prints. Writing can fail with ``WriterBusy`` (another
-writer holds the lock), ``IndexingFailed``, ``OSError`` or ``sqlite3.Error``; the live index
-is untouched by a failed write.
+result; the caller shows progress (a :class:`search.progress.Step` per article of each phase)
+and prints. Writing can fail with ``WriterBusy`` (another writer holds the lock),
+``StoreDamaged``, ``IndexingFailed``, ``OSError`` or ``sqlite3.Error``; the live index is
+untouched by a failed write.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,17 +26,13 @@ from search.crawl.fetch import FetchPolicy
 from search.crawl.reclean import Recleaned, reclean_pages
 from search.engine.writer import build_generation, update_live
 from search.generations import live_generation, write_lock
+from search.progress import ARTICLES, BYTES, PAGES, Progress, Step, no_progress
 from search.sources import Document, Skipped, read_file
 from search.store import CorpusStore, FrontierRow, Outcome, State
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500  # articles an ingest stores in one transaction
-
-# A progress display wraps the files an ingest reads, or is told the total a reindex writes
-# and hands back the function that counts articles written.
-TrackFiles = Callable[[list[Path]], AbstractContextManager[Iterable[Path]]]
-TrackArticles = Callable[[int], AbstractContextManager[Callable[[int], None] | None]]
 
 
 @dataclass
@@ -78,7 +75,7 @@ def _writing(index_dir: Path) -> AbstractContextManager[None]:
 def ingest(
     files: list[Path],
     index_dir: Path,
-    track: TrackFiles = nullcontext,
+    progress: Progress = no_progress,
     missed: Iterable[Skipped] = (),
 ) -> Ingested:
     """Clean files of articles into the store and the live index.
@@ -86,30 +83,42 @@ def ingest(
     ``files`` and ``missed`` are what :func:`search.sources.find_files` found and passed over.
     Inputs that cannot be read, hold no article text or fail to clean are passed over too and
     listed in the result; the articles are stored ``BATCH_SIZE`` at a time, then indexed.
+    ``progress`` hears of every article read ("reading": bytes of the files read) and indexed.
     """
     result = Ingested(skipped=list(missed))
     started = time.monotonic()
+    total = sum(_size(path) for path in files)
     with _writing(index_dir), CorpusStore(index_dir) as store:
         batch: list[Article] = []
-        with track(files) as tracked:
-            for article in _articles(tracked, result.skipped):
-                batch.append(article)
-                if len(batch) >= BATCH_SIZE:
-                    result.stored.update(outcome for _, outcome in store.upsert(batch))
-                    batch = []
+        for count, (article, done) in enumerate(_articles(files, result.skipped), 1):
+            batch.append(article)
+            if len(batch) >= BATCH_SIZE:
+                result.stored.update(outcome for _, outcome in store.upsert(batch))
+                batch = []
+            progress(Step("reading", count, done, total, BYTES))
         result.stored.update(outcome for _, outcome in store.upsert(batch))
-        index_pending(store, index_dir)
+        index_pending(store, index_dir, progress)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _articles(files: Iterable[Path], skipped: list[Skipped]) -> Iterator[Article]:
-    """The articles cleaned from ``files``; what yields none is added to ``skipped``."""
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read_file says why
+
+
+def _articles(files: Iterable[Path], skipped: list[Skipped]) -> Iterator[tuple[Article, int]]:
+    """The articles cleaned from ``files``, each with the bytes of the files read up to its
+    end; what yields none is added to ``skipped``."""
+    before = 0  # bytes of the files already read
     for path in files:
         for item in read_file(path):
             article = _clean_or_skip(item, skipped)
             if article:
-                yield article
+                yield article, before + item.end
+        before += _size(path)
 
 
 def _clean_or_skip(item: Document | Skipped, skipped: list[Skipped]) -> Article | None:
@@ -135,17 +144,35 @@ def publish(index_dir: Path, articles: list[Article]) -> Counter[Outcome]:
     return Counter(outcome for _, outcome in outcomes)
 
 
-def index_pending(store: CorpusStore, index_dir: Path) -> None:
+def index_pending(store: CorpusStore, index_dir: Path, progress: Progress = no_progress) -> None:
     """Write every stored article the live index lacks (this run's, or a killed run's).
 
     The caller holds the write lock.
     """
-    # With no live index (a new folder, or a lost LIVE), every stored article is indexed.
+    # With no live index (a new folder, a lost LIVE, or a LIVE naming a generation that is
+    # gone), every stored article is indexed.
     live = live_generation(index_dir)
-    pending = list(store.articles(pending_only=live is not None))
-    if pending or live is None:
-        update_live(index_dir, pending)
+    whole = live is None or not live.path.is_dir()
+    pending = list(store.articles(pending_only=not whole))
+    if pending or whole:
+        update_live(index_dir, pending, _counter(progress, "indexing", len(pending)))
         store.mark_indexed(a.id for a in pending)
+
+
+def _counter(
+    progress: Progress, phase: str, total: int, unit: str = ARTICLES
+) -> Callable[[int], None]:
+    """A function that counts the articles (or pages) of ``phase`` done and tells ``progress``,
+    which hears of the phase's start at once (its rate is measured from there)."""
+    done = 0
+    progress(Step(phase, 0, 0, total, unit))
+
+    def count(items: int) -> None:
+        nonlocal done
+        done += items
+        progress(Step(phase, done, done, total, unit))
+
+    return count
 
 
 def crawl(
@@ -170,7 +197,7 @@ def reindex(
     index_dir: Path,
     reclean: bool = False,
     recleaned: Callable[[Recleaned], None] | None = None,
-    track: TrackArticles = lambda total: nullcontext(None),
+    progress: Progress = no_progress,
 ) -> Reindexed:
     """Rebuild the whole index from the store as a new generation and make it live.
 
@@ -180,17 +207,17 @@ def reindex(
     started = time.monotonic()
     with _writing(index_dir), CorpusStore(index_dir) as store:
         if reclean:
-            done = reclean_pages(store)
+            pages = store.count_pages()
+            done = reclean_pages(store, progress=_counter(progress, "re-cleaning", pages, PAGES))
             if recleaned:
                 recleaned(done)
         total = store.count()
-        with track(total) as progress:
-            generation, count = build_generation(
-                index_dir,
-                store.articles(),
-                keep=settings.from_env("KEEP_GENERATIONS"),
-                progress=progress,
-                total=total,
-            )
+        generation, count = build_generation(
+            index_dir,
+            store.articles(),
+            keep=settings.from_env("KEEP_GENERATIONS"),
+            progress=_counter(progress, "indexing", total),
+            total=total,
+        )
         store.mark_indexed()
     return Reindexed(generation.name, count, time.monotonic() - started)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from search.article import Article
+from search.errors import StoreDamaged
 
 STORE_FILE = "corpus.sqlite3"
 
@@ -94,18 +95,37 @@ def _content_hash(data: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def is_damage(error: sqlite3.Error) -> bool:
+    """Whether SQLite failed because the file is damaged or is not a database (not because of
+    space, permissions or a lock)."""
+    return getattr(error, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
 class CorpusStore:
     """The articles of one data folder, in ``corpus.sqlite3``."""
 
     def __init__(self, data_dir: str | Path):
+        """Open (or create) the store of ``data_dir``.
+
+        Raises:
+            StoreDamaged: the file is damaged or is not a SQLite database.
+        """
         self.path = Path(data_dir) / STORE_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are opened explicitly, one per batch.
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.executescript(_CRAWL_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.executescript(_CRAWL_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            if is_damage(error):
+                raise StoreDamaged(
+                    f"the corpus store {self.path} is damaged or not a database ({error})"
+                ) from error
+            raise
 
     def close(self) -> None:
         """Close the database connection."""

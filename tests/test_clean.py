@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from search.article import Article
 from search.clean import CleanError, clean_document
 from search.clean.html import clean_html
 from search.clean.names import people_in_text, split_topic_line
 from search.clean.reuters import clean_reuters, person_name
 from search.clean.text import clean_text, first_sentence
-from search.sources import find_files, read_file
-from tests.conftest import DEMO, SEED, need_shared
+from search.sources import Document, find_files, read_file
+from tests.conftest import DEMO, REUTERS, SEED, need_shared
 
 HTML_DIR = DEMO / "html"
 
@@ -279,6 +280,80 @@ def test_reuters_brief_and_unprocessed_stories():
     )
     assert unproc.title == "CORRECTED - BANCA NAZIONALE"
     assert unproc.body == "The warrants will be issued."
+
+
+def unprocessed(text: str) -> Article:
+    return clean_reuters(
+        f'<REUTERS NEWID="9"><TEXT TYPE="UNPROC">&#2;\n{text}&#3;</TEXT></REUTERS>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "body"),
+    [
+        # The wire broke the headline at a hyphen: one headline, no space at the break.
+        (
+            "VOLCKER REAFFIRMS G\n-6 NEGOTIATING PROCESS\n    WASHINGTON - Volcker urged.\n",
+            "VOLCKER REAFFIRMS G-6 NEGOTIATING PROCESS",
+            "WASHINGTON - Volcker urged.",
+        ),
+        # A headline-only story over two lines.
+        (
+            "CAR SALES UP TO 38,520 UNITS\nFROM YEAR-AGO 34,209\n",
+            "CAR SALES UP TO 38,520 UNITS FROM YEAR-AGO 34,209",
+            "",
+        ),
+        # A table's rows line up their columns: not part of the headline.
+        (
+            "RATES OPG - APRIL 7\nBAHRAIN   0.37693/03 JORDAN    0.33640/00\n",
+            "RATES OPG - APRIL 7",
+            "BAHRAIN 0.37693/03 JORDAN 0.33640/00",
+        ),
+        # The body's first line in mixed case is not the headline's.
+        (
+            "MAIZE HARVEST LOWER\nHarare - The crop is smaller.\n",
+            "MAIZE HARVEST LOWER",
+            "Harare - The crop is smaller.",
+        ),
+    ],
+)
+def test_an_unprocessed_storys_headline_runs_over_its_capitalised_lines(text, title, body):
+    article = unprocessed(text)
+    assert (article.title, article.body) == (title, body)
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "\n Reuter\n&#3;",
+        "\n REUTER\n&#3;",
+        "\nreuter\n&#3;",
+        " REUTER...^M\n&#3;",
+        "\n REUTER\n Reuter\n&#3;",
+        " REUTER11:43/VB\n&#3;",
+        "\n Reuter\n\x03",
+    ],
+)
+def test_the_wire_sign_off_is_not_part_of_the_body(ending):
+    story = STORY.replace("will be late.\n Reuter\n&#3;", "will be late." + ending)
+    assert clean_reuters(story).body.endswith("the temporao will be late.")
+
+
+def test_a_source_that_told_reuters_keeps_its_last_words():
+    story = STORY.replace("will be late.\n Reuter", "will be late, he told Reuters.\n Reuter")
+    assert clean_reuters(story).body.endswith("late, he told Reuters.")
+
+
+def test_the_real_wrapped_reuters_headline_is_whole():
+    # NEWID 10136 of reut2-010.sgm: the headline was cut at its first line, its tail began the body.
+    path = need_shared(REUTERS / "reut2-010.sgm")
+    story = next(
+        d for d in read_file(path) if isinstance(d, Document) and 'NEWID="10136"' in d.content
+    )
+    article = clean_document(story)
+    assert article.title == "VOLCKER REAFFIRMS G-6 NEGOTIATING PROCESS"
+    assert article.body.startswith("WASHINGTON, March 26 - Federal Reserve Board Chairman Paul")
+    assert article.body.endswith("in May.")
 
 
 @pytest.mark.parametrize(("raw", "name"), [("james-baker", "James Baker"), ("reagan", "Reagan")])

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from bench.crawl_site import Handler, Site, article_html, links_page
+from search import pipeline
 from search.crawl.crawl import Crawler, CrawlOptions, Kind
 from search.crawl.discover import gunzip, links_in_page, urls_in_sitemap
 from search.crawl.fetch import (
@@ -23,6 +24,7 @@ from search.crawl.fetch import (
 from search.crawl.robots import RobotsRules
 from search.crawl.urls import BadURL, Scope, canonical_url
 from search.engine.searcher import Searcher
+from search.progress import PAGES, Step
 from search.store import CorpusStore, State
 from tests.conftest import ROOT, run_cli
 
@@ -305,6 +307,15 @@ def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_pat
     assert result.exit_code == 0, result.output
     assert "0 articles added" in result.output and "0 failed" in result.output
     assert indexed(data_dir) == len(ARTICLES) + 1
+    # Progress counts the pages cleaned again, then the articles indexed.
+    steps: list[Step] = []
+    pipeline.reindex(data_dir, reclean=True, progress=steps.append)
+    with CorpusStore(data_dir) as store:
+        pages, articles = store.count_pages(), store.count()
+    recleaning = [s for s in steps if s.phase == "re-cleaning"]
+    assert [s.articles for s in recleaning] == list(range(pages + 1))
+    assert recleaning[-1].unit == PAGES and recleaning[-1].total == pages
+    assert steps[-1].phase == "indexing" and steps[-1].done == steps[-1].total == articles
 
 
 def test_private_addresses_are_refused_by_default(data_dir):

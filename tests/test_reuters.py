@@ -108,3 +108,22 @@ def test_did_you_mean_respells_each_misspelt_word(reuters_dir, typed, meant):
 )
 def test_correct_queries_get_no_suggestion(reuters_dir, q):
     assert search(reuters_dir, q=q)["suggestion"] is None
+
+
+def test_a_wrapped_headline_keeps_its_second_line(reuters_dir):
+    # An UNPROC story whose headline the wire broke at a hyphen over two lines (reut2-010.sgm).
+    with CorpusStore(reuters_dir) as store:
+        story = store.get("reuters-10136")
+    assert story.title == "VOLCKER REAFFIRMS G-6 NEGOTIATING PROCESS"
+    assert story.body.startswith("WASHINGTON, March 26 - Federal Reserve Board Chairman")
+
+
+def test_no_body_or_snippet_ends_in_the_wire_sign_off(reuters_dir):
+    # The sign-off comes as "Reuter", "REUTER" or "reuter", sometimes twice or with "...^M".
+    with CorpusStore(reuters_dir) as store:
+        endings = [a.body.split()[-1] for a in store.articles() if a.body]
+    signed = [word for word in endings if word.lower().rstrip(".^M").startswith("reuter")]
+    # What is left is a last sentence that ends "... told Reuters."
+    assert set(signed) <= {"Reuters."}, sorted(set(signed))
+    results = search(reuters_dir, q="sugar", per_page="50")["results"]
+    assert not any(hit["snippet"].rstrip(". ").lower().endswith("reuter") for hit in results)

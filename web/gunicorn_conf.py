@@ -17,6 +17,11 @@ worker_class = "gthread"
 accesslog = "-"
 # A slow query must not hold a worker forever; a request that takes this long is a bug.
 timeout = 30
+# gunicorn's control socket (for its `gunicornc` tool) is one path per user by default,
+# ~/.gunicorn/gunicorn.ctl: every server on the machine would share it, and stopping one
+# deletes the others'. Nothing here uses it: a server is stopped (TERM, Ctrl-C), reloaded (HUP)
+# and resized (TTIN, TTOU) with signals, and watched through /api/health and /metrics.
+control_socket_disable = True
 
 # /metrics adds up every worker's counts from files in this folder (prometheus-client's
 # multiprocess mode): a fresh one per server, unless the environment names one.

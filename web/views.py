@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from search.article import public_url
 from search.engine.searcher import Searcher
-from search.errors import NOT_UTF8, UNKNOWN_PARAMETER, InvalidRequest
+from search.errors import NOT_UTF8, UNKNOWN_PARAMETER, IndexMissing, InvalidRequest
 from search.request import SearchRequest
 from web.templating import search_url
 
@@ -187,8 +187,12 @@ def api_similar(article_id: str):
 
 @bp.get("/api/health")
 def api_health():
-    """Status, the live generation, its document count and age."""
-    return jsonify(get_searcher().health())
+    """Status, the live generation, its document count and age; a 503 with the reason when
+    there is no index to serve."""
+    try:
+        return jsonify(get_searcher().health())
+    except IndexMissing as error:
+        return jsonify({"status": "unavailable", "reason": error.public}), 503
 
 
 def _month_range(value: str) -> dict[str, str]:

@@ -11,8 +11,19 @@ SOURCE = "reuters"
 
 _NEWID = re.compile(r'<REUTERS[^>]*\bNEWID="(\d+)"')
 _DATE = re.compile(r"(\d{1,2}-[A-Z]{3}-\d{4}) (\d{1,2}:\d{2}:\d{2})")
-# The newswire's sign-off ("Reuter", then the end-of-text control character) closes most bodies.
-_SIGN_OFF = re.compile(r"\s*\bReuters?\s*(?:&#3;|\x03)?\s*$")
+# The newswire's sign-off closes most bodies: "Reuter" (or "REUTER", "reuter"), on a line of
+# its own or after the last sentence or figure (sometimes twice), with a keying mark ("...", "^M", a
+# time), then the end-of-text control character (raw or as an entity).
+_SIGN_OFF = re.compile(
+    r"(?:(?:^|\n|(?<=[\d.!?\")]) )[ \t]*reuters?(?:\.\.\.|\^M|[\d:/]+[A-Z]*)*\s*)+"
+    r"(?:&#3;|\x03)?\s*$",
+    re.IGNORECASE,
+)
+# An UNPROC story's headline: its first line, and the lines after it that are in capitals too
+# (the wire wraps long headlines); the body's first paragraph is indented or in mixed case, and
+# a table's rows line up their columns with runs of spaces.
+_HEADLINE_MAX_LINES = 3
+_HEADLINE_LINE = re.compile(r"(?:[^a-z ]| (?! ))*[A-Z](?:[^a-z ]| (?! ))*")
 _EXTRA_LISTS = {"places": "PLACES", "orgs": "ORGS", "exchanges": "EXCHANGES"}
 
 
@@ -36,11 +47,35 @@ def _paragraphs(text: str) -> str:
     return re.sub(r"\n(?=[ \t]+\S)", "\n\n", text)
 
 
+def _unprocessed(text: str) -> tuple[str, str]:
+    """The headline and body of an UNPROC story's plain text.
+
+    The headline is the first non-empty line and up to two capitalised, unindented lines that
+    follow it: "VOLCKER REAFFIRMS G" / "-6 NEGOTIATING PROCESS" is one headline, rejoined
+    without a space where the wire broke it at a hyphen.
+    """
+    lines = [line for line in re.sub(r"&#\d+;", "", text).split("\n") if line.strip()]
+    if not lines:
+        return "", ""
+    head = 1
+    while (
+        head < min(len(lines), _HEADLINE_MAX_LINES)
+        and not lines[head][0].isspace()
+        and _HEADLINE_LINE.fullmatch(lines[head].strip())
+    ):
+        head += 1
+    title = lines[0].rstrip()
+    for line in lines[1:head]:
+        line = line.strip()
+        title += line if line.startswith("-") or title.endswith("-") else " " + line
+    return title, "\n".join(lines[head:])
+
+
 def clean_reuters(story: str) -> Article:
     """Return the Article of one Reuters-21578 story (raw SGML text of its element).
 
     Stories of TYPE="BRIEF" have only a title; TYPE="UNPROC" stories have no markup inside
-    <TEXT>, so their first line is taken as the title.
+    <TEXT>, so their headline is read from the first lines (:func:`_unprocessed`).
 
     Raises:
         ValueError: the story has no NEWID or no text at all.
@@ -52,10 +87,7 @@ def clean_reuters(story: str) -> Article:
     title = _element(text, "TITLE")
     body = _element(text, "BODY")
     if title is None and body is None:
-        # UNPROC: plain text; its first non-empty line is the headline.
-        lines = [line for line in re.sub(r"&#\d+;", "", text).split("\n") if line.strip()]
-        title = lines[0] if lines else ""
-        body = "\n".join(lines[1:])
+        title, body = _unprocessed(text)
     title = normalize_line(title or "")
     if not title and not body:
         raise NoText("story has no text")

@@ -6,6 +6,7 @@ import json
 import logging
 import multiprocessing
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -30,10 +31,12 @@ class Recleaned:
     failed: int = 0
 
 
-def reclean_pages(store: CorpusStore, workers: int = 0) -> Recleaned:
+def reclean_pages(
+    store: CorpusStore, workers: int = 0, progress: Callable[[int], None] | None = None
+) -> Recleaned:
     """Run the current cleaner over every stored raw page and upsert the articles (no network).
 
-    The caller holds the write lock.
+    The caller holds the write lock; ``progress`` is told of the pages done.
     """
     saved = json.loads(store.get_state("crawl") or "{}")
     sites = saved.get("start_urls", []) + saved.get("allow_domains", [])
@@ -59,8 +62,12 @@ def reclean_pages(store: CorpusStore, workers: int = 0) -> Recleaned:
             if len(window) < 64:
                 continue
             _reclean_one(window.popleft().result(), ready, result)
+            if progress:
+                progress(1)
         while window:
             _reclean_one(window.popleft().result(), ready, result)
+            if progress:
+                progress(1)
         _store(ready, result)
     result.pages = store.count_pages()
     return result

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from whoosh import collectors, qparser, query
+from whoosh import index as whoosh_index
 
 from search.article import Article
 from search.engine import highlight, schema, scoring, spelling, suggest, topk
@@ -216,9 +217,14 @@ class Searcher:
                 f"no index in {self.data_dir}: run `search ingest` first",
                 public="There is no search index yet: run `search ingest` on the server first.",
             )
+        if not generation.path.is_dir():
+            raise IndexMissing.gone(generation.name)
         with self._lock:
             if generation != self._generation:
-                self._index = schema.open_index(generation.path)
+                try:
+                    self._index = schema.open_index(generation.path)
+                except (whoosh_index.IndexError, FileNotFoundError):
+                    raise IndexMissing.gone(generation.name) from None
                 self._generation = generation
             index = self._index
         local = self._local

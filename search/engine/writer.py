@@ -324,16 +324,22 @@ def _write_in_workers(
                 process.join()
 
 
-def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
+def update_live(
+    data_dir: str | Path,
+    articles: Iterable[Article],
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Add or replace ``articles`` in the live generation (creating the first one if needed).
 
-    The caller holds :func:`write_lock`. Returns how many articles were written.
+    The caller holds :func:`write_lock`; ``progress`` is told of the articles written.
+    Returns how many articles were written.
     """
     data_dir = Path(data_dir)
     live = live_generation(data_dir)
-    if live is None:
-        # The first articles of a data folder make its first generation (the faster writer).
-        return build_generation(data_dir, articles)[1]
+    if live is None or not live.path.is_dir():
+        # The first articles of a data folder make its first generation (the faster writer),
+        # as do all the articles again when the live generation is gone.
+        return build_generation(data_dir, articles, progress=progress)[1]
     ix = schema.open_index(live.path)
     count = 0
     lexicon = Lexicon.load(live.path)
@@ -346,6 +352,8 @@ def update_live(data_dir: str | Path, articles: Iterable[Article]) -> int:
             writer.update_document(**schema.article_document(article))
             lexicon.add(article)
             count += 1
+            if progress:
+                progress(1)
         # Before the commit makes the new articles visible, so no reader sees them without it.
         lexicon.save(live.path)
     except BaseException:
