@@ -417,10 +417,16 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 
     The live generation keeps serving until the new one is complete; a reindex that fails or
     is killed leaves it untouched. A large store is indexed by one worker process per core
-    (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder already. On a
-    terminal, a line shows the articles indexed, the rate and the time left.
+    (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder with a corpus
+    store already. On a terminal, a line shows the articles indexed, the rate and the time left.
     """
     _data_folder(index_dir)
+    if not (index_dir / STORE_FILE).exists():
+        # With no store (moved aside, as a damaged one is), the new generation would be empty.
+        raise click.ClickException(
+            f"there is no corpus store in {index_dir}: reindex rebuilds the index from it. "
+            "Ingest (or crawl) the articles again first; the live index is left as it is."
+        )
     progress = ProgressLine(sys.stderr)
 
     def recleaned(done: Recleaned) -> None:
