@@ -502,14 +502,11 @@ def stats(index_dir: Path) -> None:
     """Print counts: articles, per source, generations and the size of the index."""
     _data_folder(index_dir)
     try:
-        with CorpusStore(index_dir) as store:
-            pending = store.count_pending()
-            click.echo(f"articles: {store.count()} ({pending} waiting for the index)")
-            counts = sorted(store.frontier_counts().items())
-            frontier = ", ".join(f"{n} {state}" for state, n in counts)
-            click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
-            for source, count in store.count_by_source().items():
-                click.echo(f"  {source or '(no source)'}: {count}")
+        if not (index_dir / STORE_FILE).exists():
+            # Opening one would make an empty store: stats only looks.
+            click.echo(f"articles: no corpus store ({STORE_FILE}) in {index_dir}")
+        else:
+            _store_counts(index_dir)
     except StoreDamaged as error:
         raise click.ClickException(_damaged(error, index_dir)) from None
     except sqlite3.DatabaseError as error:
@@ -528,6 +525,18 @@ def stats(index_dir: Path) -> None:
                 click.echo(f"indexed documents: {searcher.health()['documents']}")
         except IndexMissing as error:
             raise click.ClickException(str(error)) from None
+
+
+def _store_counts(index_dir: Path) -> None:
+    """Print the corpus store's counts: articles, crawled pages, articles per source."""
+    with CorpusStore(index_dir) as store:
+        pending = store.count_pending()
+        click.echo(f"articles: {store.count()} ({pending} waiting for the index)")
+        counts = sorted(store.frontier_counts().items())
+        frontier = ", ".join(f"{n} {state}" for state, n in counts)
+        click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
+        for source, count in store.count_by_source().items():
+            click.echo(f"  {source or '(no source)'}: {count}")
 
 
 @main.command("eval")
