@@ -29,7 +29,14 @@ from search.crawl.fetch import FetchPolicy, crawler_user_agent
 from search.crawl.reclean import Recleaned
 from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
-from search.errors import IndexingFailed, IndexMissing, InvalidRequest, StoreDamaged, WriterBusy
+from search.errors import (
+    IndexingFailed,
+    IndexMissing,
+    InvalidRequest,
+    NoCorpusStore,
+    StoreDamaged,
+    WriterBusy,
+)
 from search.generations import (
     GENERATIONS_DIR,
     LIVE_FILE,
@@ -181,7 +188,7 @@ def _writing_errors(index_dir: Path) -> Iterator[None]:
     """Turn the errors of a write to the data folder into messages saying what still stands."""
     try:
         yield
-    except WriterBusy as error:
+    except (WriterBusy, NoCorpusStore) as error:
         raise click.ClickException(str(error)) from None
     except StoreDamaged as error:
         raise click.ClickException(_damaged(error, index_dir)) from None
@@ -421,12 +428,6 @@ def reindex(reclean: bool, index_dir: Path) -> None:
     store already. On a terminal, a line shows the articles indexed, the rate and the time left.
     """
     _data_folder(index_dir)
-    if not (index_dir / STORE_FILE).exists():
-        # With no store (moved aside, as a damaged one is), the new generation would be empty.
-        raise click.ClickException(
-            f"there is no corpus store in {index_dir}: reindex rebuilds the index from it. "
-            "Ingest (or crawl) the articles again first; the live index is left as it is."
-        )
     progress = ProgressLine(sys.stderr)
 
     def recleaned(done: Recleaned) -> None:
