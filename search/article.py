@@ -88,8 +88,13 @@ def public_url(url: str) -> str | None:
 
     A file that was ingested keeps its file:// address in the store (it names the article's
     origin for the operator), but that address is a path on the server: never published.
+    Nor is a url that cannot be read as one (a JSON Lines file may give any string).
     """
-    return url if urlsplit(url).scheme.lower() in ("http", "https") else None
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # such as "http://[oops": an unclosed IPv6 address
+        return None
+    return url if scheme.lower() in ("http", "https") else None
 
 
 def id_from_url(url: str) -> str:

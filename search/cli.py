@@ -29,7 +29,14 @@ from search.crawl.fetch import FetchPolicy, crawler_user_agent
 from search.crawl.reclean import Recleaned
 from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
-from search.errors import IndexingFailed, IndexMissing, InvalidRequest, StoreDamaged, WriterBusy
+from search.errors import (
+    IndexingFailed,
+    IndexMissing,
+    InvalidRequest,
+    NoCorpusStore,
+    StoreDamaged,
+    WriterBusy,
+)
 from search.generations import (
     GENERATIONS_DIR,
     LIVE_FILE,
@@ -181,7 +188,7 @@ def _writing_errors(index_dir: Path) -> Iterator[None]:
     """Turn the errors of a write to the data folder into messages saying what still stands."""
     try:
         yield
-    except WriterBusy as error:
+    except (WriterBusy, NoCorpusStore) as error:
         raise click.ClickException(str(error)) from None
     except StoreDamaged as error:
         raise click.ClickException(_damaged(error, index_dir)) from None
@@ -417,8 +424,8 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 
     The live generation keeps serving until the new one is complete; a reindex that fails or
     is killed leaves it untouched. A large store is indexed by one worker process per core
-    (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder already. On a
-    terminal, a line shows the articles indexed, the rate and the time left.
+    (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder with a corpus
+    store already. On a terminal, a line shows the articles indexed, the rate and the time left.
     """
     _data_folder(index_dir)
     progress = ProgressLine(sys.stderr)
@@ -496,14 +503,11 @@ def stats(index_dir: Path) -> None:
     """Print counts: articles, per source, generations and the size of the index."""
     _data_folder(index_dir)
     try:
-        with CorpusStore(index_dir) as store:
-            pending = store.count_pending()
-            click.echo(f"articles: {store.count()} ({pending} waiting for the index)")
-            counts = sorted(store.frontier_counts().items())
-            frontier = ", ".join(f"{n} {state}" for state, n in counts)
-            click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
-            for source, count in store.count_by_source().items():
-                click.echo(f"  {source or '(no source)'}: {count}")
+        if not (index_dir / STORE_FILE).exists():
+            # Opening one would make an empty store: stats only looks.
+            click.echo(f"articles: no corpus store ({STORE_FILE}) in {index_dir}")
+        else:
+            _store_counts(index_dir)
     except StoreDamaged as error:
         raise click.ClickException(_damaged(error, index_dir)) from None
     except sqlite3.DatabaseError as error:
@@ -522,6 +526,18 @@ def stats(index_dir: Path) -> None:
                 click.echo(f"indexed documents: {searcher.health()['documents']}")
         except IndexMissing as error:
             raise click.ClickException(str(error)) from None
+
+
+def _store_counts(index_dir: Path) -> None:
+    """Print the corpus store's counts: articles, crawled pages, articles per source."""
+    with CorpusStore(index_dir) as store:
+        pending = store.count_pending()
+        click.echo(f"articles: {store.count()} ({pending} waiting for the index)")
+        counts = sorted(store.frontier_counts().items())
+        frontier = ", ".join(f"{n} {state}" for state, n in counts)
+        click.echo(f"crawled pages: {store.count_pages()} (last crawl: {frontier or 'none'})")
+        for source, count in store.count_by_source().items():
+            click.echo(f"  {source or '(no source)'}: {count}")
 
 
 @main.command("eval")

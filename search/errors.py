@@ -48,6 +48,10 @@ class IndexMissing(Exception):
         )
 
 
+class NoCorpusStore(Exception):
+    """A reindex was asked of a data folder with no corpus store to rebuild the index from."""
+
+
 class StoreDamaged(Exception):
     """The corpus store's file is damaged or is not a SQLite database at all."""
 

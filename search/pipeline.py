@@ -25,10 +25,11 @@ from search.crawl.crawl import Crawler, CrawlOptions, CrawlStats
 from search.crawl.fetch import FetchPolicy
 from search.crawl.reclean import Recleaned, reclean_pages
 from search.engine.writer import build_generation, update_live
+from search.errors import NoCorpusStore
 from search.generations import live_generation, write_lock
 from search.progress import ARTICLES, BYTES, PAGES, Progress, Step, no_progress
 from search.sources import Document, Skipped, read_file
-from search.store import CorpusStore, FrontierRow, Outcome, State
+from search.store import STORE_FILE, CorpusStore, FrontierRow, Outcome, State
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +194,17 @@ def crawl(
     return Crawled(stats, problems, queued)
 
 
+def _existing_store(index_dir: Path) -> CorpusStore:
+    """The data folder's corpus store, which must be there: opening a missing one would make
+    an empty store, and a reindex of it an empty live generation."""
+    if not (index_dir / STORE_FILE).exists():
+        raise NoCorpusStore(
+            f"there is no corpus store in {index_dir}: reindex rebuilds the index from it. "
+            "Ingest (or crawl) the articles again first; the live index is left as it is"
+        )
+    return CorpusStore(index_dir)
+
+
 def reindex(
     index_dir: Path,
     reclean: bool = False,
@@ -202,10 +214,10 @@ def reindex(
     """Rebuild the whole index from the store as a new generation and make it live.
 
     With ``reclean``, first re-clean the crawled pages kept in the store (no network) and
-    tell ``recleaned`` what came of it.
+    tell ``recleaned`` what came of it. Raises ``NoCorpusStore`` when the folder has no store.
     """
     started = time.monotonic()
-    with _writing(index_dir), CorpusStore(index_dir) as store:
+    with _writing(index_dir), _existing_store(index_dir) as store:
         if reclean:
             pages = store.count_pages()
             done = reclean_pages(store, progress=_counter(progress, "re-cleaning", pages, PAGES))

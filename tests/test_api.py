@@ -89,6 +89,23 @@ def test_web_addresses_are_still_published(client):
     assert client.get(f"/api/article/{hit['id']}").get_json()["url"] == hit["url"]
 
 
+@pytest.mark.parametrize("stored", ["http://[oops/quay", "https://[::1/quay", "http://a]b/"])
+def test_a_malformed_stored_url_is_not_published_and_breaks_no_search(tmp_path, stored):
+    # A JSON Lines file may give any string as an article's url; one that urlsplit cannot
+    # read must not turn every search that finds the article into a 500.
+    feed = write_jsonl(
+        tmp_path / "odd.jsonl", {"url": stored, "title": "Quay odd", "body": "The quay is odd."}
+    )
+    ingest(tmp_path / "index", feed)
+    client = create_app({"INDEX_DIR": str(tmp_path / "index")}).test_client()
+    for url in ("/?q=quay", "/api/search?q=quay"):
+        assert client.get(url).status_code == 200, url
+    hit = client.get("/api/search?q=quay").get_json()["results"][0]
+    assert hit["url"] is None
+    assert client.get(f"/api/article/{hit['id']}").get_json()["url"] is None
+    assert client.get(f"/api/similar/{hit['id']}").status_code == 200
+
+
 @pytest.mark.parametrize(
     "url", ["/", "/?q=levy", "/api/search?q=levy", "/api/health", "/article/x", "/api/article/x"]
 )

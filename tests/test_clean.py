@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -320,6 +321,15 @@ def unprocessed(text: str) -> Article:
 def test_an_unprocessed_storys_headline_runs_over_its_capitalised_lines(text, title, body):
     article = unprocessed(text)
     assert (article.title, article.body) == (title, body)
+
+
+def test_a_long_line_after_an_unprocessed_headline_is_read_in_linear_time():
+    # Hostile SGML: a 20,000-character line in capitals that ends in lower case took the
+    # headline rule quadratic time (tens of seconds); a line's length must not matter.
+    started = time.monotonic()
+    article = unprocessed("SHORT HEADLINE\n" + "A" * 20_000 + "a\n")
+    assert time.monotonic() - started < 1.0
+    assert article.title == "SHORT HEADLINE"
 
 
 @pytest.mark.parametrize(

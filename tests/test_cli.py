@@ -244,6 +244,23 @@ def small_dir(tmp_path) -> Path:
     return data_dir
 
 
+def test_reindex_without_a_corpus_store_keeps_the_live_index(small_dir):
+    # As the advice for a damaged store has it: moved aside, to ingest again. A reindex then
+    # has nothing to rebuild from, and must not make an empty generation live.
+    live = live_generation(small_dir)
+    (small_dir / STORE_FILE).rename(small_dir.parent / "damaged.sqlite3")
+    result = run_cli("reindex", data_dir=small_dir)
+    assert result.exit_code == 1
+    assert f"there is no corpus store in {small_dir}" in result.output
+    assert live_generation(small_dir) == live and not (small_dir / STORE_FILE).exists()
+    assert "1. " in run_cli("query", "energy", data_dir=small_dir).output
+    # Looking at the folder makes no store either (an empty one would let reindex through).
+    result = run_cli("stats", data_dir=small_dir)
+    assert result.exit_code == 0 and "articles: no corpus store" in result.output
+    assert f"live generation: {live.name}" in result.output
+    assert not (small_dir / STORE_FILE).exists()
+
+
 def test_a_missing_live_generation_is_named_with_its_fix(small_dir):
     shutil.rmtree(live_generation(small_dir).path)
     for args in (("query", "energy"), ("stats",)):

@@ -97,6 +97,8 @@ def test_a_plain_search_adds_no_back_parameter(client):
         "/?q=energy&page=0",
         "/?q=%00",
         "/?q=energy&&=",
+        "/?q=%FF%FE",  # not text: refused, as the search itself refuses it
+        "/?q=energy&topic=%C3",
     ],
 )
 def test_the_way_back_is_only_ever_a_search_of_this_site(client, back):

@@ -114,7 +114,14 @@ def _search_to_go_back_to(back: str) -> tuple[str, dict[str, Any]]:
     if parts.scheme or parts.netloc or parts.path != "/" or parts.fragment:
         return "/", {}
     try:
-        params = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        # errors="strict": a value that is not UTF-8 is refused (UnicodeDecodeError, a
+        # ValueError), as the search itself refuses it, not turned into U+FFFD.
+        params = parse_qs(
+            parts.query,
+            keep_blank_values=True,
+            strict_parsing=bool(parts.query),
+            errors="strict",
+        )
         wanted = SearchRequest.from_params(params, get_searcher().limits).to_params()
     except (InvalidRequest, ValueError):
         return "/", {}

@@ -23,7 +23,9 @@ _SIGN_OFF = re.compile(
 # (the wire wraps long headlines); the body's first paragraph is indented or in mixed case, and
 # a table's rows line up their columns with runs of spaces.
 _HEADLINE_MAX_LINES = 3
-_HEADLINE_LINE = re.compile(r"(?:[^a-z ]| (?! ))*[A-Z](?:[^a-z ]| (?! ))*")
+# (A capital somewhere, looked for ahead: with "[A-Z]" between two runs that can both hold
+# it, a long line that fails to match took quadratic time.)
+_HEADLINE_LINE = re.compile(r"(?=[^A-Z]*[A-Z])(?:[^a-z ]| (?! ))*")
 _EXTRA_LISTS = {"places": "PLACES", "orgs": "ORGS", "exchanges": "EXCHANGES"}
 
 
