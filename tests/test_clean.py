@@ -206,7 +206,7 @@ def test_reader_comments_are_not_article_text(page):
 
 def test_canonical_link_wins_over_the_given_url():
     html = (
-        '<html><head><link rel="canonical" href="https://news.example/a"><title>A | Site</title>'
+        '<html><head><link rel="canonical" href="https://news.example/a"><title>A | News Example</title>'
         "</head><body><article><p>"
         + "Some words of the article. " * 20
         + "</p></article></body></html>"
@@ -217,7 +217,7 @@ def test_canonical_link_wins_over_the_given_url():
 
 
 def test_page_without_main_text_is_a_skip():
-    with pytest.raises(ValueError, match="no main text"):
+    with pytest.raises(ValueError, match="no article text"):
         clean_html("<html><body><nav>Home</nav></body></html>", "https://x.example/")
 
 
