@@ -39,7 +39,7 @@ _TEASER = re.compile(
     re.IGNORECASE,
 )
 # A teaser headline labelled with its kind: "Plague outbreak confirmed [VIDEO]".
-_LABELLED_LINK = re.compile(r"\[[A-Z][A-Z ]{2,}\]\s*\|?$")
+_LABELLED_LINK = re.compile(r"\w\W*\s\[[A-Z][A-Z ]{2,}\]\s*\|?$")
 # "3 comments", "Comments", "Tell us what you think...": the door to the comments.
 _COMMENTS = re.compile(r"^(?:\d+\s+)?comments?$|^tell us what you think\W*$", re.IGNORECASE)
 # A newsletter pitch: signing up and a newsletter or inbox in one paragraph.
@@ -48,8 +48,7 @@ _NEWSLETTER = re.compile(r"\b(?:newsletters?|inbox)\b", re.IGNORECASE)
 # Credits and contacts that close a story: "(Reporting by ...; editing by ...)", "Fox News'
 # Jane Doe contributed to this report.", "Email Tariq Malik at tmalik@space.com or follow him".
 _CREDIT = re.compile(
-    r"^\(?(?:additional )?(?:reporting|writing|editing) by\b|contributed to this report\W*$"
-    r"|^with \w+ wires$",
+    r"^\(?(?:additional )?(?:reporting|writing|editing) by\b|contributed to this report\W*$",
     re.IGNORECASE,
 )
 _CONTACT = re.compile(
@@ -116,29 +115,30 @@ def main_text(tree: HtmlElement, url: str | None) -> Body:
     """The page's main text, paragraphs separated by blank lines, and who found it.
 
     The main pass runs alone; when it finds less than ``ENOUGH_TEXT_CHARS`` the others run in
-    turn (without the lines that are a link's whole text) and the first that finds enough (else
-    the longest) is taken.
+    turn and the first that finds enough (else the longest) is taken, counting only the lines
+    that are not a link's whole text.
 
     Raises:
         NoText: every extractor found less than ``MIN_TEXT_CHARS``.
     """
     found: dict[str, str] = {}
+    # How much of each text is not a link's whole text: a fallback reads more of the page,
+    # and a section page's list of links or a menu is no article.
+    sizes: dict[str, int] = {}
     links: set[str] = set()
     for extractor in _OPTIONS:
         lines = [" ".join(line.split()) for line in _extract(tree, url, extractor).split("\n")]
-        lines = [line for line in lines if line]
+        lines = drop_boilerplate([line for line in lines if line])
+        found[extractor] = "\n\n".join(lines)
+        sizes[extractor] = len(found[extractor])
         if extractor != MAIN:
-            # A fallback reads more of the page: a line that is all one link (a section
-            # page's list, a menu) is not article text.
             links = links or _link_texts(tree)
-            lines = [line for line in lines if line not in links]
-        text = "\n\n".join(drop_boilerplate(lines))
-        found[extractor] = text
-        if len(text) >= ENOUGH_TEXT_CHARS:
+            sizes[extractor] -= sum(len(line) + 2 for line in lines if line in links)
+        if sizes[extractor] >= ENOUGH_TEXT_CHARS:
             break
-    extractor = max(found, key=lambda name: len(found[name]))  # the first of the longest
-    if len(found[extractor]) < MIN_TEXT_CHARS:
-        tried = ", ".join(f"{name} {len(text)}" for name, text in found.items())
+    extractor = max(sizes, key=lambda name: sizes[name])  # the first of the longest
+    if sizes[extractor] < MIN_TEXT_CHARS:
+        tried = ", ".join(f"{name} {size}" for name, size in sizes.items())
         raise NoText(f"no article text: every extractor found too little ({tried} characters)")
     if extractor != MAIN:
         logger.debug("%s: body by %s (%s)", url, extractor, {k: len(v) for k, v in found.items()})

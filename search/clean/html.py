@@ -225,8 +225,9 @@ def clean_html(html: str, url: str, source: str | None = None) -> Article:
     found = main_text(tree, url if url.startswith("http") else None)
     body = found.text
     first, _, rest = body.partition("\n\n")
-    if rest and normalize_line(first).casefold() == title.casefold():
-        body = rest
+    headings = {title.casefold(), *(_text(h).casefold() for h in tree.iter("h1"))}
+    if rest and normalize_line(first).casefold() in headings:
+        body = rest  # the headline, which the article shows apart
     topics = _topics(metas, article_ld)
     people = [
         name
