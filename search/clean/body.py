@@ -55,6 +55,7 @@ _CONTACT = re.compile(
     r"\b(?:email|e-mail|reached at|follow (?:him|her|them|us|me))\b.*(?:@|\bon twitter\b)",
     re.IGNORECASE,
 )
+_WORDS = re.compile(r"\w")
 # Paragraphs longer than this are prose, whatever they start with.
 _SHORT_WORDS = 40
 
@@ -128,11 +129,14 @@ def main_text(tree: HtmlElement, url: str | None) -> Body:
     links: set[str] = set()
     for extractor in _OPTIONS:
         lines = [" ".join(line.split()) for line in _extract(tree, url, extractor).split("\n")]
-        lines = drop_boilerplate([line for line in lines if line])
+        lines = drop_boilerplate([line for line in lines if _WORDS.search(line)])
+        if extractor != MAIN:
+            links = links or _link_texts(tree)
+            if extractor == RECALL:  # the whole page's text: its menus are no part of it
+                lines = [line for line in lines if line not in links] or lines
         found[extractor] = "\n\n".join(lines)
         sizes[extractor] = len(found[extractor])
         if extractor != MAIN:
-            links = links or _link_texts(tree)
             sizes[extractor] -= sum(len(line) + 2 for line in lines if line in links)
         if sizes[extractor] >= ENOUGH_TEXT_CHARS:
             break
