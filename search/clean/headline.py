@@ -22,7 +22,8 @@ def _key(text: str) -> str:
 def site_names(names: Iterable[str], host: str) -> set[str]:
     """The keys a site's name may take in a title: its declared names and its host's name."""
     keys = {_key(name) for name in names}
-    labels = [label for label in host.casefold().split(".") if label and label not in _HOST_NOISE]
+    labels = host.casefold().split(".")[:-1]  # without the top-level domain
+    labels = [label for label in labels if label and label not in _HOST_NOISE]
     keys.update(labels[-1:])  # news.bbc.co.uk -> "bbc", www.ign.com -> "ign"
     keys.add(_key(host.removeprefix("www.")))
     return {key for key in keys if len(key) >= 2}
