@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import signal
 import subprocess
 import sys
@@ -375,6 +376,30 @@ def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_pat
     assert [s.articles for s in recleaning] == list(range(pages + 1))
     assert recleaning[-1].unit == PAGES and recleaning[-1].total == pages
     assert steps[-1].phase == "indexing" and steps[-1].done == steps[-1].total == articles
+
+
+def test_reclean_gives_stored_pages_the_current_headline_body_and_extractor(crawled, tmp_path):
+    site, data_dir, *_ = crawled
+    copy = tmp_path / "index"
+    shutil.copytree(data_dir, copy)
+    # What an older cleaner stored: the site's name in the headline, a partial body and no
+    # extractor named.
+    with CorpusStore(copy) as store:
+        (old,) = [a for a in store.articles() if a.url.endswith(OLD_LAYOUT)]
+        old.title = f"{OLD_LAYOUT_TITLE} | Fixture News"
+        old.body = OLD_LAYOUT_SENTENCES[0]
+        old.extra.pop("extractor")
+        store.upsert([old])
+    result = run_cli("reindex", "--reclean", data_dir=copy)
+    assert result.exit_code == 0, result.output
+    with CorpusStore(copy) as store:
+        new = store.get(old.id)
+    assert new.title == OLD_LAYOUT_TITLE
+    assert new.body.split("\n\n") == OLD_LAYOUT_SENTENCES
+    assert new.extra["extractor"] == body.RECALL
+    with Searcher(copy) as searcher:
+        hits = searcher.search(SearchRequest(q="soundings")).results
+    assert [(h.url, h.title) for h in hits] == [(site.base + OLD_LAYOUT, OLD_LAYOUT_TITLE)]
 
 
 def test_private_addresses_are_refused_by_default(data_dir):
