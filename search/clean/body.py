@@ -45,14 +45,10 @@ _COMMENTS = re.compile(r"^(?:\d+\s+)?comments?$|^tell us what you think\W*$", re
 # A newsletter pitch: signing up and a newsletter or inbox in one paragraph.
 _SIGN_UP = re.compile(r"\b(?:sign up|subscribe|subscription)\b", re.IGNORECASE)
 _NEWSLETTER = re.compile(r"\b(?:newsletters?|inbox)\b", re.IGNORECASE)
-# Credits and contacts that close a story: "(Reporting by ...; editing by ...)", "Fox News'
-# Jane Doe contributed to this report.", "Email Tariq Malik at tmalik@space.com or follow him".
+# Credits that close a story: "(Reporting by ...; editing by ...)", "Fox News' Jane Doe
+# contributed to this report."
 _CREDIT = re.compile(
     r"^\(?(?:additional )?(?:reporting|writing|editing) by\b|contributed to this report\W*$",
-    re.IGNORECASE,
-)
-_CONTACT = re.compile(
-    r"\b(?:email|e-mail|reached at|follow (?:him|her|them|us|me))\b.*(?:@|\bon twitter\b)",
     re.IGNORECASE,
 )
 _WORDS = re.compile(r"\w")
@@ -94,9 +90,9 @@ def is_boilerplate(paragraph: str) -> bool:
 
 
 def _is_closing(paragraph: str) -> bool:
-    """Whether a paragraph is a credit or a contact line, which end a story."""
+    """Whether a paragraph is a credit line, which ends a story."""
     line = paragraph.strip()
-    return len(line.split()) <= _SHORT_WORDS and bool(_CREDIT.search(line) or _CONTACT.search(line))
+    return len(line.split()) <= _SHORT_WORDS and bool(_CREDIT.search(line))
 
 
 def drop_boilerplate(paragraphs: list[str]) -> list[str]:
