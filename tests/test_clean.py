@@ -443,6 +443,8 @@ def news_page(title: str, h1: str = "", og_title: str = "", site_name: str = "")
         # A suffix that does not name the site is part of the headline.
         (news_page("Spurs 2 - 1 Arsenal - Sky Sports", site_name="Sky Sports"),
          "https://www.skysports.com/football/news/1", "Spurs 2 - 1 Arsenal"),
+        (news_page("Trade talks stall - US"), "https://www.usatoday.com/story/1",
+         "Trade talks stall - US"),
         (news_page("Brexit - what happens next", site_name="The Daily Ledger"),
          "https://ledger.example/brexit", "Brexit - what happens next"),
         # og:title carries the suffix too.

@@ -33,7 +33,13 @@ def _names_site(part: str, sites: set[str]) -> bool:
     key = _key(part)
     if len(key) < 2:
         return False
-    return any(key == site or site.startswith(key) or key.startswith(site) for site in sites)
+    # "MacRumors" names macrumors.com, "BBC News" bbc.co.uk; a word of two letters ("US")
+    # only names a site whose whole name it is.
+    return any(
+        key == site
+        or (min(len(key), len(site)) >= 3 and (site.startswith(key) or key.startswith(site)))
+        for site in sites
+    )
 
 
 def strip_site(title: str, sites: set[str]) -> str:
