@@ -491,3 +491,34 @@ def test_a_page_no_extractor_reads_is_skipped_with_each_extractors_finding():
     assert message.startswith("no article text: every extractor found too little")
     for name in ("trafilatura", "trafilatura-fallbacks", "trafilatura-recall"):
         assert f"{name} " in message
+
+
+# --- boilerplate lines -------------------------------------------------------------------------
+
+STORY = [
+    "The harbour board voted on Monday to reopen the north quay to container ships by the"
+    " spring, after months of talks with the dock unions.",
+    "Readers can read more about the dredging plan in the board's report, which runs to two"
+    " hundred pages and was published on Friday.",
+    "The mayor said the quay had been closed for three years and that the city had lost cargo"
+    " to rival ports along the coast.",
+]
+BOILERPLATE = [
+    "READ MORE: Harbour strike ends after nine days",
+    "DON'T MISS",
+    "Ferry fares to rise in spring [VIDEO]",
+    "Get the latest news in your inbox. Sign up for our morning newsletter.",
+    "Tags: harbour, shipping, unions",
+    "Comments",
+    "(Reporting by Ana Lopes; editing by Tobias Reinholt)",
+]
+
+
+def test_teasers_pitches_and_credits_are_not_story_text():
+    paragraphs = [STORY[0], BOILERPLATE[0], STORY[1], *BOILERPLATE[1:3], STORY[2], *BOILERPLATE[3:]]
+    page = news_page("Port reopens north quay | The Ledger", site_name="The Ledger").replace(
+        STORY_TEXT, "".join(f"<p>{p}</p>" for p in paragraphs)
+    )
+    article = clean_html(page, "https://ledger.example/quay")
+    assert article.body.split("\n\n") == STORY
+    assert article.extra["extractor"] == "trafilatura"
