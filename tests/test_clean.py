@@ -207,7 +207,8 @@ def test_reader_comments_are_not_article_text(page):
 
 def test_canonical_link_wins_over_the_given_url():
     html = (
-        '<html><head><link rel="canonical" href="https://news.example/a"><title>A | Site</title>'
+        '<html><head><link rel="canonical" href="https://news.example/a">'
+        "<title>A | News Example</title>"
         "</head><body><article><p>"
         + "Some words of the article. " * 20
         + "</p></article></body></html>"
@@ -218,7 +219,7 @@ def test_canonical_link_wins_over_the_given_url():
 
 
 def test_page_without_main_text_is_a_skip():
-    with pytest.raises(ValueError, match="no main text"):
+    with pytest.raises(ValueError, match="no article text"):
         clean_html("<html><body><nav>Home</nav></body></html>", "https://x.example/")
 
 
@@ -402,3 +403,132 @@ def test_relative_canonical_link_is_resolved():
     )
     article = clean_html(html, "https://news.example/section/page?x=1")
     assert article.url == "https://news.example/2026/05/story"
+
+
+# --- headlines -----------------------------------------------------------------------------
+
+STORY_TEXT = "".join(
+    f"<p>Paragraph {n} of the story tells what happened, who said what and why it matters "
+    "to the people who read about it this morning.</p>"
+    for n in range(1, 5)
+)
+
+
+def news_page(title: str, h1: str = "", og_title: str = "", site_name: str = "") -> str:
+    """A news page shaped as sites serve them: head metadata, a header, the article."""
+    head = f"<title>{title}</title>"
+    if og_title:
+        head += f'<meta property="og:title" content="{og_title}">'
+    if site_name:
+        head += f'<meta property="og:site_name" content="{site_name}">'
+    heading = f"<h1>{h1}</h1>" if h1 else ""
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">{head}</head><body>'
+        '<header><a href="/">Home</a> <a href="/world">World</a></header>'
+        f"<main><article>{heading}{STORY_TEXT}</article></main></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("page", "url", "title"),
+    [
+        # The site's name after " - ", from og:site_name; the hyphen in "Covid-19" stays.
+        (news_page("Covid-19 cases rise - BBC News", site_name="BBC News"),
+         "https://www.bbc.co.uk/news/health-1", "Covid-19 cases rise"),
+        # The same named only by the host.
+        (news_page("Covid-19 cases rise - BBC News"), "https://www.bbc.co.uk/news/health-1",
+         "Covid-19 cases rise"),
+        (news_page("The Legend of Zelda: Tears of the Kingdom review - IGN"),
+         "https://www.ign.com/articles/zelda",
+         "The Legend of Zelda: Tears of the Kingdom review"),
+        (news_page("Rates held \u2013 The Daily Ledger", site_name="The Daily Ledger"),
+         "https://ledger.example/rates", "Rates held"),
+        (news_page("Rates held \u2014 Ledger", site_name="The Ledger"),
+         "https://ledger.example/rates", "Rates held"),
+        (news_page("Rates held :: Ledger Online"), "https://ledger.example/rates", "Rates held"),
+        (news_page("Rates held \u00b7 ledger.example"), "https://ledger.example/r", "Rates held"),
+        # The site's name first.
+        (news_page("WIRED | The Future of Banking Is You're Broke"),
+         "https://www.wired.com/story/banking", "The Future of Banking Is You're Broke"),
+        # A suffix that does not name the site is part of the headline.
+        (news_page("Spurs 2 - 1 Arsenal - Sky Sports", site_name="Sky Sports"),
+         "https://www.skysports.com/football/news/1", "Spurs 2 - 1 Arsenal"),
+        (news_page("Trade talks stall - US"), "https://www.usatoday.com/story/1",
+         "Trade talks stall - US"),
+        (news_page("Brexit - what happens next", site_name="The Daily Ledger"),
+         "https://ledger.example/brexit", "Brexit - what happens next"),
+        # og:title carries the suffix too.
+        (news_page("x", og_title="Rates held | The Ledger", site_name="The Ledger"),
+         "https://ledger.example/rates", "Rates held"),
+    ],
+)  # fmt: skip
+def test_site_names_are_taken_off_titles(page, url, title):
+    assert clean_html(page, url).title == title
+
+
+def test_a_pull_quote_in_the_only_h1_loses_to_what_og_title_and_title_agree_on():
+    page = news_page(
+        "Council approves harbour tunnel after ten-year fight | The Ledger",
+        h1="\u201cWe finally have a way under the water\u201d",
+        og_title="Council approves harbour tunnel after ten-year fight",
+        site_name="The Ledger",
+    )
+    article = clean_html(page, "https://ledger.example/tunnel")
+    assert article.title == "Council approves harbour tunnel after ten-year fight"
+
+
+@pytest.mark.parametrize(
+    ("h1", "og_title", "title"),
+    [
+        # The <h1> agrees with one of them: the page's own headline wins.
+        ("Council approves harbour tunnel", "Council approves harbour tunnel after fight",
+         "Something else entirely | The Ledger"),
+        # og:title and <title> disagree: nothing to outvote the <h1>.
+        ("Council approves harbour tunnel", "Tunnel vote: what it means",
+         "Harbour news today | The Ledger"),
+    ],
+)  # fmt: skip
+def test_the_h1_wins_unless_both_others_agree_against_it(h1, og_title, title):
+    page = news_page(title, h1=h1, og_title=og_title, site_name="The Ledger")
+    assert clean_html(page, "https://ledger.example/tunnel").title == h1
+
+
+def test_a_page_no_extractor_reads_is_skipped_with_each_extractors_finding():
+    page = news_page("Menu | The Ledger", site_name="The Ledger").replace(STORY_TEXT, "")
+    with pytest.raises(ValueError) as error:
+        clean_html(page, "https://ledger.example/")
+    message = str(error.value)
+    assert message.startswith("no article text: every extractor found too little")
+    for name in ("trafilatura", "trafilatura-fallbacks", "trafilatura-recall"):
+        assert f"{name} " in message
+
+
+# --- boilerplate lines -------------------------------------------------------------------------
+
+STORY = [
+    "The harbour board voted on Monday to reopen the north quay to container ships by the"
+    " spring, after months of talks with the dock unions.",
+    "Readers can read more about the dredging plan in the board's report, which runs to two"
+    " hundred pages and was published on Friday.",
+    "The mayor said the quay had been closed for three years and that the city had lost cargo"
+    " to rival ports along the coast.",
+]
+BOILERPLATE = [
+    "READ MORE: Harbour strike ends after nine days",
+    "DON'T MISS",
+    "Ferry fares to rise in spring [VIDEO]",
+    "Get the latest news in your inbox. Sign up for our morning newsletter.",
+    "Tags: harbour, shipping, unions",
+    "Comments",
+    "(Reporting by Ana Lopes; editing by Tobias Reinholt)",
+]
+
+
+def test_teasers_pitches_and_credits_are_not_story_text():
+    paragraphs = [STORY[0], BOILERPLATE[0], STORY[1], *BOILERPLATE[1:3], STORY[2], *BOILERPLATE[3:]]
+    page = news_page("Port reopens north quay | The Ledger", site_name="The Ledger").replace(
+        STORY_TEXT, "".join(f"<p>{p}</p>" for p in paragraphs)
+    )
+    article = clean_html(page, "https://ledger.example/quay")
+    assert article.body.split("\n\n") == STORY
+    assert article.extra["extractor"] == "trafilatura"

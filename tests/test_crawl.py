@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import pytest
 
 from bench.crawl_site import Handler, Site, article_html, links_page
 from search import pipeline
+from search.article import NoText
+from search.clean import body
+from search.clean.html import clean_html
 from search.crawl.crawl import Crawler, CrawlOptions, Kind
 from search.crawl.discover import gunzip, links_in_page, urls_in_sitemap
 from search.crawl.fetch import (
@@ -25,6 +29,7 @@ from search.crawl.robots import RobotsRules
 from search.crawl.urls import BadURL, Scope, canonical_url
 from search.engine.searcher import Searcher
 from search.progress import PAGES, Step
+from search.request import SearchRequest
 from search.store import CorpusStore, State
 from tests.conftest import ROOT, run_cli
 
@@ -45,6 +50,38 @@ ARTICLES = {
     "/private/open-letter": ("An open letter", "open letter"),
 }
 CP1252_TITLE = "Café owners “cautious” about rents"
+# A page laid out in a table, as older news sites are: the article is in a cell among links, in
+# <font> and <br>, where trafilatura's main pass (and its readability and jusText comparison)
+# find nothing; only its recall mode reads it.
+OLD_LAYOUT = "/news/old-layout"
+OLD_LAYOUT_TITLE = "Port reopens north quay"
+OLD_LAYOUT_SENTENCES = [
+    "The harbour board voted on Monday to reopen the north quay to container ships by the spring,"
+    " after months of talks with the dock unions.",
+    "Dredging the channel will cost 14 million crowns, the board said, and the work will start in"
+    " January if the weather allows it.",
+    "The mayor, Ingrid Solheim, said the quay had been closed for three years and that the city"
+    " had lost cargo to rival ports.",
+    "Shipping lines welcomed the decision but said they would wait for the first soundings before"
+    " they change their schedules.",
+    "The unions said the agreement kept every job at the port and added forty seasonal posts for"
+    " the busy summer months.",
+]
+
+
+def old_layout_html() -> str:
+    """The table-layout page: a row of links, a column of links, the article in a cell."""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{OLD_LAYOUT_TITLE} | Fixture News</title>"
+        "<meta property='og:site_name' content='Fixture News'></head><body>"
+        "<table width='100%'><tr><td colspan='2'><a href='/'>Home</a> | "
+        "<a href='/world/'>World</a></td></tr><tr><td width='160' valign='top'>"
+        "<a href='/news/a1'>Harbour</a><br><a href='/news/a2'>Rail</a></td>"
+        f"<td valign='top'><h1>{OLD_LAYOUT_TITLE}</h1><font face='Verdana' size='2'>"
+        + "<br><br>".join(OLD_LAYOUT_SENTENCES)
+        + "</font></td></tr></table></body></html>"
+    )
 
 
 def _busy_then_fine(body: bytes):
@@ -129,6 +166,12 @@ def news_site() -> Site:
         article_html("a9", CP1252_TITLE, "café rents and “cautious” owners").encode("cp1252"),
         "text/html; charset=windows-1252",
     )
+    site.page(OLD_LAYOUT, old_layout_html())
+    site.page("/photo-of-the-day", (
+        "<!doctype html><html><head><title>Photo of the day | Fixture News</title></head><body>"
+        "<h1>Photo of the day</h1><figure><img src='/img/quay.jpg' alt=''>"
+        "<figcaption>The north quay</figcaption></figure></body></html>"
+    ))  # fmt: skip
     broken = article_html("/news/a10", *ARTICLES["/news/a10"])
     site.page("/news/a10", broken.replace("</p>", "").replace("</article>", "</div></span>"))
     site.page("/private/secret", article_html("secret", "Secret", "secrets"))
@@ -172,7 +215,8 @@ def news_site() -> Site:
         "/news/a5", "/news/a6", "/news/a1?utm_source=x&utm_medium=y#comments",
         "/news/a7-amp", "/private/secret", "/private/open-letter", "/news/a1?print=1",
         "/old/a2", "/loop/a", "/missing", "/broken-server", "/slow", "/huge", "/endless",
-        "/bomb", "/report.pdf", "/news/a9", "/news/a10", "/copy/a5", "mailto:desk@example.org",
+        "/bomb", "/report.pdf", "/news/a9", "/news/a10", OLD_LAYOUT, "/copy/a5",
+        "/photo-of-the-day", "mailto:desk@example.org",
     ]))  # fmt: skip
     site.page("/business/", links_page("Business", ["/news/a8", "/news/a1"]))
     site.routes["/old/a2"] = _redirect("/redirect/step")
@@ -219,11 +263,32 @@ def test_crawl_indexes_each_expected_article_once(crawled):
     with CorpusStore(data_dir) as store:
         articles = list(store.articles())
     urls = sorted(a.url.removeprefix(site.base) for a in articles)
-    assert urls == sorted([*ARTICLES, "/news/a9"])
-    assert indexed(data_dir) == len(ARTICLES) + 1
+    assert urls == sorted([*ARTICLES, "/news/a9", OLD_LAYOUT])
+    assert indexed(data_dir) == len(ARTICLES) + 2
     assert sorted(a.title for a in articles) == sorted(
-        [t for t, _ in ARTICLES.values()] + [CP1252_TITLE]
+        [t for t, _ in ARTICLES.values()] + [CP1252_TITLE, OLD_LAYOUT_TITLE]
     )
+
+
+def test_a_page_only_a_fallback_reads_is_stored_and_says_so(crawled):
+    site, data_dir, *_ = crawled
+    with CorpusStore(data_dir) as store:
+        (article,) = [a for a in store.articles() if a.url.endswith(OLD_LAYOUT)]
+        by_main = [a for a in store.articles() if a.url.endswith("/news/a1")]
+    assert article.title == OLD_LAYOUT_TITLE
+    assert article.body.split("\n\n") == OLD_LAYOUT_SENTENCES
+    assert article.extra["extractor"] == body.RECALL
+    assert by_main[0].extra["extractor"] == body.MAIN
+    with Searcher(data_dir) as searcher:
+        assert [h.url for h in searcher.search(SearchRequest(q="dredging")).results] == [
+            site.base + OLD_LAYOUT
+        ]
+
+
+def test_without_the_recall_fallback_the_old_layout_page_is_lost(monkeypatch):
+    monkeypatch.delitem(body._OPTIONS, body.RECALL)
+    with pytest.raises(NoText, match="every extractor found too little"):
+        clean_html(old_layout_html(), "http://127.0.0.1/news/old-layout")
 
 
 def test_windows_1252_page_reads_right(crawled):
@@ -249,10 +314,11 @@ def test_every_fault_is_reported_and_the_exit_code_says_so(crawled):
         ("/private/secret", "disallowed by robots.txt"),
         ("/news/a1?print=1", "disallowed by robots.txt"),
         ("/copy/a5", "same text as"),
+        ("/photo-of-the-day", "no article text: every extractor found too little (trafilatura 0"),
     ]:
         line = next((x for x in out.splitlines() if f"/{path.lstrip('/')}:" in x), "")
         assert reason in line, f"{path}: {reason!r} not reported in:\n{out}"
-    assert "failed 7," in out and "skipped 4," in out
+    assert "failed 7," in out and "skipped 5," in out
 
 
 def test_robots_rules_and_crawl_delay_hold_in_the_server_log(crawled):
@@ -297,7 +363,7 @@ def test_recrawl_gets_304s_for_unchanged_pages(crawled):
     assert all(h.headers.get("If-None-Match") for h in articles if h.path != "/news/a4")
     assert "indexed 0 articles" in second.output
     with CorpusStore(data_dir) as store:
-        assert store.count() == len(ARTICLES) + 1
+        assert store.count() == len(ARTICLES) + 2
 
 
 def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_path):
@@ -306,7 +372,7 @@ def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_pat
     result = run_cli("reindex", "--reclean", data_dir=data_dir)
     assert result.exit_code == 0, result.output
     assert "0 articles added" in result.output and "0 failed" in result.output
-    assert indexed(data_dir) == len(ARTICLES) + 1
+    assert indexed(data_dir) == len(ARTICLES) + 2
     # Progress counts the pages cleaned again, then the articles indexed.
     steps: list[Step] = []
     pipeline.reindex(data_dir, reclean=True, progress=steps.append)
@@ -316,6 +382,30 @@ def test_reclean_rebuilds_from_stored_pages_without_the_network(crawled, tmp_pat
     assert [s.articles for s in recleaning] == list(range(pages + 1))
     assert recleaning[-1].unit == PAGES and recleaning[-1].total == pages
     assert steps[-1].phase == "indexing" and steps[-1].done == steps[-1].total == articles
+
+
+def test_reclean_gives_stored_pages_the_current_headline_body_and_extractor(crawled, tmp_path):
+    site, data_dir, *_ = crawled
+    copy = tmp_path / "index"
+    shutil.copytree(data_dir, copy)
+    # What an older cleaner stored: the site's name in the headline, a partial body and no
+    # extractor named.
+    with CorpusStore(copy) as store:
+        (old,) = [a for a in store.articles() if a.url.endswith(OLD_LAYOUT)]
+        old.title = f"{OLD_LAYOUT_TITLE} | Fixture News"
+        old.body = OLD_LAYOUT_SENTENCES[0]
+        old.extra.pop("extractor")
+        store.upsert([old])
+    result = run_cli("reindex", "--reclean", data_dir=copy)
+    assert result.exit_code == 0, result.output
+    with CorpusStore(copy) as store:
+        new = store.get(old.id)
+    assert new.title == OLD_LAYOUT_TITLE
+    assert new.body.split("\n\n") == OLD_LAYOUT_SENTENCES
+    assert new.extra["extractor"] == body.RECALL
+    with Searcher(copy) as searcher:
+        hits = searcher.search(SearchRequest(q="soundings")).results
+    assert [(h.url, h.title) for h in hits] == [(site.base + OLD_LAYOUT, OLD_LAYOUT_TITLE)]
 
 
 def test_private_addresses_are_refused_by_default(data_dir):

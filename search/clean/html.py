@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
-from bs4 import BeautifulSoup, UnicodeDammit, XMLParsedAsHTMLWarning
+from bs4 import UnicodeDammit
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
 
 from search.article import Article, NoText, id_from_url, normalize_line, parse_datetime
+from search.clean.body import main_text
+from search.clean.headline import choose_headline, site_names
 from search.clean.names import people_in_text
 
 logger = logging.getLogger(__name__)
@@ -46,12 +48,8 @@ _KEYWORD_METAS = [
     ("name", "news_keywords"),
     ("name", "keywords"),
 ]
-# "| Site", "- Site" or "— Site" at the end of a <title>.
-_TITLE_SUFFIX = re.compile(r"\s+[|\-\u2013\u2014:\u00b7]\s+[^|\-\u2013\u2014:\u00b7]+$")
 # CMS codes and ids that pages put among their tags: "tag:abc123", "cms-00412", "a1b2c3d4...".
 _CMS_CODE = re.compile(r"[:/=_#]|\d{3,}|^[0-9a-f]{8,}$|^[a-z0-9]+(?:-[a-z0-9]+)*-\d+$", re.I)
-# Less than this is a menu or a caption that trafilatura fell back on, not an article.
-MIN_TEXT_CHARS = 40
 _EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
 
 
@@ -63,12 +61,14 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
     return dammit.unicode_markup
 
 
-def _json_ld(soup: BeautifulSoup) -> list[dict[str, Any]]:
+def _json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
     """Return the JSON-LD objects of the page, with @graph lists flattened."""
     objects: list[dict[str, Any]] = []
-    for script in soup.find_all("script", type="application/ld+json"):
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
         try:
-            data = json.loads(script.string or "")
+            data = json.loads(script.text or "")
         except ValueError:
             continue
         stack = data if isinstance(data, list) else [data]
@@ -86,13 +86,22 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return set(kind if isinstance(kind, list) else [kind])
 
 
-def _metas(soup: BeautifulSoup, pairs: list[tuple[str, str]]) -> list[str]:
-    values = []
-    for attr, name in pairs:
-        for tag in soup.find_all("meta", attrs={attr: re.compile(f"^{re.escape(name)}$", re.I)}):
-            if tag.get("content"):
-                values.append(tag["content"])
-    return values
+class _Metas:
+    """The page's <meta> values by attribute and name (names compared without case)."""
+
+    def __init__(self, tree: HtmlElement):
+        self.values: dict[tuple[str, str], list[str]] = {}
+        for tag in tree.iter("meta"):
+            content = tag.get("content")
+            if not content:
+                continue
+            for attr in ("property", "name", "itemprop"):
+                name = tag.get(attr)
+                if name:
+                    self.values.setdefault((attr, name.strip().casefold()), []).append(content)
+
+    def __call__(self, pairs: list[tuple[str, str]]) -> list[str]:
+        return [v for attr, name in pairs for v in self.values.get((attr, name.casefold()), [])]
 
 
 def _names(value: Any) -> list[str]:
@@ -119,45 +128,47 @@ def _valid_date(value: Any) -> datetime | None:
     return date
 
 
-def _site_name(soup: BeautifulSoup, article_ld: dict[str, Any], url: str) -> str:
-    candidates = _metas(soup, [("property", "og:site_name"), ("name", "application-name")])
-    candidates += _names(article_ld.get("publisher"))
-    if candidates:
-        return normalize_line(candidates[0])
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.")
+def _site_names(metas: _Metas, article_ld: dict[str, Any]) -> list[str]:
+    """The names the page gives its site: og:site_name, application-name, the publisher."""
+    names = metas([("property", "og:site_name"), ("name", "application-name")])
+    return [normalize_line(n) for n in names + _names(article_ld.get("publisher")) if n.strip()]
 
 
-def _title(soup: BeautifulSoup, article_ld: dict[str, Any], site: str) -> str:
-    """The page's single <h1> unless it is the site name; else og:title, headline, <title>."""
-    headings = [normalize_line(h.get_text(" ")) for h in soup.find_all("h1")]
-    headings = [h for h in headings if h]
-    if len(headings) == 1 and headings[0].casefold() != site.casefold():
-        return headings[0]
-    for candidate in _metas(soup, [("property", "og:title"), ("name", "twitter:title")]):
-        return normalize_line(candidate)
-    if isinstance(article_ld.get("headline"), str):
-        return normalize_line(article_ld["headline"])
-    if soup.title and soup.title.string:
-        return _TITLE_SUFFIX.sub("", normalize_line(soup.title.string))
-    return ""
+def _text(element: HtmlElement) -> str:
+    return normalize_line(" ".join(element.itertext()))
 
 
-def _published(soup: BeautifulSoup, article_ld: dict[str, Any]) -> datetime | None:
+def _title(tree: HtmlElement, metas: _Metas, article_ld: dict[str, Any], sites: set[str]) -> str:
+    """The headline (see :func:`choose_headline`) from the page's <h1>s, og:title, JSON-LD
+    headline and <title>."""
+    headings = [_text(h) for h in tree.iter("h1")]
+    og = next(iter(metas([("property", "og:title"), ("name", "twitter:title")])), "")
+    headline = article_ld.get("headline")
+    titles = tree.xpath("//head/title") or tree.xpath("//title")
+    return choose_headline(
+        headings,
+        normalize_line(og),
+        normalize_line(headline) if isinstance(headline, str) else "",
+        _text(titles[0]) if titles else "",
+        sites,
+    )
+
+
+def _published(tree: HtmlElement, metas: _Metas, article_ld: dict[str, Any]) -> datetime | None:
     candidates = [article_ld.get("datePublished"), article_ld.get("dateCreated")]
-    candidates += _metas(soup, _DATE_METAS)
-    candidates += [t.get("datetime") for t in soup.find_all("time")]
+    candidates += metas(_DATE_METAS)
+    candidates += [t.get("datetime") for t in tree.iter("time")]
     for candidate in candidates:
         if candidate and (date := _valid_date(candidate)):
             return date
     return None
 
 
-def _topics(soup: BeautifulSoup, article_ld: dict[str, Any]) -> list[str]:
+def _topics(metas: _Metas, article_ld: dict[str, Any]) -> list[str]:
     raw: list[str] = []
     keywords = article_ld.get("keywords")
     raw += keywords if isinstance(keywords, list) else [keywords] if keywords else []
-    raw += _metas(soup, _KEYWORD_METAS)
+    raw += metas(_KEYWORD_METAS)
     topics = []
     for value in raw:
         if not isinstance(value, str):
@@ -169,27 +180,26 @@ def _topics(soup: BeautifulSoup, article_ld: dict[str, Any]) -> list[str]:
     return topics
 
 
-def _canonical_url(soup: BeautifulSoup, url: str) -> str:
+def _canonical_url(tree: HtmlElement, metas: _Metas, url: str) -> str:
     """The page's own name for itself (a relative one resolved against ``url``), else ``url``."""
-    for link in soup.find_all("link", href=True):
-        if "canonical" in (link.get("rel") or []):
-            return urljoin(url, link["href"].strip())
-    for candidate in _metas(soup, [("property", "og:url")]):
+    for link in tree.iter("link"):
+        if link.get("href") and "canonical" in (link.get("rel") or "").lower().split():
+            return urljoin(url, link.get("href").strip())
+    for candidate in metas([("property", "og:url")]):
         return urljoin(url, candidate.strip())
     return url
 
 
-def _main_text(html: str, url: str) -> str:
-    text = trafilatura.extract(
-        html,
-        url=url if url.startswith("http") else None,
-        include_comments=False,
-        include_tables=False,
-        favor_precision=True,
-        deduplicate=False,
-    )
-    # trafilatura puts one paragraph per line; the Article contract separates them by blank lines.
-    return "\n\n".join(line.strip() for line in (text or "").split("\n") if line.strip())
+def parse_html(html: str) -> HtmlElement:
+    """The page as one lxml tree, which metadata and main-text extraction both read.
+
+    Raises:
+        NoText: the text is no HTML page.
+    """
+    tree = load_html(html)
+    if tree is None:
+        raise NoText("not an HTML page")
+    return tree
 
 
 def clean_html(html: str, url: str, source: str | None = None) -> Article:
@@ -201,25 +211,24 @@ def clean_html(html: str, url: str, source: str | None = None) -> Article:
         source: the site or collection name, when known better than the page says.
 
     Raises:
-        ValueError: the page has no main text.
+        NoText: no extractor finds article text in the page.
     """
-    with warnings.catch_warnings():
-        # A page is always read as HTML: an XHTML page's "<?xml" declaration is no reason to
-        # warn (under pytest's filterwarnings=error the warning would fail the page).
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(html, "lxml")
-    ld_objects = _json_ld(soup)
+    tree = parse_html(html)
+    metas = _Metas(tree)
+    ld_objects = _json_ld(tree)
     article_ld = next((o for o in ld_objects if _types(o) & _ARTICLE_TYPES), {})
-    url = _canonical_url(soup, url)
-    site = _site_name(soup, article_ld, url)
-    title = _title(soup, article_ld, site)
-    body = _main_text(html, url)
-    if len(body) < MIN_TEXT_CHARS:
-        raise NoText(f"no main text found ({len(body)} characters)")
+    url = _canonical_url(tree, metas, url)
+    names = _site_names(metas, article_ld)
+    host = urlsplit(url).hostname or ""
+    site = names[0] if names else host.removeprefix("www.")
+    title = _title(tree, metas, article_ld, site_names(names, host))
+    found = main_text(tree, url if url.startswith("http") else None)
+    body = found.text
     first, _, rest = body.partition("\n\n")
-    if rest and normalize_line(first).casefold() == title.casefold():
-        body = rest
-    topics = _topics(soup, article_ld)
+    headings = {title.casefold(), *(_text(h).casefold() for h in tree.iter("h1"))}
+    if rest and normalize_line(first).casefold() in headings:
+        body = rest  # the headline, which the article shows apart
+    topics = _topics(metas, article_ld)
     people = [
         name
         for key in ("about", "mentions")
@@ -227,11 +236,11 @@ def clean_html(html: str, url: str, source: str | None = None) -> Article:
         if isinstance(item, dict) and "Person" in _types(item)
         for name in _names(item)
     ]
-    extra: dict[str, Any] = {}
-    authors = _names(article_ld.get("author")) or _metas(soup, [("name", "author")])
+    extra: dict[str, Any] = {"extractor": found.extractor}
+    authors = _names(article_ld.get("author")) or metas([("name", "author")])
     if authors:
         extra["authors"] = [normalize_line(a) for a in authors]
-    lang = soup.html.get("lang") if soup.html else None
+    lang = tree.getroottree().getroot().get("lang")
     if lang:
         extra["language"] = lang
     return Article(
@@ -241,7 +250,7 @@ def clean_html(html: str, url: str, source: str | None = None) -> Article:
         body=body,
         topics=topics,
         people=people or people_in_text(body, topics),
-        published=_published(soup, article_ld),
+        published=_published(tree, metas, article_ld),
         source=source or site,
         extra=extra,
     )
