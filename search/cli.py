@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -163,7 +164,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
     terminal, a line per phase shows the articles done, the rate and the time left.
     """
     files, missed = find_files(paths)
-    progress = ProgressLine(sys.stderr)
+    progress = ProgressLine(_progress_stream())
     try:
         with _writing_errors(index_dir):
             result = pipeline.ingest(files, index_dir, progress, missed)
@@ -352,6 +353,11 @@ def crawl(
         sys.exit(1)
 
 
+def _progress_stream() -> TextIO | None:
+    """Where progress goes: standard error, unless `search -q` asked for errors only."""
+    return None if click.get_current_context().find_root().params.get("quiet") else sys.stderr
+
+
 def _verbose() -> bool:
     """Whether `search -v` was given."""
     return click.get_current_context().find_root().params.get("verbose", 0) > 0
@@ -369,10 +375,13 @@ class _CrawlProgress:
     """The live status line: rewritten in place on a terminal, a log line every 5 s otherwise."""
 
     def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
+        self.stream = _progress_stream()
+        self.tty = bool(self.stream and self.stream.isatty())
         self.last = 0.0
 
     def __call__(self, stats: CrawlStats) -> None:
+        if self.stream is None:
+            return
         line = (
             f"fetched {stats.fetched + stats.not_modified}  queued {stats.queued}  "
             f"indexed {stats.indexed}  skipped {stats.skipped}  errors {stats.errors}  "
@@ -428,7 +437,7 @@ def reindex(reclean: bool, index_dir: Path) -> None:
     store already. On a terminal, a line shows the articles indexed, the rate and the time left.
     """
     _data_folder(index_dir)
-    progress = ProgressLine(sys.stderr)
+    progress = ProgressLine(_progress_stream())
 
     def recleaned(done: Recleaned) -> None:
         progress.finish()

@@ -66,23 +66,23 @@ def describe(step: Step, elapsed: float) -> str:
 
 
 class ProgressLine:
-    """Shows steps on ``stream``: one line rewritten in place on a terminal (at a phase's start
-    and end, and at most every ``redraw`` seconds between), and elsewhere a line every
-    ``interval`` seconds.
+    """Shows steps on ``stream`` (None: nowhere): one line rewritten in place on a terminal
+    (at a phase's start and end, and at most every ``redraw`` seconds between), and elsewhere
+    a line every ``interval`` seconds.
 
     The rate and the time left are measured from each phase's first step.
     """
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: TextIO | None,
         tty: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
         redraw: float = 0.2,
         interval: float = 30.0,
     ) -> None:
         self.stream = stream
-        self.tty = stream.isatty() if tty is None else tty
+        self.tty = bool(stream and stream.isatty()) if tty is None else tty
         self.clock = clock
         self.every = redraw if self.tty else interval
         self.phase = ""
@@ -90,6 +90,8 @@ class ProgressLine:
         self.drawn = False  # a line is on the terminal, waiting for its end
 
     def __call__(self, step: Step) -> None:
+        if self.stream is None:
+            return
         now = self.clock()
         starts = step.phase != self.phase
         if starts:

@@ -505,7 +505,7 @@ def test_a_page_no_extractor_reads_is_skipped_with_each_extractors_finding():
 
 # --- boilerplate lines -------------------------------------------------------------------------
 
-STORY = [
+PROSE = [
     "The harbour board voted on Monday to reopen the north quay to container ships by the"
     " spring, after months of talks with the dock unions.",
     "Readers can read more about the dredging plan in the board's report, which runs to two"
@@ -525,10 +525,10 @@ BOILERPLATE = [
 
 
 def test_teasers_pitches_and_credits_are_not_story_text():
-    paragraphs = [STORY[0], BOILERPLATE[0], STORY[1], *BOILERPLATE[1:3], STORY[2], *BOILERPLATE[3:]]
+    paragraphs = [PROSE[0], BOILERPLATE[0], PROSE[1], *BOILERPLATE[1:3], PROSE[2], *BOILERPLATE[3:]]
     page = news_page("Port reopens north quay | The Ledger", site_name="The Ledger").replace(
         STORY_TEXT, "".join(f"<p>{p}</p>" for p in paragraphs)
     )
     article = clean_html(page, "https://ledger.example/quay")
-    assert article.body.split("\n\n") == STORY
+    assert article.body.split("\n\n") == PROSE
     assert article.extra["extractor"] == "trafilatura"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import io
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from search import pipeline
+from search import cli, pipeline
 from search.generations import live_generation
 from search.progress import BYTES, ProgressLine, Step, describe
 from search.sources import find_files
@@ -207,6 +208,18 @@ def test_progress_off_a_terminal_is_a_line_now_and_then():
         "indexing: 60 articles (60%), 1 articles/s, 0:40 left",
         "indexing: 90 articles (90%), 1 articles/s, 0:10 left",
     ]
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_quiet_shows_no_progress(tmp_path, monkeypatch, quiet):
+    # (a line for every step, off a terminal, as a long ingest would show now and then)
+    monkeypatch.setattr(cli, "ProgressLine", functools.partial(ProgressLine, interval=0))
+    feed = write_jsonl(tmp_path / "feed.jsonl", {"id": "a", "title": "Tide", "body": "Harbour."})
+    args = ["-q"] * quiet + ["ingest", str(feed)]
+    result = run_cli(*args, data_dir=tmp_path / "index")
+    assert result.exit_code == 0
+    assert ("reading: 1 articles" in result.stderr) is not quiet
+    assert ("indexing: " in result.stderr) is not quiet
 
 
 def test_describe_without_a_total_or_time():

@@ -125,12 +125,6 @@ def test_favicon(client):
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in text
 
 
-def test_suggestion_labels_are_pluralised(client):
-    with client.get("/static/suggest.js") as response:
-        script = response.get_data(as_text=True)
-    assert '(w.count === 1 ? " title" : " titles")' in script
-
-
 # Sub-headings: the cleaners keep one as a paragraph of its own (a body's format is unchanged).
 BODY = (
     "The council voted on Wednesday.\n\n"

@@ -100,7 +100,14 @@ def article_page(article_id: str):
         _no_article(article_id)
     similar = searcher.similar(article_id) or []
     back, req = _search_to_go_back_to(request.args.get("back", ""))
-    return render_template("article.html", article=article, similar=similar, back=back, req=req)
+    return render_template(
+        "article.html",
+        article=article,
+        original=public_url(article.url),
+        similar=similar,
+        back=back,
+        req=req,
+    )
 
 
 def _search_to_go_back_to(back: str) -> tuple[str, dict[str, Any]]:

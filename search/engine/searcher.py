@@ -479,9 +479,11 @@ class Searcher:
         """Return the live generation, its document count and its age."""
         searcher = self._searcher()
         generation = self._generation
-        # An ingest replaces the table of contents: one listed here may be gone when asked.
-        tocs = (_mtime(p) for p in generation.path.iterdir() if p.suffix == ".toc")
-        modified = max(filter(None, tocs), default=generation.path.stat().st_mtime)
+        try:  # (an ingest replaces the table of contents: one listed may be gone when asked)
+            tocs = [_mtime(p) for p in generation.path.iterdir() if p.suffix == ".toc"]
+            modified = max(filter(None, tocs), default=generation.path.stat().st_mtime)
+        except FileNotFoundError:  # (the generation itself, since it was opened)
+            raise IndexMissing.gone(generation.name) from None
         return {
             "status": "ok",
             "generation": generation.name,
