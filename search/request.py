@@ -137,9 +137,10 @@ class SearchRequest:
     @property
     def has_filters(self) -> bool:
         """Whether the request narrows the results by anything but the query."""
-        return bool(
-            self.topic or self.person or self.source or self.date_from or self.date_to
-        ) or self.story is not None
+        return (
+            bool(self.topic or self.person or self.source or self.date_from or self.date_to)
+            or self.story is not None
+        )
 
 
 def _values(params: Mapping[str, list[str]], name: str) -> list[str]:

@@ -244,9 +244,12 @@ class CorpusStore:
         found = _fingerprint(data)
         joined = self._best_match(rowid, found) if found else None
         if joined is None:
-            shared = story is not None and self._db.execute(
-                "SELECT 1 FROM articles WHERE story = ? AND rowid != ? LIMIT 1", (story, rowid)
-            ).fetchone()
+            shared = (
+                story is not None
+                and self._db.execute(
+                    "SELECT 1 FROM articles WHERE story = ? AND rowid != ? LIMIT 1", (story, rowid)
+                ).fetchone()
+            )
             if story is None or shared:  # (it leaves a story the others keep)
                 joined = self._db.execute(
                     "SELECT coalesce(max(story), 0) + 1 FROM articles"

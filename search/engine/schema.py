@@ -295,7 +295,11 @@ def create_schema() -> fields.Schema:
             # One term per document (no range tiers); its column is the flat array collapsing
             # reads (0: no story known).
             STORY: fields.NUMERIC(
-                int, bits=64, signed=False, stored=True, shift_step=0,
+                int,
+                bits=64,
+                signed=False,
+                stored=True,
+                shift_step=0,
                 sortable=columns.NumericColumn("Q", default=0),
             ),
         }
