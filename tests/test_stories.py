@@ -227,3 +227,36 @@ def test_near_copies_found_while_crawling_share_a_story(data_dir):
     with Searcher(data_dir) as searcher:
         response = searcher.search(SearchRequest(q="coffee"))
         assert (response.total, response.stories) == (3, 2)
+
+
+# The page in a browser --------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_collapse_on_the_page_in_a_browser(browser, corpus):
+    from tests.browser import serving
+
+    with serving(create_app({"INDEX_DIR": str(corpus)})) as url:
+        page = browser.new_page()
+        try:
+            page.goto(url + "/?q=coffee+bags")
+            assert page.locator(".hit").count() == 2
+            assert "in 2 stories" in page.locator(".summary").inner_text()
+            page.get_by_role("link", name="show every version").click()
+            page.wait_for_load_state()
+            assert "collapse=0" in page.url and page.locator(".hit").count() == 3
+            page.go_back()
+            page.get_by_role("link", name="1 more version").click()
+            page.wait_for_load_state()
+            assert "story=" in page.url
+            assert page.locator(".chip.on", has_text="Versions of one story").count() == 1
+            titles = page.locator(".hit h3").all_inner_texts()
+            assert sorted(titles) == [
+                "Brazil coffee exports busy",
+                "Brazil coffee exports busy - Daily Harbour",
+            ]
+            page.locator(".hit h3 a").first.click()
+            page.wait_for_load_state()
+            assert page.locator("section.versions li").count() == 1
+        finally:
+            page.close()
