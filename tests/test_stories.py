@@ -4,6 +4,7 @@ results show one hit per story, with the other versions one click away."""
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 
@@ -102,8 +103,6 @@ def test_reindex_keeps_the_stories(corpus):
 
 
 def test_a_store_from_before_stories_is_clustered_by_reindex(corpus):
-    import sqlite3
-
     with sqlite3.connect(corpus / "corpus.sqlite3") as db:
         db.execute("UPDATE articles SET story = NULL, clustered = 0")
         db.execute("DELETE FROM story_bands")
