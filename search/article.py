@@ -127,6 +127,9 @@ class Article:
     fetched: datetime | None = None
     # Anything else the source offers (places, organisations, authors, language), kept verbatim.
     extra: dict[str, Any] = field(default_factory=dict)
+    # The story it belongs to: the articles whose bodies are near-identical share one
+    # (search.stories). Given by the store; None until the store has clustered it.
+    story: int | None = None
     # True for an article this code stored (the store, the index): its text is used as it is.
     # Normalising twice would change text that spells out an entity: "&amp;lt;" read once is
     # the text "&lt;", read again "<".
@@ -162,7 +165,11 @@ class Article:
             ValueError: a field has the wrong type or an unreadable date.
         """
         known = {"id", "url", "title", "body", "topics", "people", "published", "source", "fetched"}
+        known.add("story")
         values = {key: data[key] for key in known if data.get(key) is not None}
+        story = values.get("story")
+        if story is not None and (type(story) is not int or story < 0):
+            raise ValueError("'story' must be a whole number")
         for key in ("id", "url", "title", "body", "source"):
             if not isinstance(values.get(key, ""), str):
                 raise ValueError(f"{key!r} must be a string")

@@ -148,8 +148,9 @@ def publish(index_dir: Path, articles: list[Article]) -> Counter[Outcome]:
 def index_pending(store: CorpusStore, index_dir: Path, progress: Progress = no_progress) -> None:
     """Write every stored article the live index lacks (this run's, or a killed run's).
 
-    The caller holds the write lock.
+    The caller holds the write lock. Articles added or changed join their stories first.
     """
+    store.assign_stories()
     # With no live index (a new folder, a lost LIVE, or a LIVE naming a generation that is
     # gone), every stored article is indexed.
     live = live_generation(index_dir)
@@ -223,6 +224,7 @@ def reindex(
             done = reclean_pages(store, progress=_counter(progress, "re-cleaning", pages, PAGES))
             if recleaned:
                 recleaned(done)
+        store.assign_stories()
         total = store.count()
         generation, count = build_generation(
             index_dir,

@@ -11,6 +11,7 @@ from search import settings
 from search.errors import BAD_QUERY, UNKNOWN_PARAMETER, InvalidRequest
 
 SORTS = ("relevance", "newest")
+MAX_STORY = 2**63 - 1  # story ids are positive 64-bit numbers
 
 
 @dataclass
@@ -52,8 +53,11 @@ class SearchRequest:
     per_page: int = settings.default("PER_PAGE")
     recency: float = 0.0  # 0 (off) to 1: how much publication date weighs in the ranking
     explain: bool = False  # return each hit's score broken down by field and word
+    collapse: bool = True  # one hit per story (its best ranked article); paging by stories
+    story: int | None = None  # only the articles of this story
 
-    SINGLE = ("q", "from", "to", "sort", "page", "per_page", "recency", "explain")
+    SINGLE = ("q", "from", "to", "sort", "page", "per_page", "recency", "explain", "collapse")
+    SINGLE += ("story",)
     REPEATABLE = ("topic", "person", "source")
 
     @classmethod
@@ -103,6 +107,8 @@ class SearchRequest:
             per_page=per_page,
             recency=_fraction(single, "recency"),
             explain=_flag(single, "explain"),
+            collapse=_flag(single, "collapse", default=True),
+            story=_integer(single, "story", None, 1, MAX_STORY),
         )
         if request.date_from and request.date_to and request.date_from > request.date_to:
             raise InvalidRequest(
@@ -124,12 +130,17 @@ class SearchRequest:
             "per_page": self.per_page,
             "recency": self.recency,
             "explain": self.explain,
+            "collapse": self.collapse,
+            "story": self.story,
         }
 
     @property
     def has_filters(self) -> bool:
         """Whether the request narrows the results by anything but the query."""
-        return bool(self.topic or self.person or self.source or self.date_from or self.date_to)
+        return (
+            bool(self.topic or self.person or self.source or self.date_from or self.date_to)
+            or self.story is not None
+        )
 
 
 def _values(params: Mapping[str, list[str]], name: str) -> list[str]:
@@ -140,7 +151,9 @@ def _values(params: Mapping[str, list[str]], name: str) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _integer(single: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+def _integer(
+    single: dict[str, str], name: str, default: int | None, low: int, high: int
+) -> int | None:
     raw = single.get(name, "")
     if raw == "":
         return default
@@ -167,11 +180,11 @@ def _fraction(single: dict[str, str], name: str) -> float:
     return value
 
 
-def _flag(single: dict[str, str], name: str) -> bool:
+def _flag(single: dict[str, str], name: str, default: bool = False) -> bool:
     raw = single.get(name, "").strip().lower()
     if raw not in ("", "0", "1", "true", "false"):
         raise InvalidRequest(f"{name} must be 1 or 0, not {raw!r}", name)
-    return raw in ("1", "true")
+    return default if raw == "" else raw in ("1", "true")
 
 
 def _date(single: dict[str, str], name: str) -> date | None:

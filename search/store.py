@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
 
+from search import stories
 from search.article import Article
 from search.errors import StoreDamaged
 
@@ -32,6 +33,21 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_pending ON articles (pending) WHERE pending = 1;
 """
+
+# Stories (search.stories): each article's story and whether it is clustered as its body now
+# reads, and the band keys of the fingerprinted bodies (article: the articles table's rowid).
+_STORY_COLUMNS = {"story": "INTEGER", "clustered": "INTEGER NOT NULL DEFAULT 0"}
+_STORY_SCHEMA = """
+CREATE INDEX IF NOT EXISTS articles_story ON articles (story);
+CREATE INDEX IF NOT EXISTS articles_unclustered ON articles (clustered) WHERE clustered = 0;
+CREATE TABLE IF NOT EXISTS story_bands (
+    key INTEGER NOT NULL,
+    article INTEGER NOT NULL,
+    PRIMARY KEY (key, article)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS story_bands_article ON story_bands (article);
+"""
+CANDIDATES = 20  # most candidates checked for one article (those sharing the most bands)
 
 # The crawler's half of the store: raw pages as fetched (zlib-compressed) and the frontier of
 # URLs a crawl has found, so that an interrupted crawl resumes and a reindex can re-clean.
@@ -119,6 +135,11 @@ class CorpusStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.executescript(_CRAWL_SCHEMA)
+            known = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
+            for name, kind in _STORY_COLUMNS.items():
+                if name not in known:  # (a store from before stories)
+                    self._db.execute(f"ALTER TABLE articles ADD COLUMN {name} {kind}")
+            self._db.executescript(_STORY_SCHEMA)
         except sqlite3.DatabaseError as error:
             self._db.close()
             if is_damage(error):
@@ -147,6 +168,7 @@ class CorpusStore:
         with self._transaction():
             for article in articles:
                 data = article.to_dict()
+                data.pop("story", None)  # (kept in its own column)
                 digest = _content_hash(data)
                 row = self._db.execute(
                     "SELECT content_hash FROM articles WHERE id = ?", (article.id,)
@@ -158,7 +180,8 @@ class CorpusStore:
                     "INSERT INTO articles (id, source, url, data, content_hash, added, updated,"
                     " pending) VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET"
                     " source=excluded.source, url=excluded.url, data=excluded.data,"
-                    " content_hash=excluded.content_hash, updated=excluded.updated, pending=1",
+                    " content_hash=excluded.content_hash, updated=excluded.updated, pending=1,"
+                    " clustered=0",
                     (article.id, article.source, article.url, json.dumps(data), digest, now, now),
                 )
                 outcomes.append((article, Outcome.UPDATED if row else Outcome.ADDED))
@@ -177,8 +200,10 @@ class CorpusStore:
 
     def get(self, article_id: str) -> Article | None:
         """Return the stored article with this id, or None."""
-        row = self._db.execute("SELECT data FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return Article.from_dict(json.loads(row[0]), normalised=True) if row else None
+        row = self._db.execute(
+            "SELECT data, story FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return _article(*row) if row else None
 
     def articles(self, pending_only: bool = False, batch: int = 1000) -> Iterator[Article]:
         """Yield every stored article (or only those not yet in the live index), in id order."""
@@ -186,14 +211,85 @@ class CorpusStore:
         last = ""
         while True:
             rows = self._db.execute(
-                f"SELECT id, data FROM articles WHERE id > ? {where} ORDER BY id LIMIT ?",
+                f"SELECT id, data, story FROM articles WHERE id > ? {where} ORDER BY id LIMIT ?",
                 (last, batch),
             ).fetchall()
             if not rows:
                 return
-            for _, data in rows:
-                yield Article.from_dict(json.loads(data), normalised=True)
+            for _, data, story in rows:
+                yield _article(data, story)
             last = rows[-1][0]
+
+    def assign_stories(self, batch: int = 500) -> int:
+        """Put every article added or changed since it was last clustered into its story
+        (see search.stories); return how many were clustered. An article whose story
+        changes is marked pending, so that the index learns of it."""
+        done = 0
+        while True:
+            with self._transaction():
+                rows = self._db.execute(
+                    "SELECT rowid, data, story FROM articles WHERE clustered = 0"
+                    " ORDER BY rowid LIMIT ?",
+                    (batch,),
+                ).fetchall()
+                for rowid, data, story in rows:
+                    self._cluster(rowid, json.loads(data), story)
+            done += len(rows)
+            if len(rows) < batch:
+                return done
+
+    def _cluster(self, rowid: int, data: dict, story: int | None) -> None:
+        """Cluster one article (inside a transaction): its new band keys, and its story."""
+        self._db.execute("DELETE FROM story_bands WHERE article = ?", (rowid,))
+        found = _fingerprint(data)
+        joined = self._best_match(rowid, found) if found else None
+        if joined is None:
+            shared = (
+                story is not None
+                and self._db.execute(
+                    "SELECT 1 FROM articles WHERE story = ? AND rowid != ? LIMIT 1", (story, rowid)
+                ).fetchone()
+            )
+            if story is None or shared:  # (it leaves a story the others keep)
+                joined = self._db.execute(
+                    "SELECT coalesce(max(story), 0) + 1 FROM articles"
+                ).fetchone()[0]
+            else:
+                joined = story
+        if found:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO story_bands (key, article) VALUES (?, ?)",
+                ((key, rowid) for key in found.keys),
+            )
+        self._db.execute(
+            "UPDATE articles SET story = ?, clustered = 1,"
+            " pending = CASE WHEN story IS ? THEN pending ELSE 1 END WHERE rowid = ?",
+            (joined, joined, rowid),
+        )
+
+    def _best_match(self, rowid: int, found: stories.Fingerprint) -> int | None:
+        """The story of the stored article most like this one, when one tells the same story."""
+        marks = ",".join("?" * len(found.keys))
+        candidates = self._db.execute(
+            f"SELECT article FROM story_bands WHERE key IN ({marks}) AND article != ?"
+            " GROUP BY article ORDER BY count(*) DESC, article LIMIT ?",
+            (*found.keys, rowid, CANDIDATES),
+        ).fetchall()
+        best, story = 0.0, None
+        for (candidate,) in candidates:
+            data, its_story = self._db.execute(
+                "SELECT data, story FROM articles WHERE rowid = ?", (candidate,)
+            ).fetchone()
+            theirs = _fingerprint(json.loads(data), keys=False)
+            similarity = stories.same_story(found, theirs) if theirs else 0.0
+            if similarity > best and its_story is not None:
+                best, story = similarity, its_story
+        return story
+
+    def story_members(self, story: int) -> list[str]:
+        """The ids of the articles of a story, in the order they were added."""
+        rows = self._db.execute("SELECT id FROM articles WHERE story = ? ORDER BY rowid", (story,))
+        return [row[0] for row in rows]
 
     def mark_indexed(self, ids: Iterable[str] | None = None) -> None:
         """Record that the live index holds these articles (all of them when ``ids`` is None)."""
@@ -322,6 +418,20 @@ class CorpusStore:
         self._db.execute(
             "INSERT OR REPLACE INTO crawl_state (key, value) VALUES (?, ?)", (key, value)
         )
+
+
+def _fingerprint(data: dict, keys: bool = True) -> stories.Fingerprint | None:
+    """The fingerprint of a stored article (as JSON data)."""
+    published = data.get("published")
+    when = datetime.fromisoformat(published) if published else None
+    return stories.fingerprint(data.get("title", ""), data.get("body", ""), when, keys)
+
+
+def _article(data: str, story: int | None) -> Article:
+    """A stored article with its story."""
+    article = Article.from_dict(json.loads(data), normalised=True)
+    article.story = story
+    return article
 
 
 @dataclass

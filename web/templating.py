@@ -49,7 +49,9 @@ def search_url(req: dict[str, Any], **changes: Any) -> str:
         and not (k == "sort" and v == "relevance")
         and not (k == "per_page" and v == settings.default("PER_PAGE"))
         and not (k in ("recency", "explain") and not v)
+        and not (k == "collapse" and v is True)  # (the default)
     ]
+    query = [(k, int(v) if isinstance(v, bool) else v) for k, v in query]
     return "/?" + urlencode(query) if query else "/"
 
 

@@ -98,12 +98,15 @@ def article_page(article_id: str):
     article = searcher.article(article_id)
     if article is None:
         _no_article(article_id)
-    similar = searcher.similar(article_id) or []
+    versions = searcher.versions(article_id) or []
+    shown = {v.id for v in versions}
+    similar = [s for s in searcher.similar(article_id) or [] if s.id not in shown]
     back, req = _search_to_go_back_to(request.args.get("back", ""))
     return render_template(
         "article.html",
         article=article,
         original=public_url(article.url),
+        versions=versions,
         similar=similar,
         back=back,
         req=req,
@@ -165,12 +168,14 @@ def _api_search_url(page: int) -> str:
 
 @bp.get("/api/article/<article_id>")
 def api_article(article_id: str):
-    """One stored article as JSON."""
-    article = get_searcher().article(article_id)
+    """One stored article as JSON, with the other versions of its story."""
+    searcher = get_searcher()
+    article = searcher.article(article_id)
     if article is None:
         _no_article(article_id)
+    versions = [v.to_dict() for v in searcher.versions(article_id) or []]
     # The stored url of an ingested file is a path on the server: published only when public.
-    return jsonify({**article.to_dict(), "url": public_url(article.url)})
+    return jsonify({**article.to_dict(), "url": public_url(article.url), "versions": versions})
 
 
 @bp.get("/api/suggest")

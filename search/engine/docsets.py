@@ -121,6 +121,7 @@ class DocSets:
         self._idf: dict[tuple[str, str], float] = {}
         self._figures: dict[str, scoring.FieldFigures | None] = {}
         self._expansions: dict[tuple, query.Query] = {}
+        self._numbers: dict[str, np.ndarray] = {}  # by numeric column (see numbers())
 
     @property
     def score_cache_bytes(self) -> int:
@@ -430,6 +431,23 @@ class DocSets:
                     found.append(np.zeros(segment.doc_count_all(), dtype=np.int64))
             self._ticks = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
         return self._ticks
+
+    def numbers(self, reader, fieldname: str) -> np.ndarray:
+        """Each document's value of a numeric column as unsigned integers, 0 where it has
+        none (read once)."""
+        found = self._numbers.get(fieldname)
+        if found is None:
+            parts = []
+            for segment, _, flat in self._parts(reader.leaf_readers()):
+                column = None if flat is None else flat.column(fieldname)
+                size = flat.size if flat is not None else segment.doc_count_all()
+                if column is None and flat is None and segment.has_column(fieldname):
+                    values = segment.column_reader(fieldname)
+                    column = np.array([values[d] for d in range(size)], dtype=np.uint64)
+                parts.append(np.zeros(size, np.uint64) if column is None else column)
+            found = np.concatenate(parts).astype(np.uint64) if parts else np.zeros(0, np.uint64)
+            self._numbers[fieldname] = found
+        return found
 
     def newest(self, reader, matched: int, count: int) -> list[int]:
         """The ``count`` most recently published documents of ``matched`` (undated ones last)."""

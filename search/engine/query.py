@@ -254,6 +254,8 @@ def filter_query(request: SearchRequest) -> query.Query | None:
         start = datetime.combine(request.date_from, dtime.min) if request.date_from else None
         end = datetime.combine(request.date_to, dtime.max) if request.date_to else None
         parts.append(query.DateRange(schema.PUBLISHED, start, end))
+    if request.story is not None:
+        parts.append(query.Term(schema.STORY, request.story))
     return query.And(parts) if parts else None
 
 

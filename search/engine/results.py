@@ -25,6 +25,7 @@ class ArticleSummary:
     topics: list[str]
     people: list[str]
     score: float | None
+    story: int | None = None  # the story it tells (articles with near-identical bodies)
 
     @classmethod
     def of(cls, article: Article, score: float | None) -> ArticleSummary:
@@ -39,6 +40,7 @@ class ArticleSummary:
             topics=article.topics,
             people=article.people,
             score=round(score, 4) if score is not None else None,
+            story=article.story,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +54,7 @@ class ArticleSummary:
             "topics": self.topics,
             "people": self.people,
             "score": self.score,
+            "story": self.story,
         }
 
 
@@ -65,10 +68,16 @@ class Hit(ArticleSummary):
     snippet: str = ""
     explain: dict[str, Any] | None = None
     places: list[str] = field(default_factory=list)
+    versions: int = 0  # how many other articles tell its story
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (the page's places left out: /api/article has every field)."""
-        result = {**super().to_dict(), "title_html": self.title_html, "snippet": self.snippet}
+        result = {
+            **super().to_dict(),
+            "versions": self.versions,
+            "title_html": self.title_html,
+            "snippet": self.snippet,
+        }
         if self.explain is not None:
             result["explain"] = self.explain
         return result
@@ -98,6 +107,7 @@ class SearchResponse:
     suggestion: str | None = None
     notices: list[str] = field(default_factory=list)
     generation: str | None = None
+    stories: int = 0  # how many stories the matches tell (``total`` counts articles)
     took_ms: float = 0.0
 
     def neighbours(self) -> tuple[int | None, int | None]:
@@ -120,6 +130,7 @@ class SearchResponse:
         return {
             "request": self.request,
             "total": self.total,
+            "stories": self.stories,
             "page": self.request["page"],
             "per_page": self.request["per_page"],
             "pages": self.pages,

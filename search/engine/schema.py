@@ -40,6 +40,7 @@ PUBLISHED = "published"
 MONTH = "month"  # "YYYY-MM" of the publication date: the date facet
 FETCHED = "fetched"
 EXTRA = "extra"
+STORY = "story"  # the story (cluster of near-identical bodies) as a number: collapse, filter
 
 # Searched by a query's bare words, each scored by BM25 and added up. No field weighs more than
 # another: in the leave-one-out tuning (bench/README.md) a title weight of .85 or 2 earned
@@ -291,6 +292,16 @@ def create_schema() -> fields.Schema:
             MONTH: fields.ID(sortable=True),
             FETCHED: fields.STORED(),
             EXTRA: fields.STORED(),
+            # One term per document (no range tiers); its column is the flat array collapsing
+            # reads (0: no story known).
+            STORY: fields.NUMERIC(
+                int,
+                bits=64,
+                signed=False,
+                stored=True,
+                shift_step=0,
+                sortable=columns.NumericColumn("Q", default=0),
+            ),
         }
     )
 
@@ -334,6 +345,8 @@ def article_document(article: Article) -> dict[str, Any]:
     if published:
         doc[PUBLISHED] = published
         doc[MONTH] = published.strftime("%Y-%m")
+    if article.story is not None:
+        doc[STORY] = article.story
     return doc
 
 
@@ -352,5 +365,6 @@ def stored_article(stored: dict[str, Any]) -> Article:
         source=stored.get(SOURCE) or "",
         fetched=datetime.fromisoformat(fetched) if fetched else None,
         extra=stored.get(EXTRA) or {},
+        story=stored.get(STORY),
         normalised=True,
     )

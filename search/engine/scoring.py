@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from math import log, log2
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh import query, scoring, sorting
@@ -351,3 +351,29 @@ def bm25_scores(idf: float, figures: FieldFigures, weights: np.ndarray, lengths:
     lengths: its arithmetic, in its order, over arrays."""
     k1, b, avgfl = figures.k1, figures.b, figures.avgfl
     return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+
+
+def explain_hit(
+    view,
+    scored: query.Query,
+    docnum: int,
+    score: float | None,
+    request,
+    parsed: query.Query,
+) -> dict[str, Any]:
+    """Why a hit ranked: its score by field and word, and the recency factor applied."""
+    searcher = view.searcher
+    detail = explain(searcher, scored, docnum, query_words(parsed))
+    factor, score = 1.0, score or 0.0
+    if request.recency and request.sort != "newest":
+        newest = view.newest_ticks()
+        factors = view.sets.recency_factors(searcher.reader(), request.recency, newest)
+        factor = float(factors[docnum])
+        score = score / factor if factor else 0.0  # the blended score, back to relevance
+    # What single words do not account for: phrases, wildcards, fuzzy words.
+    other = score - sum(detail["fields"].values())
+    return {
+        **detail,
+        "other": round(other, 4) if other > 1e-3 else 0.0,
+        "recency_factor": round(factor, 4),
+    }

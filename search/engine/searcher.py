@@ -15,7 +15,7 @@ import operator
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from whoosh import collectors, qparser, query
 from whoosh import index as whoosh_index
 
 from search.article import Article
-from search.engine import highlight, schema, scoring, spelling, suggest, topk
+from search.engine import collapse, highlight, schema, scoring, spelling, suggest, topk
 from search.engine import query as query_language
 from search.engine.bitsets import docnum_array, docnums, mask
 from search.engine.docsets import DocSets
@@ -353,30 +353,37 @@ class Searcher:
         restriction = query_language.filter_query(request)
         matched = self._matches(view, parsed, restriction)
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
-        scored = parsed
+        scored, ranked = parsed, None
+        stories = collapse.stories(view.sets, searcher.reader())
         if not matched:
             page = []  # (Whoosh would read an empty filter as no filter)
         elif request.sort == "newest" or not request.q or not scoring.searched_parts(parsed):
             # (A query of source: and date: clauses alone, or of exclusions alone, scores
             # every match the same: the newest come first.)
-            page = [(docnum, None) for docnum in view.newest(matched, end)[start:]]
+            ranked = lambda count: [(d, None) for d in view.newest(matched, count)]  # noqa: E731
         else:
             scored = self._feedback(view, parsed, matched, restriction)
             blend = (request.recency, view.newest_ticks()) if request.recency else None
             filtered = restriction is not None
-            page = view.best(scored, matched, end, filtered, blend)[start:end]
+            ranked = lambda count: view.best(scored, matched, count, filtered, blend)  # noqa: E731
+        if ranked:
+            page = collapse.page(ranked, stories if request.collapse else None, start, end)
         terms = highlight.highlight_terms(parsed, searcher.reader())
         hits = []
         for docnum, score in page:
             explain = None
             if request.explain and request.q:
-                explain = self._explain(view, scored, docnum, score, request, parsed)
-            hits.append(self._hit(searcher, docnum, score, terms, explain))
+                explain = scoring.explain_hit(view, scored, docnum, score, request, parsed)
+            hit = self._hit(searcher, docnum, score, terms, explain)
+            hits.append(replace(hit, versions=stories.others(docnum)))
         total = matched.bit_count()
+        found = collapse.matched_stories(stories, matched, view.sets.size)
+        shown = found if request.collapse else total
         response = SearchResponse(
             request=request.to_params(),
             total=total,
-            pages=min(math.ceil(total / request.per_page), self.limits.last_page(request.per_page)),
+            stories=found,
+            pages=min(math.ceil(shown / request.per_page), self.limits.last_page(request.per_page)),
             results=hits,
             facets=view.facets(matched),
             suggestion=self._suggest(request, view) if request.q else None,
@@ -385,32 +392,6 @@ class Searcher:
         )
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return response
-
-    @staticmethod
-    def _explain(
-        view: IndexView,
-        scored,
-        docnum: int,
-        score: float | None,
-        request: SearchRequest,
-        parsed,
-    ) -> dict[str, Any]:
-        """Why a hit ranked: its score by field and word, and the recency factor applied."""
-        searcher = view.searcher
-        detail = scoring.explain(searcher, scored, docnum, scoring.query_words(parsed))
-        factor, score = 1.0, score or 0.0
-        if request.recency and request.sort != "newest":
-            newest = view.newest_ticks()
-            factors = view.sets.recency_factors(searcher.reader(), request.recency, newest)
-            factor = float(factors[docnum])
-            score = score / factor if factor else 0.0  # the blended score, back to relevance
-        # What single words do not account for: phrases, wildcards, fuzzy words.
-        other = score - sum(detail["fields"].values())
-        return {
-            **detail,
-            "other": round(other, 4) if other > 1e-3 else 0.0,
-            "recency_factor": round(factor, 4),
-        }
 
     def similar(self, article_id: str, limit: int = 5) -> list[ArticleSummary] | None:
         """Articles like the one with this id, best first; None when there is no such article."""
@@ -474,6 +455,17 @@ class Searcher:
         """Return the indexed article with this id, or None."""
         stored = self._searcher().document(**{schema.ID: article_id})
         return schema.stored_article(stored) if stored else None
+
+    def versions(self, article_id: str) -> list[ArticleSummary] | None:
+        """The other articles of this one's story (its other versions), in the order they
+        were indexed; None when there is no such article."""
+        view = self.view()
+        docnum = view.searcher.document_number(**{schema.ID: article_id})
+        if docnum is None:
+            return None
+        members = collapse.stories(view.sets, view.searcher.reader()).members(docnum)
+        stored = map(view.searcher.stored_fields, members)
+        return [ArticleSummary.of(schema.stored_article(fields), None) for fields in stored]
 
     def health(self) -> dict[str, Any]:
         """Return the live generation, its document count and its age."""
