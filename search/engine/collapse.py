@@ -28,21 +28,25 @@ class Stories:
         known[alone] = -1 - np.flatnonzero(alone)
         self.ids = known
         self._alive = sets.alive
-        self._keys, self._sizes = np.unique(known[sets.alive], return_counts=True)
+        # Each document's story numbered 0, 1, ... (a story's size, counts by array indexing).
+        self._keys, codes = np.unique(known, return_inverse=True)
+        self._codes = codes.astype(np.int32)
+        self._sizes = np.bincount(self._codes[sets.alive], minlength=len(self._keys))
 
     def count(self, docs: np.ndarray) -> int:
-        """How many stories the documents ``docs`` belong to."""
-        return int(np.unique(self.ids[docs]).size)
+        """How many stories the documents ``docs`` belong to (marked, not sorted: a query's
+        matches can be most of a million documents)."""
+        held = np.zeros(len(self._keys), dtype=bool)
+        held[self._codes[docs]] = True
+        return int(np.count_nonzero(held))
 
     def others(self, docnum: int) -> int:
         """How many other (undeleted) documents tell the story of this one."""
-        place = np.searchsorted(self._keys, self.ids[docnum])
-        found = place < len(self._keys) and self._keys[place] == self.ids[docnum]
-        return int(self._sizes[place]) - 1 if found else 0
+        return max(0, int(self._sizes[self._codes[docnum]]) - 1)
 
     def members(self, docnum: int) -> list[int]:
         """The (undeleted) documents of this one's story, in index order, this one left out."""
-        found = np.flatnonzero(self.ids == self.ids[docnum])
+        found = np.flatnonzero(self._codes == self._codes[docnum])
         return [int(d) for d in np.intersect1d(found, self._alive) if d != docnum]
 
 
