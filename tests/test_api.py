@@ -44,7 +44,15 @@ def local_files(tmp_path_factory) -> Path:
 
 def _everything(client) -> list[tuple[str, object]]:
     """Request every endpoint (results, articles, errors) and return (URL, response) pairs."""
-    urls = ["/", "/?q=levy", "/?q=quay&sort=newest", "/help", "/api/search?q=levy"]
+    urls = [
+        "/",
+        "/?q=levy",
+        "/?q=quay&sort=newest",
+        "/help",
+        "/opensearch.xml",
+        "/api/suggest?q=le&format=opensearch",
+        "/api/search?q=levy",
+    ]
     urls += ["/api/search?q=quay", "/api/search", "/api/suggest?q=le", "/api/health"]
     urls += ["/?page=0", "/article/nope", "/api/article/nope", "/api/similar/nope", "/nope"]
     urls += ["/api/search?bogus=1", "/api/search?q=%FF", "/?q=%FF", "/api/nope"]

@@ -180,19 +180,39 @@ def api_article(article_id: str):
 
 @bp.get("/api/suggest")
 def api_suggest():
-    """Autocomplete: people, topics and title words that begin with ``q``."""
+    """Autocomplete: people, topics and title words that begin with ``q``; with
+    ``format=opensearch``, as the browsers' search suggestions ask for them."""
     params = _params()
-    unknown = sorted(set(params) - {"q", "limit"})
+    unknown = sorted(set(params) - {"q", "limit", "format"})
     if unknown:
         raise InvalidRequest(
-            f"unknown parameter {unknown[0]!r}; known parameters are: q, limit",
+            f"unknown parameter {unknown[0]!r}; known parameters are: q, limit, format",
             unknown[0],
             UNKNOWN_PARAMETER,
         )
     limit = params.get("limit", ["5"])[-1]
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 20:
         raise InvalidRequest(f"limit must be a whole number from 1 to 20, not {limit!r}", "limit")
-    return jsonify(get_searcher().complete(params.get("q", [""])[-1], int(limit)))
+    form = params.get("format", ["json"])[-1]
+    if form not in ("json", "opensearch"):
+        raise InvalidRequest(f"format must be json or opensearch, not {form!r}", "format")
+    found = get_searcher().complete(params.get("q", [""])[-1], int(limit))
+    if form == "json":
+        return jsonify(found)
+    # OpenSearch suggestions: [the query, [completions]], people and topics first.
+    completions: dict[str, str] = {}  # (one of each, whatever its case: "Energy", "energy")
+    for item in (item for kind in ("people", "topics", "words") for item in found[kind]):
+        completions.setdefault(item["value"].casefold(), item["value"])
+    response = jsonify([found["q"], list(completions.values())[: int(limit)]])
+    response.mimetype = "application/x-suggestions+json"
+    return response
+
+
+@bp.get("/opensearch.xml")
+def opensearch():
+    """The OpenSearch 1.1 description that lets a browser add the site as a search engine."""
+    text = render_template("opensearch.xml", root=request.url_root)
+    return current_app.response_class(text, mimetype="application/opensearchdescription+xml")
 
 
 @bp.get("/api/similar/<article_id>")
