@@ -84,7 +84,7 @@ def test_phone_reaches_the_facets_in_one_tap(page, base_url):
     assert link.is_visible() and box(link)["y"] < box(page.locator(".hit").first)["y"]
     link.click()
     page.wait_for_url("**#facets")
-    assert 0 <= page.evaluate(top) < PHONE["height"] / 2
+    assert -1 <= page.evaluate(top) < PHONE["height"] / 2  # (scrolled there, to a pixel)
     assert facet.is_visible() and 0 <= box(facet)["y"] < PHONE["height"]
     # On a wide screen the facets are beside the results: no link to them.
     page.set_viewport_size(DESKTOP)

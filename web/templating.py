@@ -20,6 +20,24 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["blocks"] = body_blocks
     app.jinja_env.filters["listing"] = listing
     app.jinja_env.globals["search_url"] = search_url
+    app.jinja_env.globals["feed_url"] = feed_url
+
+
+# What a feed of a search takes: the query and its filters (it is always the newest first).
+FEED_PARAMS = ("q", "topic", "person", "source", "from", "to", "collapse", "story")
+
+
+def feed_url(req: dict[str, Any]) -> str:
+    """The Atom feed of the search ``req`` (its query and filters)."""
+    query = []
+    for name in FEED_PARAMS:
+        values = req.get(name)
+        for value in values if isinstance(values, list) else [values]:
+            if name == "collapse":
+                value = None if value else 0  # (collapsed unless asked otherwise)
+            if value not in (None, ""):
+                query.append((name, value))
+    return "/feed" + ("?" + urlencode(query) if query else "")
 
 
 def search_url(req: dict[str, Any], **changes: Any) -> str:

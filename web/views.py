@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, unquote_to_bytes, urlencode, urlsplit
 
@@ -22,9 +23,12 @@ from search.article import public_url
 from search.engine.searcher import Searcher
 from search.errors import NOT_UTF8, UNKNOWN_PARAMETER, IndexMissing, InvalidRequest
 from search.request import SearchRequest
-from web.templating import search_url
+from web.templating import FEED_PARAMS, feed_url, search_url
 
 bp = Blueprint("views", __name__)
+
+# The newest matches a feed lists.
+FEED_ENTRIES = 20
 
 
 def get_searcher() -> Searcher:
@@ -206,6 +210,41 @@ def api_suggest():
     response = jsonify([found["q"], list(completions.values())[: int(limit)]])
     response.mimetype = "application/x-suggestions+json"
     return response
+
+
+@bp.get("/feed")
+def feed():
+    """The newest matches of a search as an Atom 1.0 feed, for a feed reader to poll: the same
+    query and filters as the page; answered 304 when nothing changed (ETag, Last-Modified)."""
+    params = _params()
+    unknown = sorted(set(params) - set(FEED_PARAMS))
+    if unknown:
+        raise InvalidRequest(
+            f"unknown parameter {unknown[0]!r}; a feed takes: {', '.join(FEED_PARAMS)}",
+            unknown[0],
+            UNKNOWN_PARAMETER,
+        )
+    searcher = get_searcher()
+    entries = str(min(FEED_ENTRIES, searcher.limits.max_per_page))
+    wanted = params | {"sort": ["newest"], "per_page": [entries]}
+    search_request = SearchRequest.from_params(wanted, searcher.limits)
+    response = searcher.search(search_request)
+    modified = datetime.fromisoformat(searcher.health()["modified"])
+    req = search_request.to_params()
+    text = render_template(
+        "feed.xml",
+        r=response,
+        req=req,
+        updated=modified.isoformat(),
+        self_url=request.url_root.rstrip("/") + feed_url(req),
+        page_url=request.url_root.rstrip("/")
+        + search_url(req | {"per_page": searcher.limits.per_page}, sort="relevance"),
+    )
+    answer = current_app.response_class(text, mimetype="application/atom+xml")
+    answer.set_etag(hashlib.sha256(text.encode()).hexdigest()[:32])
+    answer.last_modified = modified
+    answer.cache_control.no_cache = True  # (a reader asks again each time; a 304 is cheap)
+    return answer.make_conditional(request)
 
 
 @bp.get("/opensearch.xml")

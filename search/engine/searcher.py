@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -481,6 +482,7 @@ class Searcher:
             "generation": generation.name,
             "documents": searcher.doc_count(),
             "index_age_seconds": round(time.time() - modified, 1),
+            "modified": datetime.fromtimestamp(int(modified), UTC).isoformat(),
         }
 
 
