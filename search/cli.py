@@ -1,8 +1,8 @@
 """`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line.
 
-Argument parsing and printing only (the work is search.pipeline's), and longer than 500 lines:
-eight commands' options and help, and the messages that tell a user what went wrong and what to
-do about it, which read best side by side.
+Argument parsing and printing only (the work is search.pipeline's; what to tell an operator
+about a data folder is search.folder_messages'), and longer than 500 lines: eight commands'
+options and help, and what each prints, which read best side by side.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ import json
 import logging
 import os
 import re
-import shlex
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -31,17 +28,13 @@ from search.crawl.reclean import Recleaned
 from search.crawl.urls import BadURL
 from search.engine.searcher import Searcher
 from search.errors import (
-    IndexingFailed,
     IndexMissing,
     InvalidRequest,
-    NoCorpusStore,
     StoreDamaged,
     WriterBusy,
 )
+from search.folder_messages import damaged, data_folder, writing_errors
 from search.generations import (
-    GENERATIONS_DIR,
-    LIVE_FILE,
-    LOCK_FILE,
     list_generations,
     live_generation,
 )
@@ -117,39 +110,6 @@ class _OwnRecords(logging.Filter):
         return own or record.levelno >= self.others
 
 
-def _data_folder(index_dir: Path) -> Path:
-    """``index_dir``, when it is a data folder (it holds a corpus store or an index).
-
-    Only ``ingest`` and ``crawl`` make a data folder: elsewhere a mistyped path is an error
-    that names it, and nothing is created.
-    """
-    quoted = shlex.quote(str(index_dir))
-    make = f"`search ingest FILES --index-dir {quoted}` (or `search crawl`) makes one"
-    if not index_dir.exists():
-        raise click.ClickException(f"there is no data folder {index_dir}: {make}")
-    if not index_dir.is_dir():
-        raise click.ClickException(f"{index_dir} is a file, not a data folder")
-    # The write lock is the first thing an ingest or crawl makes.
-    held = (STORE_FILE, LIVE_FILE, LOCK_FILE, GENERATIONS_DIR)
-    if not any((index_dir / name).exists() for name in held):
-        raise click.ClickException(
-            f"{index_dir} is not a data folder (it holds no corpus store or index): {make}"
-        )
-    return index_dir
-
-
-def _damaged(error: Exception, index_dir: Path) -> str:
-    """What to do about a corpus store that is damaged or is not a database at all."""
-    if not isinstance(error, StoreDamaged):
-        error = StoreDamaged(f"the corpus store {index_dir / STORE_FILE} is damaged ({error})")
-    live = live_generation(index_dir)
-    untouched = f"the live index ({live.name}) is untouched and serves" if live else "no index"
-    return (
-        f"{error}. Restore it from a backup, or move it aside and ingest (or crawl) the "
-        f"articles again into a new one; {untouched} meanwhile."
-    )
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_index_dir_option
@@ -166,7 +126,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
     files, missed = find_files(paths)
     progress = ProgressLine(_progress_stream())
     try:
-        with _writing_errors(index_dir):
+        with writing_errors(index_dir):
             result = pipeline.ingest(files, index_dir, progress, missed)
     finally:
         progress.finish()
@@ -182,37 +142,6 @@ def ingest(paths: tuple[Path, ...], index_dir: Path) -> None:
         click.echo(f"  {verb} {item.origin}: {item.reason}", err=True)
     if failed:
         sys.exit(1)
-
-
-@contextmanager
-def _writing_errors(index_dir: Path) -> Iterator[None]:
-    """Turn the errors of a write to the data folder into messages saying what still stands."""
-    try:
-        yield
-    except (WriterBusy, NoCorpusStore) as error:
-        raise click.ClickException(str(error)) from None
-    except StoreDamaged as error:
-        raise click.ClickException(_damaged(error, index_dir)) from None
-    except sqlite3.Error as error:
-        if is_damage(error):
-            raise click.ClickException(_damaged(error, index_dir)) from None
-        raise click.ClickException(_write_failed(error, index_dir)) from None
-    except (OSError, IndexingFailed) as error:
-        raise click.ClickException(_write_failed(error, index_dir)) from None
-
-
-def _write_failed(error: OSError | sqlite3.Error | IndexingFailed, index_dir: Path) -> str:
-    """What went wrong writing to the data folder, and what still stands."""
-    live = live_generation(index_dir)
-    serving = f"generation {live.name} keeps serving as before" if live else "there is no index yet"
-    if isinstance(error, IndexingFailed):
-        return f"indexing failed: {error}. The live index is untouched: {serving}."
-    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
-    return (
-        f"cannot write to {index_dir}: {reason}{where}. The live index is untouched: {serving}. "
-        "Free some space or fix the folder's permissions, then run the command again."
-    )
 
 
 @main.command()
@@ -326,7 +255,7 @@ def crawl(
     except (BadURL, WriterBusy) as error:
         raise click.ClickException(str(error)) from None
     except StoreDamaged as error:
-        raise click.ClickException(_damaged(error, index_dir)) from None
+        raise click.ClickException(damaged(error, index_dir)) from None
     finally:
         progress.finish()
     stats, problems = result.stats, result.problems
@@ -436,7 +365,7 @@ def reindex(reclean: bool, index_dir: Path) -> None:
     (SEARCH_INDEX_WORKERS sets how many). INDEX_DIR must be a data folder with a corpus
     store already. On a terminal, a line shows the articles indexed, the rate and the time left.
     """
-    _data_folder(index_dir)
+    data_folder(index_dir)
     progress = ProgressLine(_progress_stream())
 
     def recleaned(done: Recleaned) -> None:
@@ -450,7 +379,7 @@ def reindex(reclean: bool, index_dir: Path) -> None:
         )
 
     try:
-        with _writing_errors(index_dir):
+        with writing_errors(index_dir):
             result = pipeline.reindex(index_dir, reclean, recleaned, progress)
     finally:
         progress.finish()
@@ -476,7 +405,7 @@ def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     limits = Limits.from_settings()
     try:
         request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, limits)
-        _data_folder(index_dir)
+        data_folder(index_dir)
         with Searcher(index_dir, limits) as searcher:
             response = searcher.search(request)
     except (InvalidRequest, IndexMissing) as error:
@@ -510,7 +439,7 @@ def _terminal(snippet: str) -> str:
 @_index_dir_option
 def stats(index_dir: Path) -> None:
     """Print counts: articles, per source, generations and the size of the index."""
-    _data_folder(index_dir)
+    data_folder(index_dir)
     try:
         if not (index_dir / STORE_FILE).exists():
             # Opening one would make an empty store: stats only looks.
@@ -518,11 +447,11 @@ def stats(index_dir: Path) -> None:
         else:
             _store_counts(index_dir)
     except StoreDamaged as error:
-        raise click.ClickException(_damaged(error, index_dir)) from None
+        raise click.ClickException(damaged(error, index_dir)) from None
     except sqlite3.DatabaseError as error:
         if not is_damage(error):
             raise
-        raise click.ClickException(_damaged(error, index_dir)) from None
+        raise click.ClickException(damaged(error, index_dir)) from None
     live = live_generation(index_dir)
     click.echo(f"live generation: {live.name if live else '(none)'}")
     for generation in list_generations(index_dir):
@@ -645,7 +574,7 @@ def serve(host: str, port: int, workers: int | None, index_dir: Path) -> None:
     from gunicorn.app.base import Application
     from gunicorn.util import import_app
 
-    _data_folder(index_dir)
+    data_folder(index_dir)
 
     os.environ[_SETTING["INDEX_DIR"].env] = str(index_dir)
 
