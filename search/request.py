@@ -38,6 +38,17 @@ class Limits:
         return max(1, self.max_depth // per_page)
 
 
+def refuse_unknown(params: Mapping[str, list[str]], known: tuple[str, ...]) -> None:
+    """Raise InvalidRequest naming the first parameter not in ``known``, and the known ones."""
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise InvalidRequest(
+            f"unknown parameter {unknown[0]!r}; known parameters are: {', '.join(known)}",
+            param=unknown[0],
+            code=UNKNOWN_PARAMETER,
+        )
+
+
 @dataclass
 class SearchRequest:
     """What a reader or a program asks for: the query, filters, order and page."""
@@ -67,14 +78,7 @@ class SearchRequest:
         Raises:
             InvalidRequest: an unknown parameter, a repeated single one, or a bad value.
         """
-        unknown = sorted(set(params) - set(cls.SINGLE) - set(cls.REPEATABLE))
-        if unknown:
-            raise InvalidRequest(
-                f"unknown parameter {unknown[0]!r}; known parameters are: "
-                + ", ".join(cls.SINGLE + cls.REPEATABLE),
-                param=unknown[0],
-                code=UNKNOWN_PARAMETER,
-            )
+        refuse_unknown(params, cls.SINGLE + cls.REPEATABLE)
         single: dict[str, str] = {}
         for name in cls.SINGLE:
             values = params.get(name, [])

@@ -21,8 +21,8 @@ from markupsafe import Markup
 
 from search.article import public_url
 from search.engine.searcher import Searcher
-from search.errors import NOT_UTF8, UNKNOWN_PARAMETER, IndexMissing, InvalidRequest
-from search.request import SearchRequest
+from search.errors import NOT_UTF8, IndexMissing, InvalidRequest
+from search.request import SearchRequest, refuse_unknown
 from web.templating import FEED_PARAMS, feed_url, search_url
 
 bp = Blueprint("views", __name__)
@@ -187,13 +187,7 @@ def api_suggest():
     """Autocomplete: people, topics and title words that begin with ``q``; with
     ``format=opensearch``, as the browsers' search suggestions ask for them."""
     params = _params()
-    unknown = sorted(set(params) - {"q", "limit", "format"})
-    if unknown:
-        raise InvalidRequest(
-            f"unknown parameter {unknown[0]!r}; known parameters are: q, limit, format",
-            unknown[0],
-            UNKNOWN_PARAMETER,
-        )
+    refuse_unknown(params, ("q", "limit", "format"))
     limit = params.get("limit", ["5"])[-1]
     if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 20:
         raise InvalidRequest(f"limit must be a whole number from 1 to 20, not {limit!r}", "limit")
@@ -217,13 +211,7 @@ def feed():
     """The newest matches of a search as an Atom 1.0 feed, for a feed reader to poll: the same
     query and filters as the page; answered 304 when nothing changed (ETag, Last-Modified)."""
     params = _params()
-    unknown = sorted(set(params) - set(FEED_PARAMS))
-    if unknown:
-        raise InvalidRequest(
-            f"unknown parameter {unknown[0]!r}; a feed takes: {', '.join(FEED_PARAMS)}",
-            unknown[0],
-            UNKNOWN_PARAMETER,
-        )
+    refuse_unknown(params, FEED_PARAMS)
     searcher = get_searcher()
     entries = str(min(FEED_ENTRIES, searcher.limits.max_per_page))
     wanted = params | {"sort": ["newest"], "per_page": [entries]}

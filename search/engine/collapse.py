@@ -26,27 +26,26 @@ class Stories:
         # A document without a story (indexed before stories were kept) is one by itself.
         alone = known == 0
         known[alone] = -1 - np.flatnonzero(alone)
-        self.ids = known
         self._alive = sets.alive
         # Each document's story numbered 0, 1, ... (a story's size, counts by array indexing).
-        self._keys, codes = np.unique(known, return_inverse=True)
-        self._codes = codes.astype(np.int32)
-        self._sizes = np.bincount(self._codes[sets.alive], minlength=len(self._keys))
+        keys, codes = np.unique(known, return_inverse=True)
+        self.codes = codes.astype(np.int32)
+        self._sizes = np.bincount(self.codes[sets.alive], minlength=len(keys))
 
     def count(self, docs: np.ndarray) -> int:
         """How many stories the documents ``docs`` belong to (marked, not sorted: a query's
         matches can be most of a million documents)."""
-        held = np.zeros(len(self._keys), dtype=bool)
-        held[self._codes[docs]] = True
+        held = np.zeros(len(self._sizes), dtype=bool)
+        held[self.codes[docs]] = True
         return int(np.count_nonzero(held))
 
     def others(self, docnum: int) -> int:
         """How many other (undeleted) documents tell the story of this one."""
-        return max(0, int(self._sizes[self._codes[docnum]]) - 1)
+        return max(0, int(self._sizes[self.codes[docnum]]) - 1)
 
     def members(self, docnum: int) -> list[int]:
         """The (undeleted) documents of this one's story, in index order, this one left out."""
-        found = np.flatnonzero(self._codes == self._codes[docnum])
+        found = np.flatnonzero(self.codes == self.codes[docnum])
         return [int(d) for d in np.intersect1d(found, self._alive) if d != docnum]
 
 
@@ -86,7 +85,7 @@ def page(ranked: Ranked, found: Stories | None, start: int, end: int) -> list:
         seen: set[int] = set()
         best = []
         for docnum, score in listed:
-            story = int(found.ids[docnum])
+            story = int(found.codes[docnum])
             if story not in seen:
                 seen.add(story)
                 best.append((docnum, score))
