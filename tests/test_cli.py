@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from search import cli, pipeline
+from search import pipeline
+from search.cli import collect
 from search.generations import live_generation
 from search.progress import BYTES, ProgressLine, Step, describe
 from search.sources import find_files
@@ -213,7 +214,7 @@ def test_progress_off_a_terminal_is_a_line_now_and_then():
 @pytest.mark.parametrize("quiet", [False, True])
 def test_quiet_shows_no_progress(tmp_path, monkeypatch, quiet):
     # (a line for every step, off a terminal, as a long ingest would show now and then)
-    monkeypatch.setattr(cli, "ProgressLine", functools.partial(ProgressLine, interval=0))
+    monkeypatch.setattr(collect, "ProgressLine", functools.partial(ProgressLine, interval=0))
     feed = write_jsonl(tmp_path / "feed.jsonl", {"id": "a", "title": "Tide", "body": "Harbour."})
     args = ["-q"] * quiet + ["ingest", str(feed)]
     result = run_cli(*args, data_dir=tmp_path / "index")

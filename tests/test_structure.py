@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 PACKAGES = ("search", "web", "bench", "tests")
 # The read side: what serves a query never imports what writes an index.
 READ_SIDE = ("search.engine.searcher", "search.engine.query", "search.engine.docsets")
-READ_SIDE += ("search.engine.highlight", "search.engine.spelling", "web")
+READ_SIDE += ("search.engine.highlight", "search.engine.spelling", "search.engine.view", "web")
 WRITE_SIDE = ("search.engine.writer", "search.engine.segments")
 MAX_LINES = 500
 

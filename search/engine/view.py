@@ -1,0 +1,161 @@
+"""One version of the index as a thread reads it: which documents a query matches, the best
+of them by score, and the figures the response needs (facets, newest, respellings).
+
+An :class:`IndexView` pairs a thread's Whoosh searcher and parser with the version's cached
+document sets (search.engine.docsets) and respellings (search.engine.spelling), which the
+process's threads share.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+import numpy as np
+from whoosh import collectors, qparser, query
+
+from search.engine import schema, scoring, topk
+from search.engine.bitsets import docnum_array, docnums, mask
+from search.engine.docsets import DocSets
+from search.engine.results import FacetCount
+from search.engine.spelling import Speller
+
+
+@dataclass
+class IndexView:
+    """A thread's Whoosh searcher and parser over one version of the index, with that
+    version's cached document sets and respellings (shared by the process's threads)."""
+
+    searcher: Any
+    parser: qparser.QueryParser
+    sets: DocSets
+    speller: Speller
+    _last_summed: tuple[query.Query, np.ndarray] | None = None
+
+    def docs(self, q: query.Query) -> int:
+        """Every document ``q`` matches, unscored, as a bitset.
+
+        Words and their combinations are answered from cached posting sets; anything else
+        (phrases, wildcards, ranges) by Whoosh's own matcher.
+        """
+        if isinstance(q, query.Term) and isinstance(q.text, str):
+            return self.sets.term(self.searcher.reader(), q.fieldname, q.text)
+        if isinstance(q, query.Every):
+            return self.sets.all
+        if q is query.NullQuery:
+            return 0
+        if type(q) in (query.Or, query.DisjunctionMax):
+            return reduce(operator.or_, (self.docs(sub) for sub in q.subqueries), 0)
+        if type(q) is query.And:
+            return reduce(operator.and_, (self.docs(sub) for sub in q.subqueries), self.sets.all)
+        if type(q) is query.AndNot:
+            return self.docs(q.a) & ~self.docs(q.b)
+        if type(q) is query.AndMaybe:
+            return self.docs(q.a)
+        if type(q) is query.Require:
+            return self.docs(q.a) & self.docs(q.b)
+        return self.sets.matches(self.searcher, q)
+
+    def best(
+        self,
+        q: query.Query,
+        matched: int,
+        limit: int,
+        filtered: bool = False,
+        recency: tuple[float, int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """The ``limit`` best of ``matched`` (the documents ``q`` matches, within any filters)
+        scored by ``q``: (document number, score), best first, ties by document number.
+
+        A query that adds up word scores (plain words, AND/OR/NOT, phrases, feedback) is scored
+        from each word's cached scores, the same figures Whoosh's matchers give; anything else
+        by Whoosh, told the documents of ``matched`` when the request is ``filtered``.
+        ``recency`` (the reader's weight, the newest date in ticks) blends dates into scores.
+        """
+        if not matched:
+            return []  # (Whoosh would read an empty filter as no filter)
+        words = scoring.summed_terms(q)
+        if words is None:
+            # Whoosh, without the pruning of its top-N collector: an array union reports the
+            # largest of its parts' best scores instead of their sum, so pruning by that bound
+            # drops documents that belong in the top.
+            if recency:
+                factors = self.sets.recency_factors(self.searcher.reader(), *recency)
+                ranked = collectors.SortingCollector(scoring.RecencyBlend(factors), limit=limit)
+            else:
+                ranked = collectors.TopCollector(limit, usequality=False, replace=0)
+            found = ranked
+            if filtered:  # (a filter costs Whoosh a check per match: only when it narrows)
+                found = collectors.FilterCollector(ranked, set(docnums(matched)))
+            self.searcher.search_with_collector(q, found)
+            # top_n rather than len() or iteration, which would count every match. A blend's
+            # sort key is the negated blended score.
+            sign = -1 if recency else 1
+            return [(docnum, sign * key) for key, docnum in found.results().top_n]
+        docs = docnum_array(matched, self.sets.size)
+        optional = _optional_words(q, words)
+        if optional and not recency:
+            # (feedback's words only reorder: most matches cannot reach the top with them)
+            base = self._summed(q.a, words[: -len(optional)])[docs]
+            scored = [(*self.sets.term_scores(self.searcher, f, t), b) for f, t, b, _ in optional]
+            return topk.best_with_optional(docs, base, scored, limit)
+        values = self._summed(q, words)[docs]
+        if recency:
+            values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
+        return topk.best(docs, values, limit)
+
+    def _summed(self, q: query.Query, words: list[scoring.ScoredWord]) -> np.ndarray:
+        """Every document's score by ``q`` (0 where it does not match), its words' scores
+        summed in order (the latest kept: feedback scores a query, then its expansion)."""
+        if self._last_summed is not None and self._last_summed[0] == q:
+            return self._last_summed[1]
+        size = self.sets.size
+        scores = np.zeros(size)
+        masks: dict[tuple[query.Query, ...], np.ndarray] = {}
+        for fieldname, text, boost, gates in words:
+            docs, values = self.sets.term_scores(self.searcher, fieldname, text)
+            if gates:
+                if gates not in masks:
+                    gate = reduce(operator.and_, (self.docs(g) for g in gates), self.sets.all)
+                    masks[gates] = mask(gate, size)
+                keep = masks[gates][docs]
+                docs, values = docs[keep], values[keep]
+            scores[docs] += values * boost
+        self._last_summed = (q, scores)
+        return scores
+
+    def facets(self, matched: int) -> dict[str, list[FacetCount]]:
+        """The top values of each facet over ``matched``."""
+        return self.sets.facets(self.searcher.reader(), matched)
+
+    def newest(self, matched: int, count: int) -> list[int]:
+        """The ``count`` newest documents of ``matched``."""
+        return self.sets.newest(self.searcher.reader(), matched, count)
+
+    def respell(self, word: str) -> str | None:
+        """A common near spelling of a rare word, or None."""
+        reader = self.searcher.reader()
+
+        def frequency(stem: str) -> int:  # (from the flat arrays)
+            return self.sets.frequencies(reader, schema.BODY, stem)[0]
+
+        return self.speller.respell(self.searcher, word, frequency)
+
+    def newest_ticks(self) -> int:
+        """The newest publication date of the index, in Whoosh's ticks."""
+        return self.sets.newest_ticks(self.searcher.reader())
+
+
+def _optional_words(q: query.Query, words: list[scoring.ScoredWord]) -> list:
+    """The words of ``q``'s optional part when ``q`` is a query with words that only add to
+    its matches' scores (AndMaybe: feedback's expansion), each boosted up and never gated;
+    else an empty list."""
+    if type(q) is not query.AndMaybe:
+        return []
+    required = scoring.summed_terms(q.a)
+    optional = words[len(required) :] if required is not None else []
+    if all(boost > 0 and not gates for _, _, boost, gates in optional):
+        return optional
+    return []
