@@ -98,10 +98,16 @@ class ProgressLine:
             self.finish()
             self.phase, self.started, self.shown = step.phase, now, now
         finished = bool(step.total) and step.done >= step.total
-        if now - self.shown < self.every and not ((starts or finished) and self.tty):
+        self.show(describe(step, now - self.started), (starts or finished) and self.tty, now)
+
+    def show(self, line: str, force: bool = False, now: float | None = None) -> None:
+        """Show ``line`` if the last was shown long enough ago (or ``force``)."""
+        if self.stream is None:
+            return
+        now = self.clock() if now is None else now
+        if now - self.shown < self.every and not force:
             return
         self.shown = now
-        line = describe(step, now - self.started)
         if self.tty:
             self.stream.write("\r\x1b[2K" + line)
             self.drawn = True

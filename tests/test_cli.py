@@ -223,6 +223,17 @@ def test_quiet_shows_no_progress(tmp_path, monkeypatch, quiet):
     assert ("indexing: " in result.stderr) is not quiet
 
 
+def test_a_status_line_is_shown_at_once_then_every_interval():
+    # (the crawl's status line: off a terminal, the first at once, then one every 5 s at most)
+    clock, out = FakeClock(), io.StringIO()
+    line = ProgressLine(out, tty=False, clock=clock, interval=5)
+    for n in range(12):
+        line.show(f"fetched {n}")
+        clock.now += 1
+    line.show("fetched 99", force=True)
+    assert out.getvalue().splitlines() == ["fetched 0", "fetched 5", "fetched 10", "fetched 99"]
+
+
 def test_describe_without_a_total_or_time():
     assert describe(Step("reading", 7), 0.0) == "reading: 7 articles"
 

@@ -164,9 +164,12 @@ def crawl(
         resume=resume,
         recrawl=recrawl,
     )
-    progress = _CrawlProgress()
+    # (rewritten in place on a terminal, a log line every 5 s otherwise)
+    progress = ProgressLine(progress_stream(), interval=5)
     try:
-        result = pipeline.crawl(index_dir, policy, options, progress)
+        result = pipeline.crawl(
+            index_dir, policy, options, lambda stats: progress.show(_crawl_line(stats))
+        )
     except (BadURL, WriterBusy) as error:
         raise click.ClickException(str(error)) from None
     except StoreDamaged as error:
@@ -205,32 +208,13 @@ def _user_agent() -> str:
     return crawler_user_agent(contact)
 
 
-class _CrawlProgress:
-    """The live status line: rewritten in place on a terminal, a log line every 5 s otherwise."""
-
-    def __init__(self) -> None:
-        self.stream = progress_stream()
-        self.tty = bool(self.stream and self.stream.isatty())
-        self.last = 0.0
-
-    def __call__(self, stats: CrawlStats) -> None:
-        if self.stream is None:
-            return
-        line = (
-            f"fetched {stats.fetched + stats.not_modified}  queued {stats.queued}  "
-            f"indexed {stats.indexed}  skipped {stats.skipped}  errors {stats.errors}  "
-            f"{stats.rate:.1f} pages/s"
-        )
-        if self.tty:
-            click.echo("\r\x1b[2K" + line, nl=False, err=True)
-        elif time.monotonic() - self.last >= 5:
-            click.echo(line, err=True)
-            self.last = time.monotonic()
-
-    def finish(self) -> None:
-        """End the status line, so that what follows starts on a line of its own."""
-        if self.tty:
-            click.echo(err=True)
+def _crawl_line(stats: CrawlStats) -> str:
+    """The crawl's status: what was fetched, queued, indexed, skipped and failed so far."""
+    return (
+        f"fetched {stats.fetched + stats.not_modified}  queued {stats.queued}  "
+        f"indexed {stats.indexed}  skipped {stats.skipped}  errors {stats.errors}  "
+        f"{stats.rate:.1f} pages/s"
+    )
 
 
 @click.command()
