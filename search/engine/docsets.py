@@ -20,6 +20,7 @@ from search.engine import postings, schema, scoring
 from search.engine.bitsets import bits_of, docnum_array, packed
 from search.engine.facets import Facets
 from search.engine.results import FacetCount
+from search.engine.timeline import PublicationDays
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class DocSets:
         self._lengths: dict[str, np.ndarray] = {}  # by field: every document's, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._newest_ticks: int | None = None
+        self._days: PublicationDays | None = None
         self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
         self._idf: dict[tuple[str, str], float] = {}
         self._figures: dict[str, scoring.FieldFigures | None] = {}
@@ -410,6 +412,12 @@ class DocSets:
             ticks = self.ticks(reader)[self.alive]
             self._newest_ticks = int(ticks.max(initial=0))
         return self._newest_ticks
+
+    def publication_days(self, reader) -> PublicationDays:
+        """Each live document's publication day, for timelines (read once)."""
+        if self._days is None:
+            self._days = PublicationDays(self.ticks(reader), self.alive)
+        return self._days
 
     def ticks(self, reader) -> np.ndarray:
         """Each document's publication date in ticks, 0 when undated (read once)."""

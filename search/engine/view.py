@@ -19,7 +19,7 @@ from whoosh import collectors, qparser, query
 from search.engine import schema, scoring, topk
 from search.engine.bitsets import docnum_array, docnums, mask
 from search.engine.docsets import DocSets
-from search.engine.results import FacetCount
+from search.engine.results import FacetCount, Timeline
 from search.engine.spelling import Speller
 
 
@@ -129,6 +129,11 @@ class IndexView:
     def facets(self, matched: int) -> dict[str, list[FacetCount]]:
         """The top values of each facet over ``matched``."""
         return self.sets.facets(self.searcher.reader(), matched)
+
+    def timeline(self, matched: int, unit: str | None) -> Timeline:
+        """``matched`` over time, by ``unit`` or one that fits (search.engine.timeline)."""
+        days = self.sets.publication_days(self.searcher.reader())
+        return days.timeline(matched, self.sets.all, unit)
 
     def newest(self, matched: int, count: int) -> list[int]:
         """The ``count`` newest documents of ``matched``."""
