@@ -15,6 +15,7 @@ date are in no bucket: ``Timeline.undated`` counts them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
@@ -87,18 +88,26 @@ def _dates(days: np.ndarray) -> list[date]:
 class PublicationDays:
     """Each live document's publication day, for counting any set of matches by period."""
 
-    def __init__(self, ticks: np.ndarray, alive: np.ndarray):
+    def __init__(
+        self,
+        ticks: np.ndarray,
+        alive: np.ndarray,
+        docnums: Callable[[int], np.ndarray] | None = None,
+    ):
         """``ticks``: every document's publication date in Whoosh's ticks (0: undated);
-        ``alive``: the live documents, in order."""
+        ``alive``: the live documents, in order; ``docnums``: the documents of a bitset, in
+        order (search.engine.bitsets.docnum_array, or a cache of its latest answers)."""
         self.size = len(ticks)
         self.alive = alive
+        self.docnums = docnums or (lambda bits: docnum_array(bits, self.size))
         days = ticks[alive] // TICKS_PER_DAY - _EPOCH_DAY
         dated = ticks[alive] > 0
         # The days on which anything was published (since 1970-01-01), in order; a
         # document's code is its day's place among them, len(self.days) when it has none
         # (deleted documents too: they are never counted).
         self.days, codes = np.unique(days[dated], return_inverse=True)
-        self.codes = np.full(self.size, len(self.days), dtype=np.int32)
+        # (numpy's platform integers: bincount counts them without a converted copy)
+        self.codes = np.full(self.size, len(self.days), dtype=np.intp)
         self.codes[alive[dated]] = codes.reshape(-1)
         self.everything = self._count(alive)
 
@@ -113,8 +122,8 @@ class PublicationDays:
         if matched == everything:
             return self.everything
         if 2 * matched.bit_count() > len(self.alive):
-            return self.everything - self._count(docnum_array(everything & ~matched, self.size))
-        return self._count(docnum_array(matched, self.size))
+            return self.everything - self._count(self.docnums(everything & ~matched))
+        return self._count(self.docnums(matched))
 
     def timeline(self, matched: int, everything: int, asked: str | None = None) -> Timeline:
         """The timeline of the documents of ``matched``: every period of their span, in the
