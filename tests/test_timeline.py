@@ -341,6 +341,16 @@ def test_a_bar_narrows_within_the_dates_already_asked_for(client):
     assert html.unescape(chip.group(1)) == "/?q=harvest"  # removes the period
 
 
+def test_a_bar_leaves_the_unit_asked_for_to_the_narrower_span(client):
+    found = bars(client.get("/?q=harvest&bucket=year").get_data(as_text=True))
+    assert found[0] == ("/?q=harvest&from=2020-01-01&to=2020-12-31", "2020: 1 article")
+    assert [label for _, label in found] == [
+        "2020: 1 article",
+        "2024: 6 articles",
+        "2025: 1 article",
+    ]
+
+
 def test_the_page_has_no_timeline_for_one_period_or_none(client):
     for query in ("q=wheat", "q=sorghum", "q=zzyzxq", "q=harvest&page=9"):
         assert '<figure class="timeline"' not in client.get("/?" + query).get_data(as_text=True)

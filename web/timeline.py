@@ -58,7 +58,8 @@ def chart(timeline: Timeline, req: dict[str, Any]) -> dict[str, Any] | None:
     its first and last periods; None when fewer than two periods hold the matches.
 
     A bar's link narrows the search to its period, within any dates the search already has
-    (the first and last periods may run past them), so that it finds the bar's count.
+    (the first and last periods may run past them), so that it finds the bar's count; its
+    timeline then takes the unit that fits the period.
     """
     buckets = timeline.buckets
     if len(buckets) < 2:
@@ -72,7 +73,9 @@ def chart(timeline: Timeline, req: dict[str, Any]) -> dict[str, Any] | None:
         if bucket.count:
             start = max(bucket.start, low) if low else bucket.start
             end = min(bucket.end, high) if high else bucket.end
-            href = search_url(req, **{"from": start.isoformat(), "to": end.isoformat()})
+            dates = {"from": start.isoformat(), "to": end.isoformat()}
+            # (without the unit asked for, if any: the narrower span takes its own)
+            href = search_url(req, bucket=None, **dates)
         label = f"{period(bucket)}: {_articles(bucket.count)}"
         bars.append(Bar(i * SLOT, round(HEIGHT - height, 2), round(height, 2), label, href))
     return {
