@@ -11,6 +11,7 @@ from search import settings
 from search.errors import BAD_QUERY, UNKNOWN_PARAMETER, InvalidRequest
 
 SORTS = ("relevance", "newest")
+BUCKETS = ("day", "week", "month", "year")  # the periods of a timeline
 MAX_STORY = 2**63 - 1  # story ids are positive 64-bit numbers
 
 
@@ -66,9 +67,11 @@ class SearchRequest:
     explain: bool = False  # return each hit's score broken down by field and word
     collapse: bool = True  # one hit per story (its best ranked article); paging by stories
     story: int | None = None  # only the articles of this story
+    bucket: str | None = None  # the timeline's period (one of BUCKETS); None: fit to its span
 
     SINGLE = ("q", "from", "to", "sort", "page", "per_page", "recency", "explain", "collapse")
     SINGLE += ("story",)
+    SINGLE += ("bucket",)
     REPEATABLE = ("topic", "person", "source")
 
     @classmethod
@@ -113,6 +116,7 @@ class SearchRequest:
             explain=_flag(single, "explain"),
             collapse=_flag(single, "collapse", default=True),
             story=_integer(single, "story", None, 1, MAX_STORY),
+            bucket=_bucket(single),
         )
         if request.date_from and request.date_to and request.date_from > request.date_to:
             raise InvalidRequest(
@@ -136,6 +140,7 @@ class SearchRequest:
             "explain": self.explain,
             "collapse": self.collapse,
             "story": self.story,
+            "bucket": self.bucket,
         }
 
     @property
@@ -189,6 +194,17 @@ def _flag(single: dict[str, str], name: str, default: bool = False) -> bool:
     if raw not in ("", "0", "1", "true", "false"):
         raise InvalidRequest(f"{name} must be 1 or 0, not {raw!r}", name)
     return default if raw == "" else raw in ("1", "true")
+
+
+def _bucket(single: dict[str, str]) -> str | None:
+    raw = single.get("bucket", "").strip()
+    if raw and raw not in BUCKETS:
+        raise InvalidRequest(
+            f"bucket must be one of {', '.join(BUCKETS)} (or empty: fit to the matches' span),"
+            f" not {raw!r}",
+            "bucket",
+        )
+    return raw or None
 
 
 def _date(single: dict[str, str], name: str) -> date | None:

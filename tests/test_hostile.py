@@ -186,6 +186,18 @@ HOSTILE = [
     ("topic=" + "x" * 201, 400, "not a valid topic"),
     ("source=%00", 400, "not a valid source"),
     ("person=" + quote("Smith, John"), 200, None),
+    # The timeline's unit (bucket).
+    ("bucket=hour", 400, "bucket must be one of day, week, month, year"),
+    ("bucket=DAY", 400, "not 'DAY'"),
+    ("bucket=day&bucket=week", 400, "'bucket' may be given only once"),
+    ("bucket=" + "y" * 5000, 400, "bucket must be one of"),
+    ("bucket=%00", 400, "bucket must be one of"),
+    ("bucket=%FF", 400, "'bucket' is not text"),
+    ("bucket=" + quote("<script>alert(1)</script>"), 400, "bucket must be one of"),
+    ("bucket[]=day", 400, "unknown parameter 'bucket[]'"),
+    ("bucket=day&q=oil", 200, None),
+    ("bucket=year&from=2026-01-01&to=2026-01-01", 200, None),
+    ("bucket=", 200, None),
 ]
 
 

@@ -59,7 +59,7 @@ def test_response_shape_follows_the_contract(client):
         "score",
         "snippet",
     }
-    assert set(body["facets"]) == {"topics", "people", "sources", "months"}
+    assert set(body["facets"]) == {"topics", "people", "sources", "months", "timeline"}
     # Facets count all matches, not just the page.
     assert sum(f["count"] for f in body["facets"]["sources"]) == body["total"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, unquote_to_bytes, urlencode, urlsplit
 
@@ -23,6 +23,7 @@ from search.article import public_url
 from search.engine.searcher import Searcher
 from search.errors import NOT_UTF8, IndexMissing, InvalidRequest
 from search.request import SearchRequest, refuse_unknown
+from web import timeline
 from web.templating import FEED_PARAMS, feed_url, search_url
 
 bp = Blueprint("views", __name__)
@@ -76,7 +77,6 @@ def search_page():
     search_request = SearchRequest.from_params(_params(), searcher.limits)
     response = searcher.search(search_request)
     last_page = max(1, response.pages)
-    months = [{**m.to_dict(), **_month_range(m.value)} for m in response.facets["months"]]
     # A page past the last one (an old link, a shortened search): the request is well formed,
     # so a 200 as the JSON API answers it, saying so and linking back to the last page.
     past_end = search_request.page > last_page
@@ -85,11 +85,12 @@ def search_page():
         replace(hit, title_html=Markup(hit.title_html), snippet=Markup(hit.snippet))
         for hit in response.results
     ]
+    req = search_request.to_params()
     return render_template(
         "search.html",
         r=response,
-        months=months,
-        req=search_request.to_params(),
+        timeline=timeline.chart(response.timeline, req) if response.results else None,
+        req=req,
         last_page=last_page,
         past_end=past_end,
     )
@@ -259,10 +260,3 @@ def api_health():
         return jsonify(get_searcher().health())
     except IndexMissing as error:
         return jsonify({"status": "unavailable", "reason": error.public}), 503
-
-
-def _month_range(value: str) -> dict[str, str]:
-    """Label and date range of a "YYYY-MM" facet value."""
-    first = date.fromisoformat(value + "-01")
-    last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
-    return {"label": f"{first:%B %Y}", "from": first.isoformat(), "to": last.isoformat()}

@@ -20,6 +20,7 @@ from search.engine import postings, schema, scoring
 from search.engine.bitsets import bits_of, docnum_array, packed
 from search.engine.facets import Facets
 from search.engine.results import FacetCount
+from search.engine.timeline import PublicationDays
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ class DocSets:
         self._lengths: dict[str, np.ndarray] = {}  # by field: every document's, -1 unread
         self._date_rank: np.ndarray | None = None  # each document's place, newest first
         self._newest_ticks: int | None = None
+        self._days: PublicationDays | None = None
+        self._decoded: list[tuple[int, np.ndarray]] = []  # the latest bitsets' documents
         self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
         self._idf: dict[tuple[str, str], float] = {}
         self._figures: dict[str, scoring.FieldFigures | None] = {}
@@ -397,8 +400,8 @@ class DocSets:
             return self._everything
         if self._facets is None:
             self._facets = Facets(list(self._parts(reader.leaf_readers())), self.alive)
-        docs = docnum_array(matched, self.size)
-        counts = self._facets.top(docs, lambda: docnum_array(self.all & ~matched, self.size))
+        docs = self.docnums(matched)
+        counts = self._facets.top(docs, lambda: self.docnums(self.all & ~matched))
         if matched == self.all:
             self._everything = counts
         return counts
@@ -410,6 +413,22 @@ class DocSets:
             ticks = self.ticks(reader)[self.alive]
             self._newest_ticks = int(ticks.max(initial=0))
         return self._newest_ticks
+
+    def docnums(self, bits: int) -> np.ndarray:
+        """The documents of a bitset, in order (the latest two kept: a search's facets,
+        timeline and newest matches ask for its matches, or for the rest of the index)."""
+        for known, docs in self._decoded:
+            if known is bits or known == bits:
+                return docs
+        docs = docnum_array(bits, self.size)
+        self._decoded = [(bits, docs), *self._decoded[:1]]
+        return docs
+
+    def publication_days(self, reader) -> PublicationDays:
+        """Each live document's publication day, for timelines (read once)."""
+        if self._days is None:
+            self._days = PublicationDays(self.ticks(reader), self.alive, self.docnums)
+        return self._days
 
     def ticks(self, reader) -> np.ndarray:
         """Each document's publication date in ticks, 0 when undated (read once)."""
@@ -458,7 +477,7 @@ class DocSets:
             order = alive[np.lexsort((alive, -self.ticks(reader)[alive]))]
             self._date_rank = np.zeros(self.size, dtype=np.int64)
             self._date_rank[order] = np.arange(len(order))
-        docs = docnum_array(matched, self.size)
+        docs = self.docnums(matched)
         ranks = self._date_rank[docs]
         if len(docs) > count:
             docs, ranks = (a[np.argpartition(ranks, count)[:count]] for a in (docs, ranks))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 from search.article import Article, public_url
@@ -95,6 +95,36 @@ class FacetCount:
         return {"value": self.value, "count": self.count}
 
 
+@dataclass(frozen=True)
+class TimelineBucket:
+    """One period of the timeline: its first and last day, and how many matches it holds."""
+
+    start: date
+    end: date  # the period's last day, inclusive
+    count: int
+    unit: str  # day, week (from Monday), month or year
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "count": self.count,
+            "unit": self.unit,
+        }
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The matches over time (search.engine.timeline): every period of their span in one
+    ``unit`` (None when no match is dated), in order, and how many matches have no date."""
+
+    unit: str | None = None
+    buckets: list[TimelineBucket] = field(default_factory=list)
+    undated: int = 0
+    notice: str | None = None  # why the unit is not the one the request asked for
+
+
 @dataclass
 class SearchResponse:
     """The answer to a search request, as the search contract describes it."""
@@ -108,6 +138,7 @@ class SearchResponse:
     notices: list[str] = field(default_factory=list)
     generation: str | None = None
     stories: int = 0  # how many stories the matches tell (``total`` counts articles)
+    timeline: Timeline = field(default_factory=Timeline)  # over every match, as the facets
     took_ms: float = 0.0
 
     def neighbours(self) -> tuple[int | None, int | None]:
@@ -137,7 +168,8 @@ class SearchResponse:
             **links,
             "results": [hit.to_dict() for hit in self.results],
             "facets": {
-                name: [count.to_dict() for count in counts] for name, counts in self.facets.items()
+                **{name: [c.to_dict() for c in counts] for name, counts in self.facets.items()},
+                "timeline": [bucket.to_dict() for bucket in self.timeline.buckets],
             },
             "suggestion": self.suggestion,
             "notices": self.notices,

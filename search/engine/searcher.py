@@ -239,6 +239,8 @@ class Searcher:
         total = matched.bit_count()
         found = collapse.matched_stories(stories, matched, view.sets.size)
         shown = found if request.collapse else total
+        timeline = view.timeline(matched, request.bucket)
+        notices = notices + [timeline.notice] if timeline.notice else notices
         response = SearchResponse(
             request=request.to_params(),
             total=total,
@@ -246,6 +248,7 @@ class Searcher:
             pages=min(math.ceil(shown / request.per_page), self.limits.last_page(request.per_page)),
             results=hits,
             facets=view.facets(matched),
+            timeline=timeline,
             suggestion=self._suggest(request, view) if request.q else None,
             notices=notices,
             generation=self._generation.name if self._generation else None,

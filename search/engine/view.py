@@ -17,9 +17,9 @@ import numpy as np
 from whoosh import collectors, qparser, query
 
 from search.engine import schema, scoring, topk
-from search.engine.bitsets import docnum_array, docnums, mask
+from search.engine.bitsets import docnums, mask
 from search.engine.docsets import DocSets
-from search.engine.results import FacetCount
+from search.engine.results import FacetCount, Timeline
 from search.engine.spelling import Speller
 
 
@@ -94,7 +94,7 @@ class IndexView:
             # sort key is the negated blended score.
             sign = -1 if recency else 1
             return [(docnum, sign * key) for key, docnum in found.results().top_n]
-        docs = docnum_array(matched, self.sets.size)
+        docs = self.sets.docnums(matched)
         optional = _optional_words(q, words)
         if optional and not recency:
             # (feedback's words only reorder: most matches cannot reach the top with them)
@@ -129,6 +129,11 @@ class IndexView:
     def facets(self, matched: int) -> dict[str, list[FacetCount]]:
         """The top values of each facet over ``matched``."""
         return self.sets.facets(self.searcher.reader(), matched)
+
+    def timeline(self, matched: int, unit: str | None) -> Timeline:
+        """``matched`` over time, by ``unit`` or one that fits (search.engine.timeline)."""
+        days = self.sets.publication_days(self.searcher.reader())
+        return days.timeline(matched, self.sets.all, unit)
 
     def newest(self, matched: int, count: int) -> list[int]:
         """The ``count`` newest documents of ``matched``."""
