@@ -178,6 +178,23 @@ def test_searcher_picks_up_a_new_generation_without_restart(data_dir, tmp_path):
     assert response.total == 2 and response.generation == live_generation(data_dir).name
 
 
+def test_a_running_searcher_finds_an_updated_article_once_in_its_new_version(
+    data_dir, tmp_path
+):
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2), article(3)))
+    searcher = Searcher(data_dir)
+    request = SearchRequest.from_params({"q": ["harbours"]}, Limits())
+    assert searcher.search(request).total == 3
+    changed = article(3, title="Story 3 about harbours and tides")
+    ingest(data_dir, write_jsonl(tmp_path / "b.jsonl", changed))  # an update in the live one
+    response = searcher.search(request)
+    assert sorted(hit.id for hit in response.results) == ["a1", "a2", "a3"]
+    assert response.total == 3
+    assert [h.title for h in response.results if h.id == "a3"] == [changed["title"]]
+    tides = SearchRequest.from_params({"q": ["tides"]}, Limits())
+    assert [hit.id for hit in searcher.search(tides).results] == ["a3"]
+
+
 def test_web_keeps_answering_during_reindex(data_dir, tmp_path):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", *(article(n) for n in range(60))))
     client = create_app({"INDEX_DIR": str(data_dir)}).test_client()

@@ -97,27 +97,24 @@ class Searcher:
                 *self._shared_by(searcher, generation),
             )
             local.generation = generation
-            self._track(searcher, close_previous=True)
+            self._track(searcher)
         elif not current.searcher.up_to_date():
-            if current.searcher.doc_count_all():
-                # refresh() hands the segments it can reuse to the new searcher and closes the
-                # rest.
-                searcher, close_previous = current.searcher.refresh(), False
-            else:  # Whoosh's refresh() fails on an index that had no segment: open anew
-                searcher, close_previous = index.searcher(weighting=self.ranking.weighting()), True
+            # A new searcher, not Whoosh's refresh(): refresh() hands on the readers of
+            # segments it already had, with the deletions they had then, so an article
+            # updated since would be found in its old version as well as its new one.
+            searcher = index.searcher(weighting=self.ranking.weighting())
             local.view = IndexView(searcher, current.parser, *self._shared_by(searcher, generation))
-            self._track(searcher, close_previous=close_previous)
+            self._track(searcher)
         return local.view
 
-    def _track(self, searcher, close_previous: bool) -> None:
+    def _track(self, searcher) -> None:
         """Remember the calling thread's Whoosh searcher, so that its files are closed.
 
-        Closes the thread's previous searcher (unless refresh() already did) and those of
-        threads that have ended.
+        Closes the thread's previous searcher and those of threads that have ended.
         """
         with self._lock:
             previous = self._open.pop(threading.get_ident(), None)
-            if previous is not None and close_previous:
+            if previous is not None:
                 previous.close()
             alive = {thread.ident for thread in threading.enumerate()}
             for ident in [i for i in self._open if i not in alive]:
