@@ -10,7 +10,6 @@ from collections.abc import Callable
 import numpy as np
 
 from search.engine import schema
-from search.engine.bitsets import docnum_array
 from search.engine.docsets import DocSets
 
 # Ranked documents: (document number, score or None), best first, at most as many as asked.
@@ -64,9 +63,9 @@ def stories(sets: DocSets, reader) -> Stories:
     return found
 
 
-def matched_stories(found: Stories, matched: int, size: int) -> int:
-    """How many stories the documents of the bitset ``matched`` belong to."""
-    return found.count(docnum_array(matched, size)) if matched else 0
+def matched_stories(found: Stories, matched: np.ndarray) -> int:
+    """How many stories the ``matched`` documents (in order) belong to."""
+    return found.count(matched) if len(matched) else 0
 
 
 def page(ranked: Ranked, found: Stories | None, start: int, end: int) -> list:

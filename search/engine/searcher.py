@@ -234,7 +234,7 @@ class Searcher:
             hit = self._hit(searcher, docnum, score, terms, explain)
             hits.append(replace(hit, versions=stories.others(docnum)))
         total = matched.bit_count()
-        found = collapse.matched_stories(stories, matched, view.sets.size)
+        found = collapse.matched_stories(stories, view.sets.docnums(matched))
         shown = found if request.collapse else total
         timeline = view.timeline(matched, request.bucket)
         notices = notices + [timeline.notice] if timeline.notice else notices
