@@ -45,6 +45,12 @@ SETTINGS = [
         "Sites whose pages may call the JSON API (origins such as https://example.org, "
         "separated by spaces or commas; * for any); empty: none.",
     ),
+    Setting(
+        "FEEDBACK",
+        0.3,
+        "The share of a query that pseudo-relevance feedback's words weigh, from 0 (off) to "
+        "below 1 (docs/scaling.md: what turning it off saves at a million articles, and costs).",
+    ),
     Setting("LOCK_TIMEOUT", 60.0, "Seconds an ingest or reindex waits for another to finish."),
     Setting("KEEP_GENERATIONS", 2, "Index generations kept on disk, the live one included."),
     Setting(
@@ -82,7 +88,13 @@ def from_env(name: str) -> Any:
     raw = os.environ.get(setting.env)
     if raw is None:
         return setting.default
-    return type(setting.default)(raw)
+    kind = type(setting.default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(
+            f"{setting.env} must be {'an integer' if kind is int else 'a number'}, not {raw!r}"
+        ) from None
 
 
 def cores() -> int:

@@ -178,9 +178,7 @@ def test_searcher_picks_up_a_new_generation_without_restart(data_dir, tmp_path):
     assert response.total == 2 and response.generation == live_generation(data_dir).name
 
 
-def test_a_running_searcher_finds_an_updated_article_once_in_its_new_version(
-    data_dir, tmp_path
-):
+def test_a_running_searcher_finds_an_updated_article_once_in_its_new_version(data_dir, tmp_path):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2), article(3)))
     searcher = Searcher(data_dir)
     request = SearchRequest.from_params({"q": ["harbours"]}, Limits())

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from search import settings
+from search.engine.scoring import Ranking
 from search.engine.searcher import Searcher
 from search.request import Limits
 from web import cors, errors, metrics, security, templating, views
@@ -24,7 +25,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     # The one searcher of this process, reached by the views through views.get_searcher().
     app.extensions["searcher"] = Searcher(
-        app.config["INDEX_DIR"], Limits.from_settings(app.config.__getitem__)
+        app.config["INDEX_DIR"],
+        Limits.from_settings(app.config.__getitem__),
+        Ranking.from_settings(app.config.__getitem__),
     )
     app.register_blueprint(views.bp)
     errors.init_app(app)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from search.cli.options import index_dir_option
+from search.engine.scoring import Ranking
 from search.engine.searcher import Searcher
 from search.errors import IndexMissing, InvalidRequest
 from search.folder_messages import data_folder
@@ -32,10 +33,11 @@ def query(text: str, as_json: bool, limit: int, index_dir: Path) -> None:
     limits = Limits.from_settings()
     try:
         request = SearchRequest.from_params({"q": [text], "per_page": [str(limit)]}, limits)
+        ranking = Ranking.from_settings()
         data_folder(index_dir)
-        with Searcher(index_dir, limits) as searcher:
+        with Searcher(index_dir, limits, ranking) as searcher:
             response = searcher.search(request)
-    except (InvalidRequest, IndexMissing) as error:
+    except (InvalidRequest, IndexMissing, ValueError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))

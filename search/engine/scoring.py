@@ -13,6 +13,7 @@ import numpy as np
 from whoosh import query, scoring, sorting
 from whoosh.util.times import datetime_to_long
 
+from search import settings
 from search.engine import schema
 
 
@@ -80,7 +81,25 @@ class Ranking:
     # the reader's own words as in RM3 (0: no feedback). .5 scored .003 more on the four
     # collections (every one within .007); .3 keeps the reader's words weightier, for the
     # collections where feedback drifts (news: copies and follow-ups of one story).
-    feedback: float = 0.3
+    # An operator may trade it for speed (the setting FEEDBACK).
+    feedback: float = settings.default("FEEDBACK")
+
+    @classmethod
+    def from_settings(cls, setting: Callable[[str], Any] = settings.from_env) -> Ranking:
+        """The shipped ranking with the operator's FEEDBACK (``setting`` reads one by name:
+        by default from the environment, or from a web app's config).
+
+        Raises:
+            ValueError: FEEDBACK is not a number from 0 to below 1.
+        """
+        share = setting("FEEDBACK")
+        try:
+            feedback = float(share)
+        except (TypeError, ValueError):
+            feedback = -1.0
+        if not 0 <= feedback < 1:
+            raise ValueError(f"SEARCH_FEEDBACK must be a number from 0 to below 1, not {share!r}")
+        return cls(feedback=feedback)
 
     def weighting(self) -> scoring.WeightingModel:
         """The weighting model searches rank by."""
