@@ -53,6 +53,12 @@ SETTINGS = [
         "Processes that write a new index generation (reindex, a first ingest); 0: one per core.",
     ),
     Setting(
+        "ALIASES",
+        "",
+        "File of name aliases (canonical name = variant | variant, one a line) applied by the "
+        "next ingest or reindex; empty: aliases.txt in the data folder, when there is one.",
+    ),
+    Setting(
         "CRAWL_CONTACT",
         "",
         "URL or e-mail for site owners, sent in the crawler's User-Agent (set it before crawling).",

@@ -21,6 +21,7 @@ from search.engine.bitsets import docnum_array, docnums, mask
 from search.engine.docsets import DocSets
 from search.engine.results import FacetCount
 from search.engine.spelling import Speller
+from search.names import NameTable
 
 
 @dataclass
@@ -32,6 +33,7 @@ class IndexView:
     parser: qparser.QueryParser
     sets: DocSets
     speller: Speller
+    names: NameTable | None = None  # the canonical people and topics (search.names)
     _last_summed: tuple[query.Query, np.ndarray] | None = None
 
     def docs(self, q: query.Query) -> int:
