@@ -20,6 +20,7 @@ words of the values as written stay searchable.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -48,6 +49,7 @@ _NOT_KEY = re.compile(r"[\W_]+")
 _SLUG = re.compile(r"[^\s]*[-_][^\s]*")
 
 
+@functools.lru_cache(maxsize=100_000)
 def name_key(value: str) -> str:
     """The folded form two spellings of one name share: lower case, no accents, words split
     at hyphens, underscores and punctuation ("James-Baker", "JAMES BAKER" -> "james baker")."""
@@ -203,6 +205,7 @@ class NameTable:
                 people.setdefault(name_key(found), found)
         topics: dict[str, str] = {}
         table = self.canonical[TOPICS]
+        given = None
         for value in article.topics:
             key = name_key(value)
             found = table.get(key)
@@ -211,7 +214,9 @@ class NameTable:
                 if record and key:
                     table[key] = found
             folded = name_key(found)
-            if found and folded not in people and key not in people:
+            if given is None:  # the people's keys, as written and canonical
+                given = {name_key(v) for v in article.people}.union(people)
+            if found and folded not in given and key not in given:
                 topics.setdefault(folded, found)
         if record:
             self._note(PEOPLE, article.people, set(people.values()))

@@ -329,9 +329,7 @@ def article_document(
     and counted by their canonical values in ``names`` (search.names; ``record``: add the
     values it has not seen), searched as written."""
     published = _naive_utc(article.published)
-    people, topics = (
-        names.apply(article, record) if names else (article.people, article.topics)
-    )
+    people, topics = names.apply(article, record) if names else (article.people, article.topics)
     doc: dict[str, Any] = {
         ID: article.id,
         URL: article.url,

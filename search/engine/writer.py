@@ -62,8 +62,9 @@ def build_generation(
 ) -> tuple[Generation, int]:
     """Index ``articles`` into a new generation, then make it live; return it and its size.
 
-    ``names`` gives the canonical people and topics (search.names); without it they are
-    learnt from ``articles`` when it is a list, with the data folder's aliases.
+    ``names`` gives the canonical people and topics (search.names, learnt from the same
+    articles); without it, each value's is its alias in the data folder's aliases file or
+    its first spelling.
 
     ``total`` (the number of articles, when ``articles`` has no length) lets the work be shared
     by up to ``workers`` processes, each with MIN_SHARE articles at least (by default the
@@ -78,11 +79,7 @@ def build_generation(
         workers = settings.from_env("INDEX_WORKERS")
     workers = min(workers or settings.cores(), (total or 0) // MIN_SHARE)
     if names is None:
-        aliases = canonical_names.load_aliases(data_dir)
-        if isinstance(articles, Sized):
-            names = canonical_names.learn(canonical_names.rows_of(articles), aliases)
-        else:
-            names = canonical_names.NameTable(aliases)
+        names = canonical_names.NameTable(canonical_names.load_aliases(data_dir))
     prune(data_dir, keep)
     generation = _new_generation(data_dir)
     writer = None
@@ -357,7 +354,11 @@ def update_live(
     if live is None or not live.path.is_dir():
         # The first articles of a data folder make its first generation (the faster writer),
         # as do all the articles again when the live generation is gone.
-        return build_generation(data_dir, articles, progress=progress)[1]
+        names = None
+        if isinstance(articles, Sized):
+            aliases = canonical_names.load_aliases(data_dir)
+            names = canonical_names.learn(canonical_names.rows_of(articles), aliases)
+        return build_generation(data_dir, articles, progress=progress, names=names)[1]
     ix = schema.open_index(live.path)
     count = 0
     lexicon = Lexicon.load(live.path)
