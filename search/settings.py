@@ -55,8 +55,8 @@ SETTINGS = [
     Setting(
         "ALIASES",
         "",
-        "File of name aliases (canonical name = variant | variant, one a line) applied by the "
-        "next ingest or reindex; empty: aliases.txt in the data folder, when there is one.",
+        "File of name aliases (a line each: the canonical name, =, its other spellings) read "
+        "by ingest, crawl and reindex; empty: aliases.txt in the data folder, when there is one.",
     ),
     Setting(
         "CRAWL_CONTACT",

@@ -186,6 +186,10 @@ HOSTILE = [
     ("topic=" + "x" * 201, 400, "not a valid topic"),
     ("source=%00", 400, "not a valid source"),
     ("person=" + quote("Smith, John"), 200, None),
+    # Filter values are folded to a name's key (search.names): ones that fold to nothing.
+    ("person=" + quote("\u0301\u0301-_"), 200, None),
+    ("topic=" + quote("--- | = #"), 200, None),
+    ("person=" + quote("\ufb01\u00e9" * 100), 200, None),
 ]
 
 
