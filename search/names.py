@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -267,6 +268,23 @@ class NameTable:
             logger.warning("cannot read %s: %s", path, error)
             return None
         return table
+
+
+class TableLoader:
+    """A generation's table, read from its folder the first time it is asked for (searches
+    without a person or topic filter never need it); thread-safe."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._table: NameTable | None = None
+        self._read = False
+
+    def table(self) -> NameTable | None:
+        with self._lock:
+            if not self._read:
+                self._table, self._read = NameTable.load(self.folder), True
+            return self._table
 
 
 def _ends_with(full: str, surname: str) -> bool:

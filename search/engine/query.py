@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from datetime import time as dtime
 from itertools import islice
@@ -251,14 +251,18 @@ def _exclusions(q: query.Query) -> query.Query:
 _CANONICAL_KINDS = {"person": PEOPLE, "topic": TOPICS}
 
 
-def filter_query(request: SearchRequest, names: NameTable | None = None) -> query.Query | None:
+def filter_query(
+    request: SearchRequest, names: Callable[[], NameTable | None] | None = None
+) -> query.Query | None:
     """The request's filters as a query (None without any). A person or topic is looked for
-    by its canonical value in ``names``, so any spelling of it filters the same."""
+    by its canonical value in the table ``names()`` gives, so any spelling of it filters the
+    same (the table is asked for only when the request has such a filter)."""
     parts: list[query.Query] = []
     for name, fieldname in schema.FILTER_FIELDS.items():
         values = getattr(request, name)
-        if names is not None and name in _CANONICAL_KINDS:
-            values = [names.lookup(_CANONICAL_KINDS[name], value) for value in values]
+        table = names() if values and names and name in _CANONICAL_KINDS else None
+        if table is not None:
+            values = [table.lookup(_CANONICAL_KINDS[name], value) for value in values]
         parts += [query.Term(fieldname, value) for value in values]
     if request.date_from or request.date_to:
         start = datetime.combine(request.date_from, dtime.min) if request.date_from else None
