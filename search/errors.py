@@ -58,3 +58,8 @@ class StoreDamaged(Exception):
 
 class IndexingFailed(RuntimeError):
     """An indexing worker process stopped, or failed in a way that cannot be passed on."""
+
+
+class BadAliases(ValueError):
+    """The aliases file of names (search.names) cannot be read or is malformed; the message
+    names the file and the line."""

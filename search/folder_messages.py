@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from search.errors import IndexingFailed, NoCorpusStore, StoreDamaged, WriterBusy
+from search.errors import BadAliases, IndexingFailed, NoCorpusStore, StoreDamaged, WriterBusy
 from search.generations import GENERATIONS_DIR, LIVE_FILE, LOCK_FILE, live_generation
 from search.store import STORE_FILE, is_damage
 
@@ -54,7 +54,7 @@ def writing_errors(index_dir: Path) -> Iterator[None]:
     """Turn the errors of a write to the data folder into messages saying what still stands."""
     try:
         yield
-    except (WriterBusy, NoCorpusStore) as error:
+    except (WriterBusy, NoCorpusStore, BadAliases) as error:
         raise click.ClickException(str(error)) from None
     except StoreDamaged as error:
         raise click.ClickException(damaged(error, index_dir)) from None

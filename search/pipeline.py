@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from search import settings
+from search import names, settings
 from search.article import Article
 from search.clean import CleanError, clean_document
 from search.crawl.crawl import Crawler, CrawlOptions, CrawlStats
@@ -88,6 +88,7 @@ def ingest(
     """
     result = Ingested(skipped=list(missed))
     started = time.monotonic()
+    names.load_aliases(index_dir)  # a malformed aliases file stops the ingest before it starts
     total = sum(_size(path) for path in files)
     with _writing(index_dir), CorpusStore(index_dir) as store:
         batch: list[Article] = []
@@ -188,6 +189,7 @@ def crawl(
     Raises:
         BadURL: a start URL the crawler cannot use, or nothing to resume.
     """
+    names.load_aliases(index_dir)  # a malformed aliases file stops the crawl before it starts
     with CorpusStore(index_dir) as store:
         stats = Crawler(store, policy, options, partial(publish, index_dir), progress).run()
         problems = store.frontier(State.FAILED, State.SKIPPED)
@@ -218,6 +220,7 @@ def reindex(
     tell ``recleaned`` what came of it. Raises ``NoCorpusStore`` when the folder has no store.
     """
     started = time.monotonic()
+    aliases = names.load_aliases(index_dir)
     with _writing(index_dir), _existing_store(index_dir) as store:
         if reclean:
             pages = store.count_pages()
@@ -226,12 +229,15 @@ def reindex(
                 recleaned(done)
         store.assign_stories()
         total = store.count()
+        # One pass over the stored people and topics first: the canonical value of each.
+        table = names.learn(store.name_rows(), aliases)
         generation, count = build_generation(
             index_dir,
             store.articles(),
             keep=settings.from_env("KEEP_GENERATIONS"),
             progress=_counter(progress, "indexing", total),
             total=total,
+            names=table,
         )
         store.mark_indexed()
     return Reindexed(generation.name, count, time.monotonic() - started)

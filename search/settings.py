@@ -59,6 +59,12 @@ SETTINGS = [
         "Processes that write a new index generation (reindex, a first ingest); 0: one per core.",
     ),
     Setting(
+        "ALIASES",
+        "",
+        "File of name aliases (a line each: the canonical name, =, its other spellings) read "
+        "by ingest, crawl and reindex; empty: aliases.txt in the data folder, when there is one.",
+    ),
+    Setting(
         "CRAWL_CONTACT",
         "",
         "URL or e-mail for site owners, sent in the crawler's User-Agent (set it before crawling).",

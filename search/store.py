@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 from search import stories
 from search.article import Article
 from search.errors import StoreDamaged
+from search.names import NameRow
 
 STORE_FILE = "corpus.sqlite3"
 
@@ -219,6 +221,31 @@ class CorpusStore:
             for _, data, story in rows:
                 yield _article(data, story)
             last = rows[-1][0]
+
+    def name_rows(self, batch: int = 5000) -> Iterator[NameRow]:
+        """Every stored article's people and topics (search.names), in id order, its text read
+        only when asked for; SQLite takes them out of the stored JSON."""
+        last = ""
+        while True:
+            rows = self._db.execute(
+                "SELECT id, json_extract(data, '$.people'), json_extract(data, '$.topics')"
+                " FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for article_id, people, topics in rows:
+                text = partial(self._text, article_id)
+                yield NameRow(json.loads(people or "[]"), json.loads(topics or "[]"), text)
+            last = rows[-1][0]
+
+    def _text(self, article_id: str) -> str:
+        row = self._db.execute(
+            "SELECT json_extract(data, '$.title'), json_extract(data, '$.body')"
+            " FROM articles WHERE id = ?",
+            (article_id,),
+        ).fetchone()
+        return "\n".join(part or "" for part in row) if row else ""
 
     def assign_stories(self, batch: int = 500) -> int:
         """Put every article added or changed since it was last clustered into its story

@@ -198,6 +198,10 @@ HOSTILE = [
     ("bucket=day&q=oil", 200, None),
     ("bucket=year&from=2026-01-01&to=2026-01-01", 200, None),
     ("bucket=", 200, None),
+    # Filter values are folded to a name's key (search.names): ones that fold to nothing.
+    ("person=" + quote("\u0301\u0301-_"), 200, None),
+    ("topic=" + quote("--- | = #"), 200, None),
+    ("person=" + quote("\ufb01\u00e9" * 100), 200, None),
 ]
 
 

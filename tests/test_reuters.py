@@ -127,3 +127,28 @@ def test_no_body_or_snippet_ends_in_the_wire_sign_off(reuters_dir):
     assert set(signed) <= {"Reuters."}, sorted(set(signed))
     results = search(reuters_dir, q="sugar", per_page="50")["results"]
     assert not any(hit["snippet"].rstrip(". ").lower().endswith("reuter") for hit in results)
+
+
+def test_a_treasury_query_shows_each_person_once(reuters_dir):
+    """Reuters codes most people by surname ("volcker"): each becomes the one full name the
+    stories give it, and a surname two people share in the text ("reagan": Ronald, Nancy)
+    stays as it is. The facet then holds each person once."""
+    from search.names import name_key
+
+    body = search(reuters_dir, q="treasury")
+    people = [facet["value"] for facet in body["facets"]["people"]]
+    assert people[:4] == ["James Baker", "Gerhard Stoltenberg", "Paul Volcker", "Nigel Lawson"]
+    assert "Reagan" in people
+    keys = [name_key(p) for p in people]
+    surnames = [k.split()[-1] for k in keys]
+    assert len(set(keys)) == len(keys)
+    # No value is another's surname alone ("Volcker" beside "Paul Volcker").
+    assert not [k for k in keys if " " not in k and surnames.count(k) > 1]
+    assert search(reuters_dir, q="treasury", person="volcker")["total"] == 18
+    assert search(reuters_dir, q="treasury", person="Paul Volcker")["total"] == 18
+    stats = run_cli("stats", data_dir=reuters_dir).output
+    assert "'Volcker' (79) -> 'Paul Volcker'" in stats
+    assert (
+        "'Wilson' (16) -> 'Michael Wilson'"
+        in run_cli("stats", "--merges", data_dir=reuters_dir).output
+    )

@@ -173,3 +173,59 @@ def split_topic_line(line: str, body: str) -> list[str]:
     if unmatched:
         topics.append(" ".join(unmatched))
     return topics
+
+
+# Capitalised words that stand before a name as a role, not as part of it ("U.S. Trade
+# Representative Clayton Yeutter"); titles proper are cut by _TITLE_WORDS.
+_ROLES = frozenset(
+    """
+    representative officer leader head chief executive spokesman spokeswoman minister secretary
+    treasury treasurer exchequer fed reserve bundesbank chairman president governor deputy
+    acting former ayatollah sheikh lady
+    """.split()
+)
+_INITIAL = re.compile(rf"[{_UPPER}]\.")
+# A run of capitalised words (or initials), each followed by a space.
+_RUN = rf"(?:[{_UPPER}]\.\s*|{_NAME_WORD}\s+)+"
+_SENTENCE_END = re.compile(r"(?:^|[.!?:;\"\u201d\u201c\n]\s*)$")
+
+
+def full_names_before(text: str, surname: str) -> list[str]:
+    """The full names ``text`` gives a person it also calls by ``surname`` alone: each run of
+    capitalised words (initials allowed, titles and roles left out) that ends with the surname,
+    such as "Paul Volcker" in "Fed Chairman Paul Volcker said". Case is ignored in the
+    surname ("volcker" finds "Volcker"); a name of one word finds nothing.
+
+    A run that starts a sentence counts only after a title or role: its first word may be
+    any word ("Although Volcker said").
+    """
+    if not surname.strip() or len(surname.split()) != 1:
+        return []
+    pattern = re.compile(rf"({_RUN})((?i:{re.escape(surname.strip())}))(?!\w)")
+    found = []
+    for match in pattern.finditer(text):
+        if not match.group(2)[0].isupper():
+            continue
+        run = match.group(1).split()
+        words = _TITLE_WORDS.split(" ".join(run))[-1].split()
+        # A possessive ("Salomon Brothers' Henry Kaufman") and what stands before it go.
+        for i, word in enumerate(words):
+            if word.endswith(("'", "'s", "\u2019", "\u2019s")):
+                words = words[i + 1 :]
+        # A role ("Australian Treasurer Paul Keating") and what stands before it go, then
+        # other non-name words at the front; up to three words stay.
+        for i, word in enumerate(words):
+            if word.strip(".").casefold() in _ROLES:
+                words = words[i + 1 :]
+        words = words[-3:]
+        while words and words[0].strip(".").casefold() in _NOT_A_NAME:
+            words.pop(0)
+        if not words or _INITIAL.fullmatch(words[0]) or not words[0][0].isupper():
+            continue
+        anchored = len(words) < len(run)
+        if not anchored and _SENTENCE_END.search(text[max(0, match.start() - 3) : match.start()]):
+            continue
+        name = _clean_candidate(" ".join([*words, match.group(2)]))
+        if name:
+            found.append(name)
+    return found

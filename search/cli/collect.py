@@ -16,7 +16,7 @@ from search.cli.options import index_dir_option, is_verbose, progress_stream, se
 from search.crawl.crawl import CrawlOptions, CrawlStats
 from search.crawl.fetch import FetchPolicy, crawler_user_agent
 from search.crawl.urls import BadURL
-from search.errors import StoreDamaged, WriterBusy
+from search.errors import BadAliases, StoreDamaged, WriterBusy
 from search.folder_messages import damaged, writing_errors
 from search.progress import ProgressLine
 from search.sources import JSONL, REUTERS, Skipped, find_files, read_file
@@ -170,7 +170,7 @@ def crawl(
         result = pipeline.crawl(
             index_dir, policy, options, lambda stats: progress.show(_crawl_line(stats))
         )
-    except (BadURL, WriterBusy) as error:
+    except (BadURL, WriterBusy, BadAliases) as error:
         raise click.ClickException(str(error)) from None
     except StoreDamaged as error:
         raise click.ClickException(damaged(error, index_dir)) from None

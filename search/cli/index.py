@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from search import pipeline
+from search import names, pipeline
 from search.cli.options import index_dir_option, progress_stream
 from search.crawl.reclean import Recleaned
 from search.engine.searcher import Searcher
@@ -58,9 +58,15 @@ def reindex(reclean: bool, index_dir: Path) -> None:
 
 
 @click.command()
+@click.option(
+    "--merges",
+    is_flag=True,
+    help=f"List every merge of names (without it, the {names.MERGES_SHOWN} largest of each kind).",
+)
 @index_dir_option
-def stats(index_dir: Path) -> None:
-    """Print counts: articles, per source, generations and the size of the index."""
+def stats(merges: bool, index_dir: Path) -> None:
+    """Print counts: articles, per source, generations and the size of the index, and the
+    canonical people and topics of the live generation with the spellings merged into them."""
     data_folder(index_dir)
     try:
         if not (index_dir / STORE_FILE).exists():
@@ -86,6 +92,12 @@ def stats(index_dir: Path) -> None:
                 click.echo(f"indexed documents: {searcher.health()['documents']}")
         except IndexMissing as error:
             raise click.ClickException(str(error)) from None
+        table = names.NameTable.load(live.path)
+        if table is None:
+            click.echo("names: not made canonical in this generation (run `search reindex`)")
+        else:
+            for line in names.describe(table, None if merges else names.MERGES_SHOWN):
+                click.echo(line)
 
 
 def _store_counts(index_dir: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from datetime import time as dtime
 from itertools import islice
@@ -16,6 +16,7 @@ from whoosh.qparser.dateparse import DateParserPlugin
 
 from search.engine import schema
 from search.errors import BAD_QUERY, InvalidRequest
+from search.names import PEOPLE, TOPICS, NameTable
 from search.request import SearchRequest
 
 logger = logging.getLogger(__name__)
@@ -246,10 +247,23 @@ def _exclusions(q: query.Query) -> query.Query:
     return query.AndNot(query.Or(kept, boost=q.boost), query.Or(excluded))
 
 
-def filter_query(request: SearchRequest) -> query.Query | None:
+# Filters whose values have canonical forms (search.names): filter name -> kind of name.
+_CANONICAL_KINDS = {"person": PEOPLE, "topic": TOPICS}
+
+
+def filter_query(
+    request: SearchRequest, names: Callable[[], NameTable | None] | None = None
+) -> query.Query | None:
+    """The request's filters as a query (None without any). A person or topic is looked for
+    by its canonical value in the table ``names()`` gives, so any spelling of it filters the
+    same (the table is asked for only when the request has such a filter)."""
     parts: list[query.Query] = []
     for name, fieldname in schema.FILTER_FIELDS.items():
-        parts += [query.Term(fieldname, value) for value in getattr(request, name)]
+        values = getattr(request, name)
+        table = names() if values and names and name in _CANONICAL_KINDS else None
+        if table is not None:
+            values = [table.lookup(_CANONICAL_KINDS[name], value) for value in values]
+        parts += [query.Term(fieldname, value) for value in values]
     if request.date_from or request.date_to:
         start = datetime.combine(request.date_from, dtime.min) if request.date_from else None
         end = datetime.combine(request.date_to, dtime.max) if request.date_to else None

@@ -25,6 +25,7 @@ from whoosh.support.charset import accent_map
 from whoosh.system import pack_uint
 
 from search.article import Article
+from search.names import NameTable
 
 # Field names.
 ID = "id"
@@ -321,23 +322,29 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value else None
 
 
-def article_document(article: Article) -> dict[str, Any]:
-    """Return the fields to index for ``article``."""
+def article_document(
+    article: Article, names: NameTable | None = None, record: bool = False
+) -> dict[str, Any]:
+    """Return the fields to index for ``article``; its people and topics are shown, filtered
+    and counted by their canonical values in ``names`` (search.names; ``record``: add the
+    values it has not seen), searched as written."""
     published = _naive_utc(article.published)
+    people, topics = names.apply(article, record) if names else (article.people, article.topics)
     doc: dict[str, Any] = {
         ID: article.id,
         URL: article.url,
         TITLE: article.title,
         BODY: article.body,
-        # The values are searched as one text (the stored value stays the list). Positions run
-        # on across values, so a phrase can span the end of one and the start of the next.
+        # The values are searched as one text, as the source wrote them; the stored lists and
+        # the exact fields hold the canonical values. Positions run on across values, so a
+        # phrase can span the end of one and the start of the next.
         TOPICS: "\n\n".join(article.topics),
-        f"_stored_{TOPICS}": article.topics,
+        f"_stored_{TOPICS}": topics,
         PEOPLE: "\n\n".join(article.people),
-        f"_stored_{PEOPLE}": article.people,
+        f"_stored_{PEOPLE}": people,
         # A list is indexed value by value (commas inside a value are kept).
-        TOPIC: article.topics,
-        PERSON: article.people,
+        TOPIC: topics,
+        PERSON: people,
         SOURCE: article.source,
         FETCHED: article.fetched.isoformat() if article.fetched else None,
         EXTRA: article.extra,

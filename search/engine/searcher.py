@@ -31,6 +31,7 @@ from search.engine.spelling import Speller
 from search.engine.view import IndexView
 from search.errors import IndexMissing, InvalidRequest
 from search.generations import Generation, live_generation
+from search.names import TableLoader
 from search.request import Limits, SearchRequest
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class Searcher:
         # Files are closed even when nobody calls close(): when this object is collected.
         weakref.finalize(self, _close_all, self._open)
         self._shared_key: tuple | None = None
-        self._shared: tuple[DocSets, Speller] | None = None
+        self._shared: tuple[DocSets, Speller, TableLoader] | None = None
 
     def view(self) -> IndexView:
         """The calling thread's view of the newest version of the live generation."""
@@ -133,13 +134,14 @@ class Searcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _shared_by(self, searcher, generation: Generation) -> tuple[DocSets, Speller]:
-        """The document sets and respellings of the searcher's index version, shared by this
-        process's threads."""
+    def _shared_by(self, searcher, generation: Generation) -> tuple[DocSets, Speller, TableLoader]:
+        """The document sets, respellings and canonical names of the searcher's index version,
+        shared by this process's threads."""
         key = (generation, searcher.reader().generation())
         with self._lock:
             if self._shared_key != key:
-                self._shared = (DocSets(searcher.reader()), Speller(generation.path))
+                names = TableLoader(generation.path)
+                self._shared = (DocSets(searcher.reader()), Speller(generation.path), names)
                 self._shared_key = key
             return self._shared
 
@@ -207,7 +209,7 @@ class Searcher:
         view = self.view()
         searcher = view.searcher
         parsed, notices = self.parse(request.q, view)
-        restriction = query_language.filter_query(request)
+        restriction = query_language.filter_query(request, view.name_table)
         matched = self._matches(view, parsed, restriction)
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
         scored, ranked = parsed, None
@@ -308,7 +310,7 @@ class Searcher:
             parsed, _ = self.parse(corrected, view)
         except InvalidRequest:
             return None
-        found = self._matches(view, parsed, query_language.filter_query(request))
+        found = self._matches(view, parsed, query_language.filter_query(request, view.name_table))
         return corrected if found else None
 
     def article(self, article_id: str) -> Article | None:

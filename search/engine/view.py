@@ -21,6 +21,7 @@ from search.engine.bitsets import docnums, mask
 from search.engine.docsets import DocSets
 from search.engine.results import FacetCount, Timeline
 from search.engine.spelling import Speller
+from search.names import NameTable, TableLoader
 
 
 @dataclass
@@ -32,6 +33,13 @@ class IndexView:
     parser: qparser.QueryParser
     sets: DocSets
     speller: Speller
+    # The canonical people and topics (search.names), read when a filter first needs them.
+    names: TableLoader | None = None
+
+    def name_table(self) -> NameTable | None:
+        """The version's canonical names; None for a generation written without them."""
+        return self.names.table() if self.names else None
+
     _last_summed: tuple[query.Query, np.ndarray] | None = None
 
     def docs(self, q: query.Query) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh import writing as whoosh_writing
 
+from search import names as canonical_names
 from search import settings
 from search.article import Article
 from search.engine import merged, postings, schema
@@ -57,8 +58,13 @@ def build_generation(
     progress: Callable[[int], None] | None = None,
     total: int | None = None,
     workers: int | None = None,
+    names: canonical_names.NameTable | None = None,
 ) -> tuple[Generation, int]:
     """Index ``articles`` into a new generation, then make it live; return it and its size.
+
+    ``names`` gives the canonical people and topics (search.names, learnt from the same
+    articles); without it, each value's is its alias in the data folder's aliases file or
+    its first spelling.
 
     ``total`` (the number of articles, when ``articles`` has no length) lets the work be shared
     by up to ``workers`` processes, each with MIN_SHARE articles at least (by default the
@@ -72,18 +78,23 @@ def build_generation(
     if workers is None:
         workers = settings.from_env("INDEX_WORKERS")
     workers = min(workers or settings.cores(), (total or 0) // MIN_SHARE)
+    if names is None:
+        names = canonical_names.NameTable(canonical_names.load_aliases(data_dir))
     prune(data_dir, keep)
     generation = _new_generation(data_dir)
     writer = None
     try:
         ix = schema.open_index(generation.path)
         fields = ix.schema  # with the fast text fields (the index saves plain ones)
+        names.save(generation.path)  # (the workers read it there)
         writer = GenerationWriter(ix, fields)
         with _no_cycle_collection():
             if workers > 1:
                 segments, lexicon = _write_in_workers(writer, articles, total, workers, progress)
             else:
-                segments, lexicon = _write_segments(ix, fields, articles, WRITER_MEMORY, progress)
+                segments, lexicon = _write_segments(
+                    ix, fields, articles, WRITER_MEMORY, progress, names=names
+                )
             writer.segments = segments  # this writer, holding the lock, lists them
             writer.commit(merge=False)
         count = sum(segment.doc_count_all() for segment in segments)
@@ -138,6 +149,7 @@ def _write_segments(
     memory: int,
     progress: Callable[[int], None] | None = None,
     parent: int | None = None,
+    names: canonical_names.NameTable | None = None,
 ) -> tuple[list[Any], Lexicon]:
     """Write ``articles`` into ``ix`` as segments of at most about ``memory`` bytes of postings
     each (a segment at a time keeps memory bounded on a large corpus), for a writer that holds
@@ -156,7 +168,7 @@ def _write_segments(
                 raise _ParentGone
             if writer is None:
                 writer = GenerationWriter(ix, fields, lock=False)
-            writer.add_document(**schema.article_document(article))
+            writer.add_document(**schema.article_document(article, names))
             lexicon.add(article)
             if progress:
                 progress(1)
@@ -198,6 +210,7 @@ def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
     try:
         ix = schema.open_index(path)
         fields = ix.schema
+        names = canonical_names.NameTable.load(path)
         while True:
             try:
                 articles = conn.recv()
@@ -205,7 +218,9 @@ def _segment_worker(path: str, conn: Any, parent: int, memory: int) -> None:
                 return
             if articles is None:
                 return
-            segments, lexicon = _write_segments(ix, fields, articles, memory, parent=parent)
+            segments, lexicon = _write_segments(
+                ix, fields, articles, memory, parent=parent, names=names
+            )
             conn.send(("done", segments, lexicon.counts))
     except _ParentGone:
         return
@@ -339,23 +354,33 @@ def update_live(
     if live is None or not live.path.is_dir():
         # The first articles of a data folder make its first generation (the faster writer),
         # as do all the articles again when the live generation is gone.
-        return build_generation(data_dir, articles, progress=progress)[1]
+        names = None
+        if isinstance(articles, Sized):
+            aliases = canonical_names.load_aliases(data_dir)
+            names = canonical_names.learn(canonical_names.rows_of(articles), aliases)
+        return build_generation(data_dir, articles, progress=progress, names=names)[1]
     ix = schema.open_index(live.path)
     count = 0
     lexicon = Lexicon.load(live.path)
+    # The generation's canonical names; values never seen are added as they come (a
+    # generation written before them starts a table with the data folder's aliases).
+    names = canonical_names.NameTable.load(live.path)
+    if names is None:
+        names = canonical_names.NameTable(canonical_names.load_aliases(data_dir))
     writer = ix.writer(limitmb=256, compound=False, codec=CODEC)
     try:
         if lexicon is None:  # an index made before lexicons, or a damaged one: count again
             with ix.searcher() as searcher:
                 lexicon = Lexicon.of_index(searcher)
         for article in articles:
-            writer.update_document(**schema.article_document(article))
+            writer.update_document(**schema.article_document(article, names, record=True))
             lexicon.add(article)
             count += 1
             if progress:
                 progress(1)
         # Before the commit makes the new articles visible, so no reader sees them without it.
         lexicon.save(live.path)
+        names.save(live.path)
     except BaseException:
         writer.cancel()
         raise
