@@ -109,6 +109,7 @@ class SearchResponse:
     generation: str | None = None
     stories: int = 0  # how many stories the matches tell (``total`` counts articles)
     took_ms: float = 0.0
+    next_cursor: str | None = None  # where the results after this page go on (search.cursor)
 
     def neighbours(self) -> tuple[int | None, int | None]:
         """The numbers of the next and the previous page, None at either end (past the end,
@@ -142,5 +143,6 @@ class SearchResponse:
             "suggestion": self.suggestion,
             "notices": self.notices,
             "generation": self.generation,
+            "next_cursor": self.next_cursor,
             "took_ms": self.took_ms,
         }
