@@ -20,7 +20,7 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjso
 COLUMNS = ("id", "url", "title", "published", "source", "topics", "people", "score", "story")
 COLUMNS += ("versions",)
 # Between the values of a list (topics, people) in a CSV cell. JSON Lines keeps real lists.
-LIST_SEPARATOR = "; "
+LIST_SEPARATOR = " | "
 # What an export takes: a search's query, filters and order (it has no pages), then its own.
 SEARCH_PARAMS = ("q", "topic", "person", "source", "from", "to", "sort", "recency", "collapse")
 SEARCH_PARAMS += ("story",)
