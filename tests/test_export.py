@@ -5,8 +5,11 @@ depth limit and says when the index changed under it."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -296,3 +299,23 @@ def test_search_export_writes_the_same_rows_from_the_command_line(harbour, tmp_p
     assert len(list(csv.DictReader(io.StringIO(everything.stdout)))) == total
     bad = run_cli("export", "NOT NOT NOT harbour", data_dir=data_dir)
     assert bad.exit_code == 1 and "could not understand" in bad.output
+
+
+def test_the_results_page_links_the_export_of_its_search(harbour):
+    _, client = harbour
+    page = client.get("/?q=harbour&sort=newest&topic=Ports&collapse=0").get_data(as_text=True)
+    links = re.findall(r'<a href="(/api/export\?[^"]+)" download>(CSV|JSON Lines)</a>', page)
+    assert [name for _, name in links] == ["CSV", "JSON Lines"]
+    url = html.unescape(links[1][0])
+    assert parse_qs(urlsplit(url).query) == {
+        "q": ["harbour"],
+        "topic": ["Ports"],
+        "sort": ["newest"],
+        "collapse": ["0"],
+        "format": ["jsonl"],
+    }
+    rows = [json.loads(line) for line in client.get(url).get_data(as_text=True).splitlines()]
+    shown = list(dict.fromkeys(re.findall(r'href="/article/([^"?]+)\?back=', page)))
+    assert len(shown) == 10  # (a page of results)
+    assert [row["id"] for row in rows[: len(shown)]] == shown
+    assert 'class="export"' not in client.get("/?q=zzzznothing").get_data(as_text=True)
