@@ -15,7 +15,7 @@ import pytest
 
 from search import export as formats
 from search.request import Limits, SearchRequest
-from tests.conftest import DEMO, ingest, run_cli, write_jsonl
+from tests.conftest import DEMO, ROOT, ingest, run_cli, write_jsonl
 from web import create_app
 
 DEPTH = 10  # the test app's SEARCH_MAX_DEPTH: paging by number stops at result 10
@@ -319,3 +319,19 @@ def test_the_results_page_links_the_export_of_its_search(harbour):
     assert len(shown) == 10  # (a page of results)
     assert [row["id"] for row in rows[: len(shown)]] == shown
     assert 'class="export"' not in client.get("/?q=zzzznothing").get_data(as_text=True)
+
+
+def test_export_and_cursor_are_documented_where_users_look(harbour):
+    _, client = harbour
+    readme = (ROOT / "README.md").read_text()
+    help_page = client.get("/help").get_data(as_text=True)
+    for name in (*formats.PARAMS, "cursor", "next_cursor", "index_changed", "/api/export"):
+        assert f"`{name}`" in readme or f"`{name}=" in readme, name
+        assert f"<code>{name}" in help_page or f">{name}<" in help_page, name
+    assert f"lists joined by `{formats.LIST_SEPARATOR.strip()}`" in readme.replace("` | `", "`|`")
+    usage = readme[readme.index('search export "TEXT"') :][:400]
+    for option in ("--format", "--sort", "--output", "--topic", "--person", "--source"):
+        assert option in usage, option
+    for option in ("--from", "--to", "--story", "--no-collapse", "--snippets"):
+        assert option in usage, option
+    assert "export" in run_cli("--help").output
