@@ -9,11 +9,13 @@ import html
 import io
 import json
 import re
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from search import export as formats
+from search.engine import export as engine_export
 from search.request import Limits, SearchRequest
 from tests.conftest import DEMO, ROOT, ingest, run_cli, write_jsonl
 from web import create_app
@@ -335,3 +337,44 @@ def test_export_and_cursor_are_documented_where_users_look(harbour):
     for option in ("--from", "--to", "--story", "--no-collapse", "--snippets"):
         assert option in usage, option
     assert "export" in run_cli("--help").output
+
+
+def test_an_export_is_made_in_turns_with_other_requests(harbour, monkeypatch):
+    """The process computes one request at a time (web._one_at_a_time): an export makes each
+    part in its turn, and lets other requests through between parts."""
+    _, client = harbour
+    turn = client.application.extensions["turn"]
+
+    def free() -> bool:
+        """Whether another thread (another request) could take the turn now."""
+        taken = []
+
+        def take() -> None:
+            taken.append(turn.acquire(blocking=False))
+            if taken[0]:
+                turn.release()
+
+        thread = threading.Thread(target=take)
+        thread.start()
+        thread.join()
+        return taken[0]
+
+    made, between = [], []
+    encode = formats.encode
+
+    def watched(*args):
+        for part in encode(*args):
+            made.append(free())
+            yield part
+
+    monkeypatch.setattr(engine_export, "BATCH", 5)
+    monkeypatch.setattr(formats, "encode", watched)
+    response = client.get("/api/export?q=harbour&format=jsonl", buffered=False)
+    rows = 0
+    for part in response.response:
+        between.append(free())
+        rows += part.count(b"\n")
+    response.close()
+    assert rows == int(response.headers["X-Total-Count"]) > 5 * 4
+    assert len(made) == len(between) > 4
+    assert not any(made) and all(between)

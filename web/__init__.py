@@ -32,13 +32,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     cors.init_app(app)
     templating.init_app(app)
-    # (a streamed response, an export, takes its turns as it is made: views._in_turn)
-    app.extensions["turn"] = threading.Lock()
+    # A streamed response (an export) takes its turns as its parts are made (views._in_turn).
+    # Re-entrant: a part whose generator is collected while its thread holds the turn (as a
+    # garbage collection may run it) closes without waiting for itself.
+    app.extensions["turn"] = threading.RLock()
     app.wsgi_app = _one_at_a_time(app.wsgi_app, app.extensions["turn"])  # type: ignore[method-assign]
     return app
 
 
-def _one_at_a_time(wsgi_app, turn: threading.Lock):
+def _one_at_a_time(wsgi_app, turn):
     """Run one request at a time in this process (the other threads wait their turn).
 
     A request is Python work under the GIL: threads that run requests side by side only take

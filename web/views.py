@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
@@ -215,7 +214,7 @@ def api_export():
     )
 
 
-def _in_turn(parts: Iterator[bytes], turn: threading.Lock) -> Iterator[bytes]:
+def _in_turn(parts: Generator[bytes, None, None], turn) -> Iterator[bytes]:
     """``parts`` made each in its turn with the process's other requests (see
     web._one_at_a_time), and sent between turns, so that a long export does not stop them."""
     try:

@@ -48,9 +48,10 @@ class Export:
         self._terms = terms
         self._close = weakref.finalize(self, view.searcher.close)
 
-    def batches(self, size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-        """The rows, ``size`` at a time; the searcher is closed at the end (or when the
-        iteration is closed)."""
+    def batches(self, size: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """The rows, ``size`` (default BATCH) at a time; the searcher is closed at the end (or
+        when the iteration is closed)."""
+        size = size or BATCH
         try:
             for start in range(0, self.total, size):
                 yield self._rows(start, min(start + size, self.total))
