@@ -7,6 +7,7 @@ BAD_PARAMETER = "bad_parameter"  # a parameter's value is malformed or out of bo
 UNKNOWN_PARAMETER = "unknown_parameter"  # a parameter the endpoint does not take
 BAD_QUERY = "bad_query"  # the query (q) cannot be read or run
 NOT_UTF8 = "not_utf8"  # a parameter's bytes are not text (UTF-8)
+INDEX_CHANGED = "index_changed"  # a cursor was made in a version of the index since replaced
 
 
 class InvalidRequest(Exception):
@@ -22,6 +23,13 @@ class InvalidRequest(Exception):
         super().__init__(message)
         self.param = param
         self.code = code
+
+
+class IndexChanged(InvalidRequest):
+    """A cursor was made in a version of the index that has since changed: the pages it leads
+    to are gone, and the reader must start again."""
+
+    status = 409
 
 
 class WriterBusy(Exception):

@@ -56,6 +56,7 @@ def _everything(client) -> list[tuple[str, object]]:
     urls += ["/api/search?q=quay", "/api/search", "/api/suggest?q=le", "/api/health"]
     urls += ["/?page=0", "/article/nope", "/api/article/nope", "/api/similar/nope", "/nope"]
     urls += ["/api/search?bogus=1", "/api/search?q=%FF", "/?q=%FF", "/api/nope"]
+    urls += ["/api/export", "/api/export?format=jsonl&snippets=1", "/api/export?format=x"]
     ids = [hit["id"] for hit in client.get("/api/search?per_page=100").get_json()["results"]]
     assert len(ids) == 6
     for article_id in ids:

@@ -52,7 +52,14 @@ def test_no_script_from_an_article_runs(browser, hostile_url, bypass_csp):
             assert "<script>window.__pwned" in page.inner_text("main"), path
         # Follow every link of the result page: none runs a script either.
         page.goto(hostile_url + "/?q=hostile")
-        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        hrefs = page.eval_on_selector_all(
+            "a[href]:not([download])", "links => links.map(a => a.href)"
+        )
+        # (the export links are downloads: an attachment the browser saves, never shows)
+        for href in page.eval_on_selector_all("a[download]", "links => links.map(a => a.href)"):
+            answer = page.request.get(href)
+            assert answer.headers["content-disposition"].startswith("attachment;"), href
+            assert answer.headers["x-content-type-options"] == "nosniff", href
         for href in hrefs:
             if href.startswith(hostile_url):
                 page.goto(href)

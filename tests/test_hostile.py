@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -14,7 +18,9 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from search.clean import CleanError, clean_document
+from search.cursor import Cursor
 from search.errors import InvalidRequest
+from search.export import PARAMS as EXPORT_PARAMS
 from search.generations import live_generation
 from search.request import Limits, SearchRequest
 from search.sources import HTML, JSONL, REUTERS, TEXT, Document
@@ -469,6 +475,8 @@ def test_hostile_articles_are_inert_in_pages_and_json(hostile_data):
         ("GET", "/?page=0", 400),
         ("GET", "/api/search?q=energy", 200),
         ("GET", "/api/search?bogus=1", 400),
+        ("GET", "/api/export?q=energy", 200),
+        ("GET", "/api/export?format=x", 400),
         ("GET", "/article/nope", 404),
         ("GET", "/api/article/nope", 404),
         ("GET", "/help", 200),
@@ -583,3 +591,116 @@ def test_odd_paths_answer_with_a_message(hostile_client, url, status):
     assert response.status_code == status
     if url.startswith("/api/") and status != 200:
         assert response.get_json()["error"]["message"]
+
+
+# Export and cursors (issue 18, item 3): every hostile value is a 400 with a message.
+def _cursor(client, query: str = "q=oil") -> str:
+    cursor = client.get(f"/api/search?{query}&per_page=2").get_json()["next_cursor"]
+    assert cursor
+    return cursor
+
+
+def _forged(client, **changes) -> str:
+    """A cursor with a valid checksum whose fields were changed (as a forger would)."""
+    return replace(Cursor.decode(_cursor(client)), **changes).encode()
+
+
+def _tampered(client) -> str:
+    cursor = _cursor(client)
+    return cursor[:5] + ("A" if cursor[5] != "A" else "B") + cursor[6:]
+
+
+DAMAGED = "cursor is not one this service made"
+HOSTILE_CURSORS = [
+    (lambda c: "!!!", DAMAGED),
+    (lambda c: "", DAMAGED),
+    (lambda c: ".", DAMAGED),
+    (lambda c: "e30", DAMAGED),  # base64 of {} with no checksum
+    (lambda c: _cursor(c)[:-3], DAMAGED),  # truncated
+    (lambda c: _cursor(c).split(".")[0], DAMAGED),  # its checksum cut off
+    (_tampered, DAMAGED),
+    (lambda c: _cursor(c) + "." + _cursor(c), DAMAGED),
+    (lambda c: "A" * 100_000, "longer than any this service makes"),
+    (lambda c: "é" * 100, DAMAGED),
+    (lambda c: _forged(c, doc=-1), DAMAGED),
+    (lambda c: _forged(c, doc=10**12), DAMAGED),
+    (lambda c: _forged(c, doc=1.5), DAMAGED),
+    (lambda c: _forged(c, served="3"), DAMAGED),
+    (lambda c: _forged(c, key=True), DAMAGED),
+    (lambda c: _forged(c, key=float("nan")), DAMAGED),
+    (lambda c: _forged(c, key=float("inf")), DAMAGED),
+    (lambda c: _forged(c, key=[1]), DAMAGED),
+    (lambda c: _forged(c, version=5), DAMAGED),
+    (lambda c: _forged(c, key=-1e300), DAMAGED),  # (the hit is a match, not under that key)
+    (lambda c: _forged(c, search="0" * 16), "cursor was made for another search"),
+    (lambda c: _forged(c, version="gen-0.1"), "the index changed since this cursor was made"),
+    (lambda c: _cursor(c, "q=energy"), "cursor was made for another search"),
+]
+
+
+@pytest.mark.parametrize(("make", "says"), HOSTILE_CURSORS)
+def test_hostile_cursors_are_refused_with_a_message(hostile_client, make, says):
+    response = hostile_client.get(
+        "/api/search?" + urlencode({"q": "oil", "cursor": make(hostile_client)})
+    )
+    status = 409 if "index changed" in says else 400
+    assert response.status_code == status and response.mimetype == "application/json"
+    error = _strict_json(response.data)["error"]
+    assert error["param"] == "cursor" and says in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("/api/search?q=oil&page=2&cursor={}", "either cursor or page"),
+        ("/api/search?q=oil&cursor={0}&cursor={0}", "may be given only once"),
+        ("/api/search?q=oil&cursor=%FF", "'cursor' is not text"),
+        ("/?q=oil&cursor={}", "unknown parameter 'cursor'"),
+        ("/feed?q=oil&cursor={}", "unknown parameter 'cursor'"),
+        ("/api/export?q=oil&cursor={}", "unknown parameter 'cursor'"),
+        ("/api/export?format=xml", "format must be one of csv, jsonl"),
+        ("/api/export?format=csv%20x", "format must be one of"),
+        ("/api/export?format=%00", "format must be one of"),
+        ("/api/export?format=csv&format=csv", "may be given only once"),
+        ("/api/export?snippets=2", "snippets must be 1 or 0"),
+        ("/api/export?format=%FF", "'format' is not text"),
+        ("/api/export?q=oil%00", "NUL"),
+        ("/api/export?" + q("x" * 5000), "the limit is 1000"),
+        ("/api/export?q=NOT+NOT+NOT+oil", "check its AND, OR, NOT and brackets"),
+        ("/api/export?page=99999999999", "unknown parameter 'page'"),
+        ("/api/export?per_page=1", "unknown parameter 'per_page'"),
+        ("/api/export?explain=1", "unknown parameter 'explain'"),
+        ("/api/export?collapse=maybe", "collapse must be 1 or 0"),
+        ("/api/export?story=-1", "story must be a whole number"),
+        ("/api/export?from=2026-02-01&to=2026-01-01", "is after 'to'"),
+    ],
+)
+def test_hostile_export_and_cursor_parameters_are_a_400(hostile_client, url, says):
+    response = hostile_client.get(url.format(_cursor(hostile_client)))
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    text = html.unescape(response.get_data(as_text=True))
+    message = _strict_json(response.data)["error"]["message"] if url.startswith("/api/") else text
+    assert says in message
+
+
+@FUZZ
+@given(token=st.text(max_size=300) | st.binary(max_size=200).map(lambda b: b.hex()))
+def test_any_cursor_text_answers_a_400_with_a_message(hostile_client, token):
+    response = hostile_client.get("/api/search?" + urlencode({"q": "oil", "cursor": token}))
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert _strict_json(response.data)["error"]["message"]
+
+
+@FUZZ
+@given(params=st.dictionaries(st.sampled_from(EXPORT_PARAMS + ("page", "x")), st.text(max_size=20)))
+def test_any_export_parameters_stream_rows_or_a_400(hostile_client, params):
+    response = hostile_client.get("/api/export?" + urlencode(params))
+    assert response.status_code in (200, 400), response.get_data(as_text=True)[:300]
+    if response.status_code == 400:
+        assert _strict_json(response.data)["error"]["message"]
+    elif response.mimetype == "text/csv":
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
+        assert len(rows) == 1 + int(response.headers["X-Total-Count"])
+    else:
+        lines = response.get_data(as_text=True).splitlines()
+        assert len([json.loads(line) for line in lines]) == int(response.headers["X-Total-Count"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from search.engine.searcher import Searcher
 from search.request import Limits, SearchRequest
 from search.store import CorpusStore
 from tests.conftest import REUTERS, need_shared, run_cli
+from web import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -152,3 +155,25 @@ def test_a_treasury_query_shows_each_person_once(reuters_dir):
         "'Wilson' (16) -> 'Michael Wilson'"
         in run_cli("stats", "--merges", data_dir=reuters_dir).output
     )
+
+
+def test_a_20000_match_export_streams_every_row_once_and_opens_with_the_csv_module(reuters_dir):
+    client = create_app({"INDEX_DIR": str(reuters_dir)}).test_client()
+    words = (
+        "said year mln pct dlrs shr cts net vs company market trade price bank share rate oil new"
+    )
+    query = {"q": " OR ".join(words.split()), "collapse": "0"}
+    first = client.get("/api/search", query_string=query | {"per_page": "100"}).get_json()
+    assert first["total"] >= 20_000
+    response = client.get("/api/export", query_string=query, buffered=False)
+    lines = (line for part in response.response for line in part.decode().splitlines(True))
+    rows = list(csv.DictReader(lines))
+    response.close()
+    ids = [row["id"] for row in rows]
+    assert len(ids) == len(set(ids)) == first["total"]
+    assert ids[:100] == [hit["id"] for hit in first["results"]]
+    # Every row reads back as the article's own fields, quotes and all.
+    quoted = next(row for row in rows if '"' in row["title"])
+    article = client.get(f"/api/article/{quoted['id']}").get_json()
+    assert quoted["title"] == article["title"]
+    assert quoted["topics"] == " | ".join(article["topics"])

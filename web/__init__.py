@@ -35,11 +35,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     cors.init_app(app)
     templating.init_app(app)
-    app.wsgi_app = _one_at_a_time(app.wsgi_app)  # type: ignore[method-assign]
+    # A streamed response (an export) takes its turns as its parts are made (views._in_turn).
+    # Re-entrant: a part whose generator is collected while its thread holds the turn (as a
+    # garbage collection may run it) closes without waiting for itself.
+    app.extensions["turn"] = threading.RLock()
+    app.wsgi_app = _one_at_a_time(app.wsgi_app, app.extensions["turn"])  # type: ignore[method-assign]
     return app
 
 
-def _one_at_a_time(wsgi_app):
+def _one_at_a_time(wsgi_app, turn):
     """Run one request at a time in this process (the other threads wait their turn).
 
     A request is Python work under the GIL: threads that run requests side by side only take
@@ -48,7 +52,6 @@ def _one_at_a_time(wsgi_app):
     of 5). The threads still read requests and write responses side by side, so a slow
     client holds a thread, not the process.
     """
-    turn = threading.Lock()
 
     def serialized(environ, start_response):
         with turn:

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from search.errors import (
     BAD_PARAMETER,
     BAD_QUERY,
+    INDEX_CHANGED,
     NOT_UTF8,
     UNKNOWN_PARAMETER,
     IndexMissing,
@@ -26,6 +27,7 @@ CODES = {
     NOT_UTF8: (400, "a parameter's bytes are not text (UTF-8)"),
     "not_found": (404, "no such article or endpoint"),
     "method_not_allowed": (405, "the API answers GET, HEAD and OPTIONS only"),
+    INDEX_CHANGED: (409, "the index changed since the cursor was made: start from the first page"),
     "too_large": (413, "the request has a body (the service reads none)"),
     "internal": (500, "something failed on the server; it has been logged"),
     "index_unavailable": (503, "the service has no index to search yet"),

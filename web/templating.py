@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Flask
 
-from search import settings
+from search import export, settings
 from search.article import body_blocks
 
 
@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["listing"] = listing
     app.jinja_env.globals["search_url"] = search_url
     app.jinja_env.globals["feed_url"] = feed_url
+    app.jinja_env.globals["export_url"] = export_url
 
 
 # What a feed of a search takes: the query and its filters (it is always the newest first).
@@ -38,6 +39,21 @@ def feed_url(req: dict[str, Any]) -> str:
             if value not in (None, ""):
                 query.append((name, value))
     return "/feed" + ("?" + urlencode(query) if query else "")
+
+
+def export_url(req: dict[str, Any], form: str) -> str:
+    """Every match of the search ``req`` (its query, filters and order) as ``form``."""
+    query = []
+    for name in export.SEARCH_PARAMS:
+        values = req.get(name)
+        for value in values if isinstance(values, list) else [values]:
+            if name == "collapse":
+                value = None if value else 0  # (collapsed unless asked otherwise)
+            elif name in ("sort", "recency") and value in ("relevance", 0, 0.0):
+                value = None  # (the defaults)
+            if value not in (None, ""):
+                query.append((name, value))
+    return "/api/export?" + urlencode(query + [("format", form)])
 
 
 def search_url(req: dict[str, Any], **changes: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, NoReturn
@@ -19,7 +20,9 @@ from flask import (
 )
 from markupsafe import Markup
 
+from search import export
 from search.article import public_url
+from search.cursor import Cursor
 from search.engine.searcher import Searcher
 from search.errors import NOT_UTF8, IndexMissing, InvalidRequest
 from search.request import SearchRequest, refuse_unknown
@@ -158,17 +161,73 @@ def help_page():
 
 @bp.get("/api/search")
 def api_search():
-    """The JSON search endpoint: the same parameters and power as the page."""
+    """The JSON search endpoint: the same parameters and power as the page; ``cursor`` (a
+    response's ``next_cursor``) pages on past the depth limit."""
     searcher = get_searcher()
-    search_request = SearchRequest.from_params(_params(), searcher.limits)
-    return jsonify(searcher.search(search_request).to_dict(_api_search_url))
+    params = _params()
+    tokens = params.pop("cursor", [])
+    if len(tokens) > 1:
+        raise InvalidRequest("parameter 'cursor' may be given only once", "cursor")
+    if tokens and "page" in params:
+        raise InvalidRequest(
+            "give either cursor or page, not both: a cursor says where the results go on",
+            "cursor",
+        )
+    cursor = Cursor.decode(tokens[0]) if tokens else None
+    search_request = SearchRequest.from_params(params, searcher.limits)
+    body = searcher.search(search_request, cursor).to_dict(_api_search_url)
+    if cursor is not None:  # (pages by number do not reach here; the next cursor does)
+        body["request"]["cursor"] = tokens[0]
+        body["page"] = body["request"]["page"] = None
+        body["previous"] = None
+        body["next"] = _api_search_url(None, body["next_cursor"]) if body["next_cursor"] else None
+    return jsonify(body)
 
 
-def _api_search_url(page: int) -> str:
-    """This request's URL, relative to the site, with its parameters but for ``page``."""
+def _api_search_url(page: int | None, cursor: str | None = None) -> str:
+    """This request's URL, relative to the site, with its parameters but for ``page`` (or,
+    instead of a page, ``cursor``)."""
     params = request.args.copy()
-    params["page"] = str(page)
+    params.pop("cursor", None)
+    if cursor:
+        params.pop("page", None)
+        params["cursor"] = cursor
+    else:
+        params["page"] = str(page)
     return "/api/search?" + urlencode(list(params.items(multi=True)))
+
+
+@bp.get("/api/export")
+def api_export():
+    """Every match of a search as CSV or JSON Lines, streamed in the order of its pages; a bad
+    request is refused (400, JSON) before the first row."""
+    searcher = get_searcher()
+    search_request, form, snippets = export.parse_params(_params(), searcher.limits)
+    found = searcher.export(search_request, snippets)
+    body = _in_turn(export.encode(found.batches(), form, snippets), current_app.extensions["turn"])
+    name = export.filename(search_request, form)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Total-Count": str(found.total),
+    }
+    return current_app.response_class(
+        body, content_type=export.CONTENT_TYPES[form], headers=headers
+    )
+
+
+def _in_turn(parts: Generator[bytes, None, None], turn) -> Iterator[bytes]:
+    """``parts`` made each in its turn with the process's other requests (see
+    web._one_at_a_time), and sent between turns, so that a long export does not stop them."""
+    try:
+        while True:
+            with turn:
+                part = next(parts, None)
+            if part is None:
+                return
+            yield part
+    finally:
+        with turn:
+            parts.close()  # (the export's searcher with it)
 
 
 @bp.get("/api/article/<article_id>")

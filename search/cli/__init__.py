@@ -1,4 +1,5 @@
-"""`search crawl | ingest | clean | reindex | query | stats | eval | serve`: the command line.
+"""`search crawl | ingest | clean | reindex | query | export | stats | eval | serve`: the command
+line.
 
 Argument parsing and printing only: the work is search.pipeline's, and what to tell an operator
 about a data folder is search.folder_messages'. The group and its logging are here; each module
@@ -11,7 +12,7 @@ import logging
 
 import click
 
-from search.cli import collect, index, query, serve
+from search.cli import collect, export, index, query, serve
 
 DISTRIBUTION = "news-search"
 # Loggers whose records are the product's own; other libraries' are shown only with -v.
@@ -63,6 +64,7 @@ for command in (
     collect.clean,
     index.reindex,
     query.query,
+    export.export_command,
     index.stats,
     query.evaluate_command,
     serve.serve,

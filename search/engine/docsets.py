@@ -468,17 +468,24 @@ class DocSets:
             self._numbers[fieldname] = found
         return found
 
-    def newest(self, reader, matched: int, count: int) -> list[int]:
-        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
+    def date_ranks(self, reader) -> np.ndarray:
+        """Each document's place when all are listed newest first (read once).
+
+        Undated documents (0 ticks) count as oldest; of two the same age, the one added first
+        comes first.
+        """
         if self._date_rank is None:
-            # Undated documents (0 ticks) count as oldest; of two the same age, the one added
-            # first comes first.
             alive = self.alive
             order = alive[np.lexsort((alive, -self.ticks(reader)[alive]))]
-            self._date_rank = np.zeros(self.size, dtype=np.int64)
-            self._date_rank[order] = np.arange(len(order))
+            ranks = np.zeros(self.size, dtype=np.int64)
+            ranks[order] = np.arange(len(order))
+            self._date_rank = ranks
+        return self._date_rank
+
+    def newest(self, reader, matched: int, count: int) -> list[int]:
+        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
         docs = self.docnums(matched)
-        ranks = self._date_rank[docs]
+        ranks = self.date_ranks(reader)[docs]
         if len(docs) > count:
             docs, ranks = (a[np.argpartition(ranks, count)[:count]] for a in (docs, ranks))
         return docs[np.argsort(ranks)].tolist()

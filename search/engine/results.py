@@ -140,6 +140,7 @@ class SearchResponse:
     stories: int = 0  # how many stories the matches tell (``total`` counts articles)
     timeline: Timeline = field(default_factory=Timeline)  # over every match, as the facets
     took_ms: float = 0.0
+    next_cursor: str | None = None  # where the results after this page go on (search.cursor)
 
     def neighbours(self) -> tuple[int | None, int | None]:
         """The numbers of the next and the previous page, None at either end (past the end,
@@ -174,5 +175,6 @@ class SearchResponse:
             "suggestion": self.suggestion,
             "notices": self.notices,
             "generation": self.generation,
+            "next_cursor": self.next_cursor,
             "took_ms": self.took_ms,
         }

@@ -23,7 +23,8 @@ from whoosh import index as whoosh_index
 from whoosh import query
 
 from search.article import Article
-from search.engine import collapse, highlight, schema, scoring, spelling, suggest
+from search.cursor import Cursor, fingerprint
+from search.engine import collapse, export, highlight, order, schema, scoring, spelling, suggest
 from search.engine import query as query_language
 from search.engine.docsets import DocSets
 from search.engine.results import ArticleSummary, Hit, SearchResponse
@@ -96,6 +97,7 @@ class Searcher:
                 searcher,
                 query_language.make_parser(searcher.schema),
                 *self._shared_by(searcher, generation),
+                version=_version(generation, searcher),
             )
             local.generation = generation
             self._track(searcher)
@@ -104,9 +106,24 @@ class Searcher:
             # segments it already had, with the deletions they had then, so an article
             # updated since would be found in its old version as well as its new one.
             searcher = index.searcher(weighting=self.ranking.weighting())
-            local.view = IndexView(searcher, current.parser, *self._shared_by(searcher, generation))
+            shared = self._shared_by(searcher, generation)
+            local.view = IndexView(
+                searcher, current.parser, *shared, version=_version(generation, searcher)
+            )
             self._track(searcher)
         return local.view
+
+    def pinned_view(self) -> IndexView:
+        """A view of the newest version of the live generation that is the caller's alone: no
+        later request refreshes or closes it, so a long read (an export) sees one version
+        throughout. The caller closes its Whoosh searcher."""
+        self.view()  # (opens the live generation, or says why there is none)
+        with self._lock:
+            index, generation = self._index, self._generation
+        searcher = index.searcher(weighting=self.ranking.weighting())
+        parser = query_language.make_parser(searcher.schema)
+        shared = self._shared_by(searcher, generation)
+        return IndexView(searcher, parser, *shared, version=_version(generation, searcher))
 
     def _track(self, searcher) -> None:
         """Remember the calling thread's Whoosh searcher, so that its files are closed.
@@ -199,34 +216,64 @@ class Searcher:
             docs = docs & view.docs(restriction)
         return docs
 
-    def search(self, request: SearchRequest) -> SearchResponse:
-        """Run ``request``; return the response of the search contract.
+    def plan(self, view: IndexView, request: SearchRequest) -> order.Plan:
+        """How ``request``'s matches are ranked in ``view``'s version of the index.
+
+        Raises:
+            InvalidRequest: the query cannot be read at all.
+        """
+        parsed, notices = self.parse(request.q, view)
+        restriction = query_language.filter_query(request, view.name_table)
+        matched = self._matches(view, parsed, restriction)
+        # (A query of source: and date: clauses alone, or of exclusions alone, scores every
+        # match the same: the newest come first.)
+        by_date = request.sort == "newest" or not request.q or not scoring.searched_parts(parsed)
+        plan = order.Plan(parsed, notices, matched, parsed, by_date, restriction is not None)
+        if matched and not by_date:
+            plan.scored = self._feedback(view, parsed, matched, restriction)
+            plan.blend = (request.recency, view.newest_ticks()) if request.recency else None
+        if request.collapse:
+            plan.stories = collapse.stories(view.sets, view.searcher.reader())
+        return plan
+
+    def search(self, request: SearchRequest, cursor: Cursor | None = None) -> SearchResponse:
+        """Run ``request``; return the response of the search contract. Given a ``cursor``
+        (from a response's ``next_cursor``), the page is the ``per_page`` results after it.
 
         The match set (for the total and the facets) comes from cached posting sets; only the
         page is scored by Whoosh, and only the page is highlighted.
+
+        Raises:
+            InvalidRequest: a bad query, or a cursor of another search (IndexChanged: of
+                another version of the index).
         """
         started = time.perf_counter()
         view = self.view()
         searcher = view.searcher
-        parsed, notices = self.parse(request.q, view)
-        restriction = query_language.filter_query(request, view.name_table)
-        matched = self._matches(view, parsed, restriction)
+        if cursor is not None:
+            cursor.check(view.version, request)
+        plan = self.plan(view, request)
+        matched, scored, parsed = plan.matched, plan.scored, plan.parsed
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
-        scored, ranked = parsed, None
         stories = collapse.stories(view.sets, searcher.reader())
-        if not matched:
+        if cursor is not None:
+            start, page = cursor.served, order.after_cursor(view, plan, cursor, request.per_page)
+        elif not matched:
             page = []  # (Whoosh would read an empty filter as no filter)
-        elif request.sort == "newest" or not request.q or not scoring.searched_parts(parsed):
-            # (A query of source: and date: clauses alone, or of exclusions alone, scores
-            # every match the same: the newest come first.)
-            ranked = lambda count: [(d, None) for d in view.newest(matched, count)]  # noqa: E731
+        elif plan.by_date:
+            page = collapse.page(
+                lambda count: [(d, None) for d in view.newest(matched, count)],
+                plan.stories,
+                start,
+                end,
+            )
         else:
-            scored = self._feedback(view, parsed, matched, restriction)
-            blend = (request.recency, view.newest_ticks()) if request.recency else None
-            filtered = restriction is not None
-            ranked = lambda count: view.best(scored, matched, count, filtered, blend)  # noqa: E731
-        if ranked:
-            page = collapse.page(ranked, stories if request.collapse else None, start, end)
+            page = collapse.page(
+                lambda count: view.best(scored, matched, count, plan.filtered, plan.blend),
+                plan.stories,
+                start,
+                end,
+            )
         terms = highlight.highlight_terms(parsed, searcher.reader())
         hits = []
         for docnum, score in page:
@@ -239,7 +286,13 @@ class Searcher:
         found = collapse.matched_stories(stories, view.sets.docnums(matched))
         shown = found if request.collapse else total
         timeline = view.timeline(matched, request.bucket)
-        notices = notices + [timeline.notice] if timeline.notice else notices
+        notices = plan.notices + [timeline.notice] if timeline.notice else plan.notices
+        next_cursor = None
+        if page and start + len(page) < shown:
+            last, score = page[-1]
+            key = order.key_of(view, plan, last, score)
+            served = start + len(page)
+            next_cursor = Cursor(view.version, fingerprint(request), key, last, served).encode()
         response = SearchResponse(
             request=request.to_params(),
             total=total,
@@ -251,9 +304,19 @@ class Searcher:
             suggestion=self._suggest(request, view) if request.q else None,
             notices=notices,
             generation=self._generation.name if self._generation else None,
+            next_cursor=next_cursor,
         )
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return response
+
+    def export(self, request: SearchRequest, snippets: bool = False) -> export.Export:
+        """Every match of ``request`` in the order of its pages, from one version of the index
+        (see search.engine.export).
+
+        Raises:
+            InvalidRequest: the query cannot be read at all.
+        """
+        return export.read_all(self, request, snippets)
 
     def similar(self, article_id: str, limit: int = 5) -> list[ArticleSummary] | None:
         """Articles like the one with this id, best first; None when there is no such article."""
@@ -345,6 +408,12 @@ class Searcher:
             "index_age_seconds": round(time.time() - modified, 1),
             "modified": datetime.fromtimestamp(int(modified), UTC).isoformat(),
         }
+
+
+def _version(generation: Generation, searcher) -> str:
+    """The name of a version of the index: its generation, and the number Whoosh gives each
+    change to it (an ingest into the live generation makes a new one)."""
+    return f"{generation.name}.{searcher.reader().generation()}"
 
 
 def _mtime(path: Path) -> float | None:

@@ -35,12 +35,12 @@ class IndexView:
     speller: Speller
     # The canonical people and topics (search.names), read when a filter first needs them.
     names: TableLoader | None = None
+    version: str = ""  # names this version of the index: its generation and Whoosh's own number
+    _last_summed: tuple[query.Query, np.ndarray] | None = None
 
     def name_table(self) -> NameTable | None:
         """The version's canonical names; None for a generation written without them."""
         return self.names.table() if self.names else None
-
-    _last_summed: tuple[query.Query, np.ndarray] | None = None
 
     def docs(self, q: query.Query) -> int:
         """Every document ``q`` matches, unscored, as a bitset.
@@ -113,6 +113,30 @@ class IndexView:
         if recency:
             values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
         return topk.best(docs, values, limit)
+
+    def scored_all(
+        self,
+        q: query.Query,
+        matched: int,
+        filtered: bool = False,
+        recency: tuple[float, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every document of ``matched`` and its score by ``q``, the figures :meth:`best`
+        ranks by (in no particular order): for an export or a page after a cursor."""
+        if not matched:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        words = scoring.summed_terms(q)
+        if words is None:  # (Whoosh scores them: all of them, by its own collector)
+            ranked = self.best(q, matched, matched.bit_count(), filtered, recency)
+            docs = np.fromiter((d for d, _ in ranked), dtype=np.int64, count=len(ranked))
+            return docs, np.fromiter((s for _, s in ranked), dtype=float, count=len(ranked))
+        docs = self.sets.docnums(matched)
+        # (the feedback's words added after the reader's, in order: the sums best_with_optional
+        # makes)
+        values = self._summed(q, words)[docs]
+        if recency:
+            values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
+        return docs, values
 
     def _summed(self, q: query.Query, words: list[scoring.ScoredWord]) -> np.ndarray:
         """Every document's score by ``q`` (0 where it does not match), its words' scores
