@@ -81,6 +81,11 @@ def test_a_bar_narrows_a_reuters_search_to_its_period_and_finds_its_count(page, 
     chip.click()
     page.wait_for_load_state()
     assert "from=" not in page.url and total(page) == before
+    # The search's feed: announced to feed readers, and linked below the results.
+    announced = page.locator('head link[rel="alternate"][type="application/atom+xml"]')
+    assert announced.count() == 1 and "q=oil" in announced.get_attribute("href")
+    link = page.get_by_role("link", name="Feed of new matches")
+    assert link.is_visible() and link.get_attribute("href") == announced.get_attribute("href")
 
 
 def test_the_bars_are_links_the_keyboard_reaches(page, base_url):
