@@ -303,6 +303,24 @@ def test_search_export_writes_the_same_rows_from_the_command_line(harbour, tmp_p
     assert bad.exit_code == 1 and "could not understand" in bad.output
 
 
+def test_search_export_ranks_with_the_operators_feedback_setting(harbour, monkeypatch):
+    # SEARCH_FEEDBACK changes the scores (and so the order) of /api/search: the command's
+    # rows are those of an app started with the same setting.
+    data_dir, _ = harbour
+    monkeypatch.setenv("SEARCH_FEEDBACK", "0")
+    app = create_app({"TESTING": True, "INDEX_DIR": str(data_dir), "MAX_DEPTH": DEPTH})
+    web = _jsonl(app.test_client(), "q=harbour+strike&collapse=0")
+    assert web != _jsonl(harbour[1], "q=harbour+strike&collapse=0")  # (the setting tells)
+    result = run_cli(
+        "export", "harbour strike", "--format", "jsonl", "--no-collapse", data_dir=data_dir
+    )
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == web
+    monkeypatch.setenv("SEARCH_FEEDBACK", "lots")
+    bad = run_cli("export", "harbour", data_dir=data_dir)
+    assert bad.exit_code == 1 and "SEARCH_FEEDBACK must be a number" in bad.output
+
+
 def test_the_results_page_links_the_export_of_its_search(harbour):
     _, client = harbour
     page = client.get("/?q=harbour&sort=newest&topic=Ports&collapse=0").get_data(as_text=True)
