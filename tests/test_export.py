@@ -269,6 +269,8 @@ def test_a_cursor_belongs_to_its_search(harbour):
     cursor = client.get("/api/search?q=harbour&per_page=3").get_json()["next_cursor"]
     same = client.get(f"/api/search?q=harbour&per_page=9&explain=1&cursor={cursor}")
     assert same.status_code == 200  # (page size and explanations may change)
+    same = client.get(f"/api/search?q=harbour&bucket=year&cursor={cursor}")
+    assert same.status_code == 200  # (and the timeline's unit: the results are the same)
     for other in ("q=strike", "q=harbour&sort=newest", "q=harbour&collapse=0", "q=harbour&topic=x"):
         response = client.get(f"/api/search?{other}&cursor={cursor}")
         assert response.status_code == 400, other
