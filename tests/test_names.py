@@ -11,6 +11,7 @@ from search.generations import live_generation
 from search.names import (
     NameRow,
     learn,
+    load_aliases,
     name_key,
     parse_aliases,
     readable_person,
@@ -303,3 +304,8 @@ def test_an_ingest_into_a_generation_without_names_keeps_its_values_findable(dat
         for value in body["facets"][facet]:
             assert _search(data_dir, q="", **{param: value["value"]})["total"] == value["count"]
     assert _search(data_dir, q="", person="james-baker")["total"] == 1
+
+
+def test_an_aliases_file_saved_with_a_byte_order_mark_reads_as_its_names(tmp_path):
+    (tmp_path / "aliases.txt").write_bytes("James Baker = Jim Baker\n".encode("utf-8-sig"))
+    assert load_aliases(tmp_path) == {"james baker": "James Baker", "jim baker": "James Baker"}
