@@ -25,7 +25,7 @@ MAX_LENGTH = 500
 # What a cursor's checksum is keyed with, so that it differs from a plain hash of its text.
 _PERSON = b"search-cursor"
 # The request's parameters that do not change which results come in which order.
-_PAGING = ("page", "per_page", "explain")
+_PAGING = ("page", "per_page", "explain", "bucket")
 
 DAMAGED = (
     "cursor is not one this service made (it is damaged or was altered): start again from "

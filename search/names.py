@@ -135,7 +135,7 @@ def load_aliases(data_dir: str | Path) -> dict[str, str]:
     if path is None:
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (an editor's byte-order mark is no name)
     except UnicodeDecodeError:
         raise BadAliases(f"{path}: not UTF-8 text") from None
     except OSError as error:

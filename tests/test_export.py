@@ -269,6 +269,8 @@ def test_a_cursor_belongs_to_its_search(harbour):
     cursor = client.get("/api/search?q=harbour&per_page=3").get_json()["next_cursor"]
     same = client.get(f"/api/search?q=harbour&per_page=9&explain=1&cursor={cursor}")
     assert same.status_code == 200  # (page size and explanations may change)
+    same = client.get(f"/api/search?q=harbour&bucket=year&cursor={cursor}")
+    assert same.status_code == 200  # (and the timeline's unit: the results are the same)
     for other in ("q=strike", "q=harbour&sort=newest", "q=harbour&collapse=0", "q=harbour&topic=x"):
         response = client.get(f"/api/search?{other}&cursor={cursor}")
         assert response.status_code == 400, other
@@ -301,6 +303,24 @@ def test_search_export_writes_the_same_rows_from_the_command_line(harbour, tmp_p
     assert len(list(csv.DictReader(io.StringIO(everything.stdout)))) == total
     bad = run_cli("export", "NOT NOT NOT harbour", data_dir=data_dir)
     assert bad.exit_code == 1 and "could not understand" in bad.output
+
+
+def test_search_export_ranks_with_the_operators_feedback_setting(harbour, monkeypatch):
+    # SEARCH_FEEDBACK changes the scores (and so the order) of /api/search: the command's
+    # rows are those of an app started with the same setting.
+    data_dir, _ = harbour
+    monkeypatch.setenv("SEARCH_FEEDBACK", "0")
+    app = create_app({"TESTING": True, "INDEX_DIR": str(data_dir), "MAX_DEPTH": DEPTH})
+    web = _jsonl(app.test_client(), "q=harbour+strike&collapse=0")
+    assert web != _jsonl(harbour[1], "q=harbour+strike&collapse=0")  # (the setting tells)
+    result = run_cli(
+        "export", "harbour strike", "--format", "jsonl", "--no-collapse", data_dir=data_dir
+    )
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == web
+    monkeypatch.setenv("SEARCH_FEEDBACK", "lots")
+    bad = run_cli("export", "harbour", data_dir=data_dir)
+    assert bad.exit_code == 1 and "SEARCH_FEEDBACK must be a number" in bad.output
 
 
 def test_the_results_page_links_the_export_of_its_search(harbour):

@@ -66,6 +66,8 @@ HOSTILE = [
     (q('"oil price'), 200, "unmatched quote"),
     (q('oil price"'), 200, "unmatched quote"),
     (q('"""'), 200, "unmatched quote"),
+    (q('date:"^99'), 200, "unmatched quote"),  # (the date parser left "^99" without a field)
+    (q('published:"^99 oil'), 200, "unmatched quote"),
     (q("((oil"), 200, "parentheses"),
     (q("oil))"), 200, "parentheses"),
     (q("(oil OR"), 200, "parentheses"),

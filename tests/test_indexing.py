@@ -193,6 +193,20 @@ def test_a_running_searcher_finds_an_updated_article_once_in_its_new_version(dat
     assert [hit.id for hit in searcher.search(tides).results] == ["a3"]
 
 
+def test_the_cached_documents_of_a_bitset_cannot_be_changed_in_place(data_dir, tmp_path):
+    # DocSets.docnums hands the same array to every caller (the facets, the timeline, the
+    # newest matches, other threads): writing into it would change their answers.
+    ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", article(1), article(2), article(3)))
+    with Searcher(data_dir) as searcher:
+        request = SearchRequest.from_params({"q": ["harbours"]}, Limits())
+        assert searcher.search(request).total == 3
+        sets = searcher.view().sets
+        docs = sets.docnums(sets.all)
+        assert docs is sets.docnums(sets.all)
+        with pytest.raises(ValueError, match="read-only"):
+            docs[0] = 2
+
+
 def test_web_keeps_answering_during_reindex(data_dir, tmp_path):
     ingest(data_dir, write_jsonl(tmp_path / "a.jsonl", *(article(n) for n in range(60))))
     client = create_app({"INDEX_DIR": str(data_dir)}).test_client()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from search.article import Article
+from search.engine import schema
 from search.errors import BadAliases
+from search.generations import live_generation
 from search.names import (
     NameRow,
     learn,
+    load_aliases,
     name_key,
     parse_aliases,
     readable_person,
@@ -278,3 +282,30 @@ def test_a_demo_person_is_not_among_the_topics_too(data_dir):
     hit = next(h for h in body["results"] if "Marta Keller" in h["people"])
     assert "Marta Keller" not in hit["topics"]
     assert "Baltic Grid Authority" in hit["topics"]
+
+
+def test_an_ingest_into_a_generation_without_names_keeps_its_values_findable(data_dir, tmp_path):
+    # A generation written before canonical names: its articles indexed with their values as
+    # written, and no names.json beside them (made here the way that code wrote it).
+    ingest(data_dir, write_jsonl(tmp_path / "first.jsonl", *_articles(([], [], "Treasury."))))
+    live = live_generation(data_dir).path
+    (live / "names.json").unlink()
+    old = Article(
+        "old", "https://example.org/old", "Dollar", "Dollar.", ["money-fx"], ["james-baker"]
+    )
+    with schema.open_index(live).writer() as raw:
+        raw.update_document(**schema.article_document(old))  # (no table: values as written)
+    assert _search(data_dir, q="", person="james-baker")["total"] == 1
+    new = _articles(*[([], [], "")] * 3, (["Paul Volcker"], ["interest"], "Rates."))
+    ingest(data_dir, write_jsonl(tmp_path / "new.jsonl", new[-1]))
+    body = _search(data_dir, q="")
+    assert body["total"] == 3
+    for facet, param in (("people", "person"), ("topics", "topic")):
+        for value in body["facets"][facet]:
+            assert _search(data_dir, q="", **{param: value["value"]})["total"] == value["count"]
+    assert _search(data_dir, q="", person="james-baker")["total"] == 1
+
+
+def test_an_aliases_file_saved_with_a_byte_order_mark_reads_as_its_names(tmp_path):
+    (tmp_path / "aliases.txt").write_bytes("James Baker = Jim Baker\n".encode("utf-8-sig"))
+    assert load_aliases(tmp_path) == {"james baker": "James Baker", "jim baker": "James Baker"}

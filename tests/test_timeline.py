@@ -132,6 +132,9 @@ def test_dates_at_the_ends_of_the_calendar():
         ("9999-12-31", "9999-12-31", 1),
     ]
     assert len(found.timeline(everything, everything).buckets) == 8399  # 1601 to 9999
+    # The calendar's last week ends with it (9999-12-31 is a Friday), not on the Sunday after.
+    weeks = found.timeline(bits([0, 1], 3), everything, "week")
+    assert spans(weeks) == [("9999-12-27", "9999-12-31", 2)]
 
 
 # A real index ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import click
 
 from search import export as formats
 from search.cli.options import index_dir_option
+from search.engine.scoring import Ranking
 from search.engine.searcher import Searcher
 from search.errors import IndexMissing, InvalidRequest
 from search.folder_messages import data_folder
@@ -84,8 +85,9 @@ def export_command(
     limits = Limits.from_settings()
     try:
         request = SearchRequest.from_params(params, limits)
+        ranking = Ranking.from_settings()  # (the order /api/search gives, SEARCH_FEEDBACK too)
         data_folder(index_dir)
-        with Searcher(index_dir, limits) as searcher:
+        with Searcher(index_dir, limits, ranking) as searcher:
             found = searcher.export(request, snippets)
             out = output.open("wb") if output else sys.stdout.buffer
             try:
@@ -96,7 +98,7 @@ def export_command(
                     out.close()
                 else:
                     out.flush()
-    except (InvalidRequest, IndexMissing) as error:
+    except (InvalidRequest, IndexMissing, ValueError) as error:
         raise click.ClickException(str(error)) from None
     if output:
         click.echo(f"{found.total} results written to {output}", err=True)

@@ -421,6 +421,7 @@ class DocSets:
             if known is bits or known == bits:
                 return docs
         docs = docnum_array(bits, self.size)
+        docs.flags.writeable = False  # (shared by threads and callers: a write would be a bug)
         self._decoded = [(bits, docs), *self._decoded[:1]]
         return docs
 

@@ -213,6 +213,12 @@ def _bound_query(q: query.Query, reader, max_expansion: int) -> tuple[query.Quer
     return q.accept(bound), list(notices)
 
 
+def _fieldless(q: query.Query) -> bool:
+    """Whether ``q`` is a word the parser left without a field (Whoosh's date parser hands on
+    text it cannot read as a date so: ``date:"^99``); no field holds it, so it matches nothing."""
+    return isinstance(q, query.Term | query.Phrase) and q.fieldname is None
+
+
 def _weigh_repeats(q: query.Query) -> query.Query:
     """Make a word given more than once in a group count as many times (Whoosh would drop the
     repeats; BM25 weighs a word by its count in the query): one part with the group's boosts
@@ -369,6 +375,9 @@ def parse(
             "q",
             BAD_QUERY,
         ) from None
+    if any(_fieldless(leaf) for leaf in parsed.leaves()):
+        # (only then: Whoosh's copy of a tree drops an Or's minmatch and scale)
+        parsed = parsed.accept(lambda q: query.NullQuery if _fieldless(q) else q)
     parsed = _exclusions(_weigh_repeats(parsed)).normalize()
     if parsed is query.NullQuery and _only_common_words(text):
         notices.append(

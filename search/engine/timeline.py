@@ -31,6 +31,9 @@ MOST_BARS = 60
 MOST_BUCKETS = 1000
 TICKS_PER_DAY = 86400 * 10**6  # Whoosh stores a datetime as microseconds since year 1
 _EPOCH_DAY = date(1970, 1, 1).toordinal() - 1  # 1970-01-01 in days since 0001-01-01
+# The calendar's last day (9999-12-31) in days since 1970-01-01: the last week of the calendar
+# ends there, not on the Sunday after it.
+_LAST_DAY = date.max.toordinal() - 1 - _EPOCH_DAY
 # numpy's calendar units of the periods longer than a week.
 _CALENDAR = {"month": "datetime64[M]", "year": "datetime64[Y]"}
 
@@ -139,7 +142,7 @@ class PublicationDays:
         # Each period's count is the difference of the running total at its two bounds.
         running = np.concatenate(([0], np.cumsum(counts[:-1])))
         found = np.diff(running[np.searchsorted(self.days, bounds)]).tolist()
-        starts, ends = map(_dates, (bounds[:-1], bounds[1:] - 1))
+        starts, ends = map(_dates, (bounds[:-1], np.minimum(bounds[1:] - 1, _LAST_DAY)))
         periods = zip(starts, ends, found, strict=True)
         buckets = [TimelineBucket(*period, unit) for period in periods]
         notice = None

@@ -362,11 +362,11 @@ def update_live(
     ix = schema.open_index(live.path)
     count = 0
     lexicon = Lexicon.load(live.path)
-    # The generation's canonical names; values never seen are added as they come (a
-    # generation written before them starts a table with the data folder's aliases).
+    # The generation's canonical names; values never seen are added as they come. A
+    # generation written before them (no table) keeps the values as written until the next
+    # reindex: its articles were indexed so, and its filters look for them so; a table now
+    # would send a filter by one of its values (james-baker) to another (James Baker).
     names = canonical_names.NameTable.load(live.path)
-    if names is None:
-        names = canonical_names.NameTable(canonical_names.load_aliases(data_dir))
     writer = ix.writer(limitmb=256, compound=False, codec=CODEC)
     try:
         if lexicon is None:  # an index made before lexicons, or a damaged one: count again
@@ -380,7 +380,8 @@ def update_live(
                 progress(1)
         # Before the commit makes the new articles visible, so no reader sees them without it.
         lexicon.save(live.path)
-        names.save(live.path)
+        if names is not None:
+            names.save(live.path)
     except BaseException:
         writer.cancel()
         raise
