@@ -131,7 +131,15 @@ def test_dates_at_the_ends_of_the_calendar():
         ("9999-12-30", "9999-12-30", 1),
         ("9999-12-31", "9999-12-31", 1),
     ]
-    assert len(found.timeline(everything, everything).buckets) == 8399  # 1601 to 9999
+    # 1601 to 9999 are 8,399 years: only the two with matches are listed, and a notice says so
+    # (a stray date would otherwise fill every response with thousands of empty years).
+    spread = found.timeline(everything, everything)
+    assert spans(spread) == [("1601-01-01", "1601-12-31", 1), ("9999-01-01", "9999-12-31", 2)]
+    assert "span 8,399 years: only the years with matches" in spread.notice
+    within = publication_days(["2000-01-01", "3000-06-01"])  # 1,001 years: thinned too
+    assert len(within.timeline(bits(range(2), 2), bits(range(2), 2)).buckets) == 2
+    nearer = publication_days(["2000-01-01", "2999-06-01"])  # 1,000 years: every one listed
+    assert len(nearer.timeline(bits(range(2), 2), bits(range(2), 2)).buckets) == 1000
     # The calendar's last week ends with it (9999-12-31 is a Friday), not on the Sunday after.
     weeks = found.timeline(bits([0, 1], 3), everything, "week")
     assert spans(weeks) == [("9999-12-27", "9999-12-31", 2)]

@@ -143,12 +143,19 @@ class PublicationDays:
         running = np.concatenate(([0], np.cumsum(counts[:-1])))
         found = np.diff(running[np.searchsorted(self.days, bounds)]).tolist()
         starts, ends = map(_dates, (bounds[:-1], np.minimum(bounds[1:] - 1, _LAST_DAY)))
-        periods = zip(starts, ends, found, strict=True)
-        buckets = [TimelineBucket(*period, unit) for period in periods]
-        notice = None
+        periods = list(zip(starts, ends, found, strict=True))
+        notices = []
         if asked and unit != asked:
-            notice = (
+            notices.append(
                 f"bucket={asked} would give {_bars(low, high, asked):,} periods (at most "
                 f"{MOST_BUCKETS:,} are drawn): the timeline is by {unit}"
             )
-        return Timeline(unit, buckets, undated, notice)
+        if len(periods) > MOST_BUCKETS:
+            # (years only: matches dated centuries apart, a stray date most likely)
+            notices.append(
+                f"the matches span {len(periods):,} {unit}s: only the {unit}s with matches "
+                "are in the timeline"
+            )
+            periods = [period for period in periods if period[2]]
+        buckets = [TimelineBucket(*period, unit) for period in periods]
+        return Timeline(unit, buckets, undated, "; ".join(notices) or None)
