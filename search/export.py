@@ -76,11 +76,19 @@ def _csv_lines(rows: Iterable[Iterable[Any]]) -> bytes:
     return buffer.getvalue().encode()
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV
+# injection"): an article's title could. Such text is written after a single quote, which a
+# spreadsheet shows as text; JSON Lines keeps every value as it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list):
-        return LIST_SEPARATOR.join(value)
+        value = LIST_SEPARATOR.join(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

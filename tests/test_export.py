@@ -198,6 +198,29 @@ def test_csv_quotes_newlines_and_unicode_in_any_field():
     assert [json.loads(line) for line in lines] == [row]
 
 
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text():
+    row = {
+        "id": "x",
+        "url": None,
+        "title": '=HYPERLINK("http://evil.example","click")',
+        "published": None,
+        "source": "+Wire",
+        "topics": ["@SUM(A1)", "ports"],
+        "people": ["-Smith"],
+        "score": -1.5,  # (a number, not text: as it is)
+        "story": 3,
+        "versions": 0,
+        "snippet": "\tcell",
+    }
+    data = b"".join(formats.encode([[row]], "csv", snippets=True)).decode("utf-8")
+    (parsed,) = csv.DictReader(io.StringIO(data, newline=""))
+    assert parsed["title"] == "'" + row["title"]
+    assert (parsed["source"], parsed["topics"]) == ("'+Wire", "'@SUM(A1) | ports")
+    assert (parsed["people"], parsed["snippet"], parsed["score"]) == ("'-Smith", "'\tcell", "-1.5")
+    lines = b"".join(formats.encode([[row]], "jsonl", snippets=True)).decode().splitlines()
+    assert [json.loads(line) for line in lines] == [row]  # (JSON Lines: as it is)
+
+
 @pytest.mark.parametrize(
     ("query", "param", "says"),
     [
