@@ -76,3 +76,11 @@ def browser():
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A new tab of the browser, closed after the test."""
+    page = browser.new_page()
+    yield page
+    page.close()

@@ -16,13 +16,6 @@ def base_url(demo_dir):
         yield url
 
 
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    yield page
-    page.close()
-
-
 def test_search_highlight_and_filter_by_topic_chip(page, base_url):
     page.goto(base_url + "/")
     page.fill("input[name=q]", "offshore wind")

@@ -29,13 +29,6 @@ def base_url(tmp_path_factory):
         yield url
 
 
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    yield page
-    page.close()
-
-
 def total(page) -> int:
     found = re.search(r"([\d,]+) results? for", page.locator(".summary").inner_text())
     assert found, page.locator(".summary").inner_text()
