@@ -6,6 +6,7 @@ import pytest
 
 from search.article import Article
 from search.engine import schema
+from search.engine.schema import searched_names
 from search.errors import BadAliases
 from search.generations import live_generation
 from search.names import (
@@ -213,6 +214,26 @@ def test_any_spelling_filters_the_same(names_dir, param, value, total):
 
 def test_the_values_as_written_stay_searchable(names_dir):
     assert {h["id"] for h in _search(names_dir, q="people:volcker")["results"]} == {"a3", "a4"}
+
+
+def test_the_name_shown_finds_its_articles_whatever_they_were_coded(names_dir):
+    # "volcker" and "Volcker" were coded by surname alone: the name shown finds them
+    def found(q: str) -> set[str]:
+        return {hit["id"] for hit in _search(names_dir, q=q, collapse="0")["results"]}
+
+    assert found("people:paul") == {"a3", "a4"}
+    assert found('people:"paul volcker"') == {"a3", "a4"}
+    assert found('people:"james baker"') == {"a0", "a1", "a2"}
+    assert found("people:howard") == {"a5"}
+    assert found("topics:fx") == {"a0", "a1"}
+
+
+def test_searched_names_are_the_canonical_ones_and_the_spellings_they_miss():
+    assert searched_names(["volcker"], ["Paul Volcker"]) == ["Paul Volcker"]
+    assert searched_names(["Jim Baker"], ["James Baker"]) == ["James Baker", "Jim Baker"]
+    assert searched_names(["JAMES BAKER", "Baker"], ["James Baker"]) == ["James Baker"]
+    assert searched_names(["Marta Keller"], []) == ["Marta Keller"]  # (a person, not a topic)
+    assert searched_names(["Ana Lopes"], ["Ana Lopes"]) == ["Ana Lopes"]
 
 
 def test_stats_lists_the_merges_within_bounds(names_dir):

@@ -25,7 +25,7 @@ from whoosh.support.charset import accent_map
 from whoosh.system import pack_uint
 
 from search.article import Article
-from search.names import NameTable
+from search.names import NameTable, name_key
 
 # Field names.
 ID = "id"
@@ -322,6 +322,16 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value else None
 
 
+def searched_names(written: list[str], canonical: list[str]) -> list[str]:
+    """The people or topics an article is searched by: its canonical values, then each value
+    as written whose words they do not all hold ("volcker" is in "Paul Volcker"; "Jim Baker"
+    is not in "James Baker"), so that any spelling, and the name shown, finds it."""
+    if canonical == written:
+        return written
+    held = {word for value in canonical for word in name_key(value).split()}
+    return canonical + [v for v in written if not set(name_key(v).split()) <= held]
+
+
 def article_document(
     article: Article, names: NameTable | None = None, record: bool = False
 ) -> dict[str, Any]:
@@ -335,12 +345,13 @@ def article_document(
         URL: article.url,
         TITLE: article.title,
         BODY: article.body,
-        # The values are searched as one text, as the source wrote them; the stored lists and
-        # the exact fields hold the canonical values. Positions run on across values, so a
-        # phrase can span the end of one and the start of the next.
-        TOPICS: "\n\n".join(article.topics),
+        # The values are searched as one text: the canonical ones and the spellings the source
+        # wrote that they do not cover; the stored lists and the exact fields hold the
+        # canonical values. Positions run on across values, so a phrase can span the end of
+        # one and the start of the next.
+        TOPICS: "\n\n".join(searched_names(article.topics, topics)),
         f"_stored_{TOPICS}": topics,
-        PEOPLE: "\n\n".join(article.people),
+        PEOPLE: "\n\n".join(searched_names(article.people, people)),
         f"_stored_{PEOPLE}": people,
         # A list is indexed value by value (commas inside a value are kept).
         TOPIC: topics,
