@@ -151,7 +151,13 @@ def index_pending(store: CorpusStore, index_dir: Path, progress: Progress = no_p
 
     The caller holds the write lock. Articles added or changed join their stories first.
     """
-    store.assign_stories()
+    store.assign_stories(pending_only=True)
+    if unclustered := store.count_unclustered():
+        logger.warning(
+            "%d stored articles are in no story yet (stored before stories were kept): "
+            "`search reindex` groups them",
+            unclustered,
+        )
     # With no live index (a new folder, a lost LIVE, or a LIVE naming a generation that is
     # gone), every stored article is indexed.
     live = live_generation(index_dir)

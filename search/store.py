@@ -247,15 +247,20 @@ class CorpusStore:
         ).fetchone()
         return "\n".join(part or "" for part in row) if row else ""
 
-    def assign_stories(self, batch: int = 500) -> int:
+    def assign_stories(self, batch: int = 500, pending_only: bool = False) -> int:
         """Put every article added or changed since it was last clustered into its story
         (see search.stories); return how many were clustered. An article whose story
-        changes is marked pending, so that the index learns of it."""
+        changes is marked pending, so that the index learns of it.
+
+        ``pending_only``: only the articles waiting for the index (an ingest's or a crawl's),
+        not those of a store from before stories, which the next reindex clusters (an
+        ingest of a few articles would otherwise cluster, and then re-index, the archive)."""
         done = 0
+        waiting = " AND pending = 1" if pending_only else ""
         while True:
             with self._transaction():
                 rows = self._db.execute(
-                    "SELECT rowid, data, story FROM articles WHERE clustered = 0"
+                    f"SELECT rowid, data, story FROM articles WHERE clustered = 0{waiting}"
                     " ORDER BY rowid LIMIT ?",
                     (batch,),
                 ).fetchall()
@@ -264,6 +269,12 @@ class CorpusStore:
             done += len(rows)
             if len(rows) < batch:
                 return done
+
+    def count_unclustered(self) -> int:
+        """How many indexed articles are in no story yet (stored before stories were kept)."""
+        return self._db.execute(
+            "SELECT count(*) FROM articles WHERE clustered = 0 AND pending = 0"
+        ).fetchone()[0]
 
     def _cluster(self, rowid: int, data: dict, story: int | None) -> None:
         """Cluster one article (inside a transaction): its new band keys, and its story."""

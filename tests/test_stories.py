@@ -111,6 +111,29 @@ def test_a_store_from_before_stories_is_clustered_by_reindex(corpus):
     assert None not in found.values() and found["wire"] == found["site"] != found["other"]
 
 
+def test_an_ingest_into_a_store_from_before_stories_clusters_only_its_own_articles(
+    corpus, tmp_path, caplog
+):
+    # (a store from before stories, as its first opening by this version leaves it)
+    with sqlite3.connect(corpus / "corpus.sqlite3") as db:
+        db.execute("UPDATE articles SET story = NULL, clustered = 0")
+        db.execute("DELETE FROM story_bands")
+    write_jsonl(tmp_path / "new.jsonl", article("new", "Coffee again", WIRE_BODY + " More."))
+    result = ingest(corpus, tmp_path / "new.jsonl")
+    # Only the new article is clustered and indexed: not the archive again.
+    assert "added 1, updated 0, unchanged 0" in result.output
+    with sqlite3.connect(corpus / "corpus.sqlite3") as db:
+        rows = dict(db.execute("SELECT id, clustered + 2 * pending FROM articles"))
+    assert rows.pop("new") == 1 and set(rows.values()) == {0}
+    assert "7 stored articles are in no story yet" in caplog.text
+    assert "`search reindex` groups them" in caplog.text
+    assert run_cli("reindex", data_dir=corpus).exit_code == 0
+    found = stories_of(corpus)
+    assert None not in found.values() and found["wire"] == found["site"] == found["new"]
+    with CorpusStore(corpus) as store:
+        assert store.count_unclustered() == 0
+
+
 # Collapse in results ---------------------------------------------------------------------
 
 
