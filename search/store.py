@@ -256,11 +256,13 @@ class CorpusStore:
         not those of a store from before stories, which the next reindex clusters (an
         ingest of a few articles would otherwise cluster, and then re-index, the archive)."""
         done = 0
-        waiting = " AND pending = 1" if pending_only else ""
+        # (the waiting ones by their own index: "+" keeps SQLite from reading every article
+        # of an old store through the index of those not clustered)
+        where = "pending = 1 AND +clustered = 0" if pending_only else "clustered = 0"
         while True:
             with self._transaction():
                 rows = self._db.execute(
-                    f"SELECT rowid, data, story FROM articles WHERE clustered = 0{waiting}"
+                    f"SELECT rowid, data, story FROM articles WHERE {where}"
                     " ORDER BY rowid LIMIT ?",
                     (batch,),
                 ).fetchall()
