@@ -262,8 +262,7 @@ class CorpusStore:
         while True:
             with self._transaction():
                 rows = self._db.execute(
-                    f"SELECT rowid, data, story FROM articles WHERE {where}"
-                    " ORDER BY rowid LIMIT ?",
+                    f"SELECT rowid, data, story FROM articles WHERE {where} ORDER BY rowid LIMIT ?",
                     (batch,),
                 ).fetchall()
                 for rowid, data, story in rows:

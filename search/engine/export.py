@@ -90,11 +90,10 @@ def read_all(searcher: Searcher, request: SearchRequest, snippets: bool = False)
     view = searcher.pinned_view()
     try:
         plan = searcher.plan(view, request)
-        docs, keys = order.ranked(*order.sort_keys(view, plan), plan.stories)
+        docs, keys = order.ranked(*order.sort_keys(view, plan), plan.collapsing)
         reader = view.searcher.reader()
         terms = highlight.highlight_terms(plan.parsed, reader) if snippets else None
-        stories = collapse.stories(view.sets, reader)
     except BaseException:
         view.searcher.close()
         raise
-    return Export(view, docs, None if plan.by_date else -keys, stories, terms)
+    return Export(view, docs, None if plan.by_date else -keys, plan.stories, terms)

@@ -15,7 +15,6 @@ import numpy as np
 
 from search.cursor import DAMAGED, Cursor
 from search.engine import collapse, topk
-from search.engine.bitsets import docnum_array
 from search.engine.view import IndexView
 from search.errors import InvalidRequest
 
@@ -31,13 +30,19 @@ class Plan:
     by_date: bool  # newest first (sort=newest, an empty query, or nothing to score by)
     filtered: bool  # whether filters narrow the matches
     blend: tuple[float, int] | None = None  # recency's weight and the newest date, if asked
-    stories: collapse.Stories | None = field(default=None, repr=False)
+    stories: collapse.Stories | None = field(default=None, repr=False)  # the index's
+    collapse: bool = True  # one result per story
+
+    @property
+    def collapsing(self) -> collapse.Stories | None:
+        """The stories the results are collapsed by; None when every article is shown."""
+        return self.stories if self.collapse else None
 
 
 def sort_keys(view: IndexView, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """Every match (in no particular order) and its sort key."""
     if plan.by_date:
-        docs = docnum_array(plan.matched, view.sets.size)
+        docs = view.sets.docnums(plan.matched)
         ranks = view.sets.date_ranks(view.searcher.reader())
         return docs, ranks[docs].astype(float)
     docs, scores = view.scored_all(plan.scored, plan.matched, plan.filtered, plan.blend)
@@ -101,7 +106,7 @@ def after_cursor(view: IndexView, plan: Plan, cursor: Cursor, count: int) -> lis
         InvalidRequest: the cursor's hit is not one of the matches, or not under its key.
     """
     docs, keys = sort_keys(view, plan) if plan.matched else (np.zeros(0, int), np.zeros(0))
-    found = after(docs, keys, (cursor.key, cursor.doc), count, plan.stories)
+    found = after(docs, keys, (cursor.key, cursor.doc), count, plan.collapsing)
     if found is None:
         raise InvalidRequest(DAMAGED, "cursor")
     return [(docnum, None if plan.by_date else -key) for docnum, key in found]

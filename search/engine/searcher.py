@@ -232,8 +232,8 @@ class Searcher:
         if matched and not by_date:
             plan.scored = self._feedback(view, parsed, matched, restriction)
             plan.blend = (request.recency, view.newest_ticks()) if request.recency else None
-        if request.collapse:
-            plan.stories = collapse.stories(view.sets, view.searcher.reader())
+        plan.stories = collapse.stories(view.sets, view.searcher.reader())
+        plan.collapse = request.collapse
         return plan
 
     def search(self, request: SearchRequest, cursor: Cursor | None = None) -> SearchResponse:
@@ -255,25 +255,19 @@ class Searcher:
         plan = self.plan(view, request)
         matched, scored, parsed = plan.matched, plan.scored, plan.parsed
         start, end = (request.page - 1) * request.per_page, request.page * request.per_page
-        stories = collapse.stories(view.sets, searcher.reader())
+        stories = plan.stories
         if cursor is not None:
             start, page = cursor.served, order.after_cursor(view, plan, cursor, request.per_page)
         elif not matched:
             page = []  # (Whoosh would read an empty filter as no filter)
-        elif plan.by_date:
-            page = collapse.page(
-                lambda count: [(d, None) for d in view.newest(matched, count)],
-                plan.stories,
-                start,
-                end,
-            )
         else:
-            page = collapse.page(
-                lambda count: view.best(scored, matched, count, plan.filtered, plan.blend),
-                plan.stories,
-                start,
-                end,
-            )
+
+            def ranked(count: int) -> list[tuple[int, float | None]]:
+                if plan.by_date:
+                    return [(d, None) for d in view.newest(matched, count)]
+                return view.best(scored, matched, count, plan.filtered, plan.blend)
+
+            page = collapse.page(ranked, plan.collapsing, start, end)
         terms = highlight.highlight_terms(parsed, searcher.reader())
         hits = []
         for docnum, score in page:
