@@ -109,10 +109,7 @@ class IndexView:
             base = self._summed(q.a, words[: -len(optional)])[docs]
             scored = [(*self.sets.term_scores(self.searcher, f, t), b) for f, t, b, _ in optional]
             return topk.best_with_optional(docs, base, scored, limit)
-        values = self._summed(q, words)[docs]
-        if recency:
-            values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
-        return topk.best(docs, values, limit)
+        return topk.best(docs, self._scores(q, words, docs, recency), limit)
 
     def scored_all(
         self,
@@ -133,10 +130,17 @@ class IndexView:
         docs = self.sets.docnums(matched)
         # (the feedback's words added after the reader's, in order: the sums best_with_optional
         # makes)
+        return docs, self._scores(q, words, docs, recency)
+
+    def _scores(
+        self, q: query.Query, words: list[scoring.ScoredWord], docs: np.ndarray, recency
+    ) -> np.ndarray:
+        """The scores of ``docs`` by ``q`` (its ``words`` summed), blended with their dates
+        when ``recency`` (the reader's weight, the newest date in ticks) is given."""
         values = self._summed(q, words)[docs]
         if recency:
             values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
-        return docs, values
+        return values
 
     def _summed(self, q: query.Query, words: list[scoring.ScoredWord]) -> np.ndarray:
         """Every document's score by ``q`` (0 where it does not match), its words' scores
