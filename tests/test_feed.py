@@ -27,7 +27,7 @@ def served(tmp_path):
     return data_dir, create_app({"TESTING": True, "INDEX_DIR": str(data_dir)}).test_client()
 
 
-def test_a_feed_lists_the_newest_matches_and_a_reader_sees_new_ones(served, tmp_path):
+def test_a_feed_lists_the_newest_matches_and_a_reader_sees_new_ones(served, tmp_path, monkeypatch):
     data_dir, client = served
     first = client.get("/feed?q=energy")
     assert first.status_code == 200 and first.mimetype == "application/atom+xml"
@@ -44,6 +44,10 @@ def test_a_feed_lists_the_newest_matches_and_a_reader_sees_new_ones(served, tmp_
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert client.get("/feed?q=energy", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/feed?q=energy", headers={"If-Modified-Since": modified}).status_code == 304
+    # ... and no search: the tag names the search and the version of the index.
+    monkeypatch.setattr(client.application.extensions["searcher"], "search", None)
+    assert client.get("/feed?q=energy", headers={"If-None-Match": etag}).status_code == 304
+    monkeypatch.undo()
     # A new article is ingested while the service runs: the next poll shows it first.
     ingest(data_dir, write_jsonl(tmp_path / "new.jsonl", NEW))
     second = client.get("/feed?q=energy", headers={"If-None-Match": etag})

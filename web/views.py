@@ -19,6 +19,7 @@ from flask import (
     send_from_directory,
 )
 from markupsafe import Markup
+from werkzeug.http import is_resource_modified
 
 from search import export
 from search.article import public_url
@@ -276,23 +277,31 @@ def feed():
     entries = str(min(FEED_ENTRIES, searcher.limits.max_per_page))
     wanted = params | {"sort": ["newest"], "per_page": [entries]}
     search_request = SearchRequest.from_params(wanted, searcher.limits)
-    response = searcher.search(search_request)
     modified = datetime.fromisoformat(searcher.health()["modified"])
     req = search_request.to_params()
-    text = render_template(
-        "feed.xml",
-        r=response,
-        req=req,
-        updated=modified.isoformat(),
-        self_url=request.url_root.rstrip("/") + feed_url(req),
-        page_url=request.url_root.rstrip("/")
-        + search_url(req | {"per_page": searcher.limits.per_page}, sort="relevance"),
-    )
-    answer = current_app.response_class(text, mimetype="application/atom+xml")
-    answer.set_etag(hashlib.sha256(text.encode()).hexdigest()[:32])
+    self_url = request.url_root.rstrip("/") + feed_url(req)
+    # One search of one version of the index is one feed: its tag is known before searching,
+    # so that a poll of an unchanged feed costs no search.
+    tag = hashlib.sha256(f"{searcher.version()} {self_url}".encode()).hexdigest()[:32]
+    answer = current_app.response_class(mimetype="application/atom+xml")
+    answer.set_etag(tag)
     answer.last_modified = modified
     answer.cache_control.no_cache = True  # (a reader asks again each time; a 304 is cheap)
-    return answer.make_conditional(request)
+    if not is_resource_modified(request.environ, tag, last_modified=modified):
+        answer.status_code = 304
+        return answer
+    answer.set_data(
+        render_template(
+            "feed.xml",
+            r=searcher.search(search_request),
+            req=req,
+            updated=modified.isoformat(),
+            self_url=self_url,
+            page_url=request.url_root.rstrip("/")
+            + search_url(req | {"per_page": searcher.limits.per_page}, sort="relevance"),
+        )
+    )
+    return answer
 
 
 @bp.get("/opensearch.xml")

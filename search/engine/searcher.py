@@ -386,6 +386,10 @@ class Searcher:
         stored = map(view.searcher.stored_fields, members)
         return [ArticleSummary.of(schema.stored_article(fields), None) for fields in stored]
 
+    def version(self) -> str:
+        """The name of the newest version of the live index (each write makes a new one)."""
+        return self.view().version
+
     def health(self) -> dict[str, Any]:
         """Return the live generation, its document count and its age."""
         searcher = self._searcher()
