@@ -171,20 +171,14 @@ class NameTable:
         self.canonical: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self.merges: dict[str, dict[str, dict[str, int]]] = {kind: {} for kind in KINDS}
 
-    def lookup(self, kind: str, value: str) -> str:
-        """The canonical value of ``value`` (one never seen: as an alias or readable)."""
-        key = name_key(value)
-        found = self.canonical[kind].get(key)
-        if found is None:
-            found = self.aliases.get(key) or _display(kind, value)
-        return found
-
-    def _person(self, value: str, record: bool) -> str:
-        table = self.canonical[PEOPLE]
+    def lookup(self, kind: str, value: str, record: bool = False) -> str:
+        """The canonical value of ``value`` (one never seen: as an alias or readable, and
+        added to the table when ``record``)."""
+        table = self.canonical[kind]
         key = name_key(value)
         found = table.get(key)
         if found is None:
-            found = self.aliases.get(key) or readable_person(value)
+            found = self.aliases.get(key) or _display(kind, value)
             if record and key:
                 table[key] = found
         return found
@@ -195,25 +189,20 @@ class NameTable:
         people: dict[str, str] = {}  # key of the canonical value -> it
         full = None
         for value in article.people:
-            found = self._person(value, record)
+            found = self.lookup(PEOPLE, value, record)
             if len(name_key(value).split()) == 1:
                 if full is None:
                     full = [v for v in article.people if len(name_key(v).split()) > 1]
-                ends = {self._person(v, record) for v in full if _ends_with(v, value)}
+                ends = {self.lookup(PEOPLE, v, record) for v in full if _ends_with(v, value)}
                 if len(ends) == 1:
                     found = ends.pop()
             if found:
                 people.setdefault(name_key(found), found)
         topics: dict[str, str] = {}
-        table = self.canonical[TOPICS]
         given = None
         for value in article.topics:
             key = name_key(value)
-            found = table.get(key)
-            if found is None:
-                found = self.aliases.get(key) or _display(TOPICS, value)
-                if record and key:
-                    table[key] = found
+            found = self.lookup(TOPICS, value, record)
             folded = name_key(found)
             if given is None:  # the people's keys, as written and canonical
                 given = {name_key(v) for v in article.people}.union(people)
