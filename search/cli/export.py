@@ -14,7 +14,7 @@ from search.engine.scoring import Ranking
 from search.engine.searcher import Searcher
 from search.errors import IndexMissing, InvalidRequest
 from search.folder_messages import data_folder
-from search.request import Limits, SearchRequest
+from search.request import SORTS, Limits, SearchRequest
 
 
 @click.command("export")
@@ -29,7 +29,7 @@ from search.request import Limits, SearchRequest
 )
 @click.option(
     "--sort",
-    type=click.Choice(["relevance", "newest"]),
+    type=click.Choice(SORTS),
     default="relevance",
     show_default=True,
     help="Rank order, or newest first (an empty TEXT is always newest first).",
