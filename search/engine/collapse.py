@@ -21,7 +21,7 @@ class Stories:
     size (over the documents not deleted)."""
 
     def __init__(self, sets: DocSets, reader):
-        known = sets.numbers(reader, schema.STORY).astype(np.int64)
+        known = sets.columns.numbers(reader, schema.STORY).astype(np.int64)
         # A document without a story (indexed before stories were kept) is one by itself.
         alone = known == 0
         known[alone] = -1 - np.flatnonzero(alone)

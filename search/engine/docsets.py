@@ -16,11 +16,11 @@ from whoosh import query
 from whoosh.reading import TermNotFound
 from whoosh.scoring import Frequency
 
-from search.engine import postings, schema, scoring
+from search.engine import postings, schema, scoring, topk
 from search.engine.bitsets import bits_of, docnum_array, packed
+from search.engine.columns import Columns
 from search.engine.facets import Facets
 from search.engine.results import FacetCount
-from search.engine.timeline import PublicationDays
 
 logger = logging.getLogger(__name__)
 
@@ -109,22 +109,19 @@ class DocSets:
         self._term_bytes = 0
         self._scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._score_bytes = 0
-        self._lock = threading.Lock()  # for the caches' bookkeeping (eviction iterates them)
+        self.lock = threading.Lock()  # for the caches' bookkeeping (eviction iterates them)
         self._matches: dict[query.Query, int] = {}
-        self._ticks: np.ndarray | None = None
-        self._recency: dict[tuple[float, int], np.ndarray] = {}
         self._facets: Facets | None = None
         self._everything: dict[str, list[FacetCount]] | None = None
         self._lengths: dict[str, np.ndarray] = {}  # by field: every document's, -1 unread
-        self._date_rank: np.ndarray | None = None  # each document's place, newest first
-        self._newest_ticks: int | None = None
-        self._days: PublicationDays | None = None
         self._decoded: list[tuple[int, np.ndarray]] = []  # the latest bitsets' documents
         self._frequencies: dict[str, int] = {}  # body word -> its count in the whole index
         self._idf: dict[tuple[str, str], float] = {}
         self._figures: dict[str, scoring.FieldFigures | None] = {}
+        self._shortest_lengths: dict[str, float] = {}
         self._expansions: dict[tuple, query.Query] = {}
-        self._numbers: dict[str, np.ndarray] = {}  # by numeric column (see numbers())
+        # Each document's dates and numeric columns (read once).
+        self.columns = Columns(self)
 
     @property
     def score_cache_bytes(self) -> int:
@@ -133,10 +130,10 @@ class DocSets:
 
     def score_cache_entries(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The cached word scores: each word's documents and scores."""
-        with self._lock:
+        with self.lock:
             return list(self._scores.values())
 
-    def _parts(self, leaves):
+    def parts(self, leaves):
         """(segment, its first document number, its flat arrays or None) of each part of the
         index: the segments, those the merged arrays stand for as one (under the first)."""
         for segment, offset in leaves:
@@ -162,7 +159,7 @@ class DocSets:
                 place = None if flat is None else flat.place(wanted)
                 if place is not None:
                     found[offset] = place
-            with self._lock:
+            with self.lock:
                 if len(self._term_places) >= PLACE_CACHE_TERMS:
                     self._term_places.clear()
                 self._term_places[key] = found
@@ -184,7 +181,7 @@ class DocSets:
     def term_docs(self, reader, fieldname: str, text: str) -> np.ndarray:
         """The documents holding a term, in every segment of ``reader``."""
         found = [np.zeros(0, dtype=np.int64)]
-        for segment, offset, _ in self._parts(reader.leaf_readers()):
+        for segment, offset, _ in self.parts(reader.leaf_readers()):
             flat = self._flat_postings(offset, fieldname, text)
             if flat is not None:
                 found.append(flat[0] + offset)
@@ -201,7 +198,7 @@ class DocSets:
         bits = self._terms.get(key)
         if bits is None:
             bits = bits_of(self.term_docs(reader, fieldname, text), self.size)
-            with self._lock:
+            with self.lock:
                 self._term_bytes += self.size // 8
                 while self._terms and self._term_bytes > TERM_CACHE_BYTES:
                     self._terms.pop(next(iter(self._terms)))  # the oldest entry
@@ -213,7 +210,7 @@ class DocSets:
         """How many documents hold a term and how many times it occurs, in the whole index
         (deleted documents included, as Whoosh counts them)."""
         documents, occurrences = 0, 0.0
-        for segment, offset, flat in self._parts(reader.leaf_readers()):
+        for segment, offset, flat in self.parts(reader.leaf_readers()):
             if flat is not None:
                 # (deleted documents included)
                 _, weights = flat.postings_at(self._places(fieldname, text).get(offset))
@@ -234,7 +231,7 @@ class DocSets:
                 fieldname,
                 text,
             )
-            with self._lock:
+            with self.lock:
                 if len(self._idf) >= FREQUENCY_CACHE_WORDS:
                     self._idf.clear()
                 self._idf[key] = found
@@ -246,7 +243,7 @@ class DocSets:
         count = self._frequencies.get(word)
         if count is None:
             count = self.frequencies(reader, schema.BODY, word)[1]
-            with self._lock:
+            with self.lock:
                 if len(self._frequencies) >= FREQUENCY_CACHE_WORDS:
                     self._frequencies.clear()
                 self._frequencies[word] = count
@@ -256,13 +253,13 @@ class DocSets:
         """A query as pseudo-relevance feedback rescored it (cached by ``key``, the query and
         the filters that narrow its matches: a popular search, or its next page, is not
         expanded again; the least recently used go first)."""
-        with self._lock:
+        with self.lock:
             found = self._expansions.pop(key, None)
             if found is not None:
                 self._expansions[key] = found  # (the most recently used last)
                 return found
         found = expand()
-        with self._lock:
+        with self.lock:
             if len(self._expansions) >= EXPANSION_CACHE_QUERIES:
                 self._expansions.pop(next(iter(self._expansions)))  # the least recently used
             self._expansions[key] = found
@@ -277,7 +274,7 @@ class DocSets:
             if found is None:
                 found = _unscored_docs(searcher.leaf_searchers(), q)
             bits = bits_of(found, self.size)
-            with self._lock:
+            with self.lock:
                 while self._matches and len(self._matches) * self.size // 8 > QUERY_CACHE_BYTES:
                     self._matches.pop(next(iter(self._matches)))
                 self._matches[q] = bits
@@ -290,7 +287,7 @@ class DocSets:
             return None
         places = [self._places(q.fieldname, word) for word in q.words]
         found = [np.zeros(0, dtype=np.int64)]
-        for segment, offset, flat in self._parts(searcher.leaf_searchers()):
+        for segment, offset, flat in self.parts(searcher.leaf_searchers()):
             held = [where.get(offset) for where in places]
             docs = None if flat is None else flat.phrase(q.fieldname, held)
             if docs is None:
@@ -305,36 +302,98 @@ class DocSets:
         """The documents holding a term and the score Whoosh's matcher gives each (cached;
         the least recently used terms go first)."""
         key = (fieldname, text)
-        with self._lock:
+        with self.lock:
             found = self._scores.pop(key, None)
             if found is not None:
                 self._scores[key] = found
                 return found
-        # BM25 is computed at once over arrays of the postings' weights and their documents'
-        # field lengths, without a scorer's calls per posting to read one length; any other
-        # model scores posting by posting.
+        word = self._bm25_postings(searcher, fieldname, text)
+        if word is not None:
+            docs, weights, lengths, idf, figures = word
+            found = (docs, scoring.bm25_scores(idf, figures, weights.astype(float), lengths[docs]))
+        else:  # (any model but BM25 scores posting by posting)
+            found = self._matcher_scores(searcher, fieldname, text)
+        with self.lock:
+            if key not in self._scores:
+                self._score_bytes += score_bytes(found)
+                self._scores[key] = found
+            while len(self._scores) > 1 and self._score_bytes > SCORE_CACHE_BYTES:
+                self._score_bytes -= score_bytes(self._scores.pop(next(iter(self._scores))))
+        return found
+
+    def word(self, searcher, fieldname: str, text: str, boost: float) -> topk.Word | None:
+        """A term's documents, a bound on its boosted scores, and its scores computed only
+        for the documents asked about (search.engine.topk); None when the field is not
+        ranked by BM25."""
+        with self.lock:
+            cached = self._scores.get((fieldname, text))
+        if cached is not None:
+            docs, values = cached
+            bound = float(values.max(initial=0.0)) * boost
+            return topk.Word(docs, boost, bound, values.__getitem__)
+        word = self._bm25_postings(searcher, fieldname, text)
+        if word is None:
+            return None
+        docs, weights, lengths, idf, figures = word
+        # (a score grows with the weight and falls with the length, and a document holding
+        # the word has a length of at least 1 in the field)
+        top = float(weights.max(initial=0.0))
+        bound = scoring.bm25_scores(idf, figures, top, self._shortest(fieldname)) * boost
+
+        def score(places: np.ndarray) -> np.ndarray:
+            return scoring.bm25_scores(
+                idf, figures, weights[places].astype(float), lengths[docs[places]]
+            )
+
+        return topk.Word(docs, boost, float(bound), score)
+
+    def _shortest(self, fieldname: str) -> float:
+        """The shortest length in a field of a document that holds anything in it: at least
+        1, and 1 while segments without flat arrays have lengths not yet read."""
+        shortest = self._shortest_lengths.get(fieldname)
+        if shortest is None:
+            lengths = self._all_lengths(fieldname)
+            found = lengths[lengths > 0]
+            shortest = max(1.0, float(found.min())) if len(found) else 1.0
+            if any(flat is None for flat in self._flat.values()):
+                shortest = 1.0
+            self._shortest_lengths[fieldname] = shortest
+        return shortest
+
+    def _bm25_postings(self, searcher, fieldname: str, text: str):
+        """A term's documents (all segments, deleted ones left out), their weights, every
+        document's length in the field (read for these), the term's idf and the field's BM25
+        figures; None when the field is not ranked by BM25."""
         if fieldname not in self._figures:  # (the same for every word of a field)
             self._figures[fieldname] = scoring.bm25_figures(searcher, fieldname)
         figures = self._figures[fieldname]
-        docs, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
-        term, context = query.Term(fieldname, text), searcher.context()
-        lengths = self._all_lengths(fieldname) if figures else None
-        for segment, offset, _ in self._parts(searcher.leaf_searchers()):
+        if not figures:
+            return None
+        lengths = self._all_lengths(fieldname)
+        docs, weights = [], []
+        for segment, offset, _ in self.parts(searcher.leaf_searchers()):
             flat = self._flat_postings(offset, fieldname, text)
-            if figures and flat is not None:
-                docs.append(flat[0] + np.int32(offset))
-                values.append(flat[1])
-                continue
-            if figures:
+            if flat is None:
                 reader = segment.reader()
                 if (fieldname, text) not in reader:
                     continue  # (not in this segment)
                 # (the raw postings: a scorer would ask every segment for the word's idf)
-                ids, weights = postings.read_matcher(reader.postings(fieldname, text))
+                ids, found = postings.read_matcher(reader.postings(fieldname, text))
                 self._read_lengths(lengths, segment, offset, fieldname, ids)
-                docs.append(ids.astype(np.int32) + offset)
-                values.append(weights)
-                continue
+                flat = ids.astype(np.int32), found
+            docs.append(flat[0] + np.int32(offset) if offset else flat[0])
+            weights.append(flat[1])
+        if len(docs) != 1:
+            docs = [np.concatenate([np.zeros(0, dtype=np.int32), *docs])]
+            weights = [np.concatenate([np.zeros(0, dtype=np.float32), *weights])]
+        idf = self.idf(searcher.reader(), fieldname, text)
+        return docs[0], weights[0], lengths, idf, figures
+
+    def _matcher_scores(self, searcher, fieldname: str, text: str):
+        """A term's documents and scores by Whoosh's matchers, posting by posting."""
+        docs, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
+        term, context = query.Term(fieldname, text), searcher.context()
+        for segment, offset, _ in self.parts(searcher.leaf_searchers()):
             matcher = term.matcher(segment, context)
             listed, scored = [], []
             while matcher.is_active():
@@ -343,20 +402,7 @@ class DocSets:
                 matcher.next()
             docs.append(np.array(listed, dtype=np.int32) + offset)
             values.append(np.array(scored, dtype=float))
-        if figures:
-            docs = np.concatenate(docs)
-            weights = np.concatenate(values).astype(float)
-            idf = self.idf(searcher.reader(), fieldname, text)
-            found = (docs, scoring.bm25_scores(idf, figures, weights, lengths[docs]))
-        else:
-            found = (np.concatenate(docs), np.concatenate(values))
-        with self._lock:
-            if key not in self._scores:
-                self._score_bytes += score_bytes(found)
-                self._scores[key] = found
-            while len(self._scores) > 1 and self._score_bytes > SCORE_CACHE_BYTES:
-                self._score_bytes -= score_bytes(self._scores.pop(next(iter(self._scores))))
-        return found
+        return np.concatenate(docs), np.concatenate(values)
 
     def _all_lengths(self, fieldname: str) -> np.ndarray:
         """Every document's length in a field, as Whoosh stores it: from the flat arrays of
@@ -370,7 +416,7 @@ class DocSets:
                     lengths[offset : offset + len(found)] = found
                 elif flat is not None:
                     lengths[offset : offset + flat.size] = 0
-            with self._lock:
+            with self.lock:
                 lengths = self._lengths.setdefault(fieldname, lengths)
         return lengths
 
@@ -382,37 +428,17 @@ class DocSets:
         for doc in docs[lengths[docs + offset] < 0].tolist():
             lengths[doc + offset] = segment.doc_field_length(doc, fieldname) or 0
 
-    def recency_factors(self, reader, recency: float, newest: int) -> np.ndarray:
-        """Each document's "prefer recent" multiplier (cached for the latest few weights)."""
-        key = (recency, newest)
-        factors = self._recency.get(key)
-        if factors is None:
-            factors = scoring.recency_factors(self.ticks(reader), newest, recency)
-            with self._lock:
-                if len(self._recency) >= 8:
-                    self._recency.pop(next(iter(self._recency)))
-                self._recency[key] = factors
-        return factors
-
     def facets(self, reader, matched: int) -> dict[str, list[FacetCount]]:
         """The top values of each facet, counted over the documents in ``matched``."""
         if matched == self.all and self._everything is not None:
             return self._everything
         if self._facets is None:
-            self._facets = Facets(list(self._parts(reader.leaf_readers())), self.alive)
+            self._facets = Facets(list(self.parts(reader.leaf_readers())), self.alive)
         docs = self.docnums(matched)
         counts = self._facets.top(docs, lambda: self.docnums(self.all & ~matched))
         if matched == self.all:
             self._everything = counts
         return counts
-
-    def newest_ticks(self, reader) -> int:
-        """The publication date of the newest article, in Whoosh's ticks (0 when none is
-        dated)."""
-        if self._newest_ticks is None:
-            ticks = self.ticks(reader)[self.alive]
-            self._newest_ticks = int(ticks.max(initial=0))
-        return self._newest_ticks
 
     def docnums(self, bits: int) -> np.ndarray:
         """The documents of a bitset, in order (the latest two kept: a search's facets,
@@ -424,69 +450,3 @@ class DocSets:
         docs.flags.writeable = False  # (shared by threads and callers: a write would be a bug)
         self._decoded = [(bits, docs), *self._decoded[:1]]
         return docs
-
-    def publication_days(self, reader) -> PublicationDays:
-        """Each live document's publication day, for timelines (read once)."""
-        if self._days is None:
-            self._days = PublicationDays(self.ticks(reader), self.alive, self.docnums)
-        return self._days
-
-    def ticks(self, reader) -> np.ndarray:
-        """Each document's publication date in ticks, 0 when undated (read once)."""
-        if self._ticks is None:
-            found = []
-            for segment, _, flat in self._parts(reader.leaf_readers()):
-                column = None if flat is None else flat.column(schema.PUBLISHED)
-                if column is not None:
-                    found.append(column.astype(np.int64))
-                elif flat is not None:  # (no dated document)
-                    found.append(np.zeros(flat.size, dtype=np.int64))
-                elif segment.has_column(schema.PUBLISHED):
-                    # Segment by segment: Whoosh's multi-segment column reader fails when a
-                    # segment has no dated document (and so no column).
-                    values = segment.column_reader(schema.PUBLISHED)
-                    size = segment.doc_count_all()
-                    found.append(np.array([scoring.column_ticks(values[d]) for d in range(size)]))
-                else:
-                    found.append(np.zeros(segment.doc_count_all(), dtype=np.int64))
-            self._ticks = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-        return self._ticks
-
-    def numbers(self, reader, fieldname: str) -> np.ndarray:
-        """Each document's value of a numeric column as unsigned integers, 0 where it has
-        none (read once)."""
-        found = self._numbers.get(fieldname)
-        if found is None:
-            parts = []
-            for segment, _, flat in self._parts(reader.leaf_readers()):
-                column = None if flat is None else flat.column(fieldname)
-                size = flat.size if flat is not None else segment.doc_count_all()
-                if column is None and flat is None and segment.has_column(fieldname):
-                    values = segment.column_reader(fieldname)
-                    column = np.array([values[d] for d in range(size)], dtype=np.uint64)
-                parts.append(np.zeros(size, np.uint64) if column is None else column)
-            found = np.concatenate(parts).astype(np.uint64) if parts else np.zeros(0, np.uint64)
-            self._numbers[fieldname] = found
-        return found
-
-    def date_ranks(self, reader) -> np.ndarray:
-        """Each document's place when all are listed newest first (read once).
-
-        Undated documents (0 ticks) count as oldest; of two the same age, the one added first
-        comes first.
-        """
-        if self._date_rank is None:
-            alive = self.alive
-            order = alive[np.lexsort((alive, -self.ticks(reader)[alive]))]
-            ranks = np.zeros(self.size, dtype=np.int64)
-            ranks[order] = np.arange(len(order))
-            self._date_rank = ranks
-        return self._date_rank
-
-    def newest(self, reader, matched: int, count: int) -> list[int]:
-        """The ``count`` most recently published documents of ``matched`` (undated ones last)."""
-        docs = self.docnums(matched)
-        ranks = self.date_ranks(reader)[docs]
-        if len(docs) > count:
-            docs, ranks = (a[np.argpartition(ranks, count)[:count]] for a in (docs, ranks))
-        return docs[np.argsort(ranks)].tolist()

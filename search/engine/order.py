@@ -43,7 +43,7 @@ def sort_keys(view: IndexView, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """Every match (in no particular order) and its sort key."""
     if plan.by_date:
         docs = view.sets.docnums(plan.matched)
-        ranks = view.sets.date_ranks(view.searcher.reader())
+        ranks = view.sets.columns.date_ranks(view.searcher.reader())
         return docs, ranks[docs].astype(float)
     docs, scores = view.scored_all(plan.scored, plan.matched, plan.filtered, plan.blend)
     return docs, -scores
@@ -52,7 +52,7 @@ def sort_keys(view: IndexView, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
 def key_of(view: IndexView, plan: Plan, docnum: int, score: float | None) -> float:
     """The sort key of a hit of a page (its score as ranked, None when by date)."""
     if plan.by_date or score is None:
-        return float(view.sets.date_ranks(view.searcher.reader())[docnum])
+        return float(view.sets.columns.date_ranks(view.searcher.reader())[docnum])
     return -score
 
 

@@ -386,7 +386,7 @@ def explain_hit(
     factor, score = 1.0, score or 0.0
     if request.recency and request.sort != "newest":
         newest = view.newest_ticks()
-        factors = view.sets.recency_factors(searcher.reader(), request.recency, newest)
+        factors = view.sets.columns.recency_factors(searcher.reader(), request.recency, newest)
         factor = float(factors[docnum])
         score = score / factor if factor else 0.0  # the blended score, back to relevance
     # What single words do not account for: phrases, wildcards, fuzzy words.

@@ -76,3 +76,115 @@ def _scored(candidates: np.ndarray, base: np.ndarray, optional) -> tuple[np.ndar
         held = holders[at] == wanted if len(holders) else np.zeros(len(at), dtype=bool)
         totals[held] += values[at[held]] * boost
     return candidates, totals
+
+
+# MaxScore: a query's words whose lists are small (a few times the places asked for, at
+# least) are scored first, for a lower bound of the last place; words whose best scores
+# together stay under it are then only looked up, for the documents the other words hold.
+SEED_POSTINGS = 20_000
+
+
+class Word:
+    """One word of a query in one field: the documents holding it (in order), its boost, a
+    bound on any of its boosted scores, and its scores, computed only where asked for."""
+
+    __slots__ = ("docs", "boost", "bound", "_score")
+
+    def __init__(self, docs: np.ndarray, boost: float, bound: float, score):
+        self.docs = docs
+        self.boost = boost
+        self.bound = bound  # (boosted)
+        self._score = score  # places in docs -> their unboosted scores
+
+    def scores_at(self, places: np.ndarray) -> np.ndarray:
+        """The unboosted scores of ``docs[places]``."""
+        return self._score(places)
+
+
+def pruned_best(
+    words: Sequence[Word],
+    matched: np.ndarray,
+    limit: int,
+    factors: np.ndarray | None = None,
+) -> list[tuple[int, float]] | None:
+    """:func:`best` of the documents ``matched`` (in order) by their words' scores summed in
+    order (blended with ``factors``, each at most 1, when given), without scoring every
+    match; None when no word can be left to look-ups (score every match instead).
+
+    Exact: a match none of the scored words holds has at most the looked-up words' bounds
+    together, which is below the last place's score.
+    """
+    if not words or limit <= 0 or any(w.boost <= 0 or not w.bound >= 0 for w in words):
+        return None
+    sizes = np.array([len(w.docs) for w in words])
+    by_size = np.argsort(sizes, kind="stable")
+    seeds, held = [], 0
+    for i in by_size.tolist():
+        if seeds and held + sizes[i] > max(SEED_POSTINGS, 64 * limit):
+            break
+        seeds.append(i)
+        held += int(sizes[i])
+    seen = _candidates([words[i].docs for i in seeds], matched)
+    totals = _exact(words, seen, factors)
+    if len(seeds) == len(words):
+        return best(seen, totals, limit)
+    if len(seen) < limit:
+        return None
+    last = float(np.partition(totals, len(totals) - limit)[len(totals) - limit])
+    # The largest lists left to look-ups while their bounds together stay under the last place.
+    budget = last * (1 - 1e-9) - 1e-12
+    looked_up, ceiling = set(), 0.0
+    for i in by_size[::-1].tolist():
+        if ceiling + words[i].bound < budget:
+            looked_up.add(i)
+            ceiling += words[i].bound
+    scored = [i for i in range(len(words)) if i not in looked_up and i not in seeds]
+    if len(looked_up) == 0:
+        return None
+    if scored:
+        more = _candidates([words[i].docs for i in scored], matched)
+        more = more[~_holds(seen, more)]
+        if len(more) * 2 > len(matched):
+            return None
+        seen = np.concatenate((seen, more))
+        totals = np.concatenate((totals, _exact(words, more, factors)))
+    return best(seen, totals, limit)
+
+
+def _candidates(lists: list[np.ndarray], matched: np.ndarray) -> np.ndarray:
+    """The documents of ``matched`` (sorted) that some of the sorted ``lists`` hold, in
+    order: the lists sorted together when they are short, else marked in an array."""
+    held = sum(len(docs) for docs in lists)
+    if not held or not len(matched):
+        return matched[:0]
+    if held * 8 < len(matched):
+        found = lists[0] if len(lists) == 1 else np.unique(np.concatenate(lists))
+        return found[_holds(matched, found)]
+    marks = np.zeros(int(matched[-1]) + 1, dtype=bool)
+    for docs in lists:
+        marks[docs[docs <= matched[-1]]] = True
+    return matched[marks[matched]]
+
+
+def _holds(docs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of ``wanted`` are in ``docs`` (sorted), as a mask."""
+    if not len(docs):
+        return np.zeros(len(wanted), dtype=bool)
+    wanted = wanted.astype(docs.dtype, copy=False)
+    at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+    return docs[at] == wanted
+
+
+def _exact(words: Sequence[Word], docs: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
+    """The scores of ``docs``: their words' boosted scores added in order (the floats of
+    adding them over an array of every document), times ``factors`` when given."""
+    totals = np.zeros(len(docs))
+    for word in words:
+        holders = word.docs
+        if not len(holders):
+            continue
+        wanted = docs.astype(holders.dtype, copy=False)
+        at = np.minimum(np.searchsorted(holders, wanted), len(holders) - 1)
+        held = holders[at] == wanted
+        totals[held] += word.scores_at(at[held]) * word.boost
+    return totals if factors is None else totals * factors[docs]

@@ -90,7 +90,7 @@ class IndexView:
             # largest of its parts' best scores instead of their sum, so pruning by that bound
             # drops documents that belong in the top.
             if recency:
-                factors = self.sets.recency_factors(self.searcher.reader(), *recency)
+                factors = self.sets.columns.recency_factors(self.searcher.reader(), *recency)
                 ranked = collectors.SortingCollector(scoring.RecencyBlend(factors), limit=limit)
             else:
                 ranked = collectors.TopCollector(limit, usequality=False, replace=0)
@@ -103,6 +103,10 @@ class IndexView:
             sign = -1 if recency else 1
             return [(docnum, sign * key) for key, docnum in found.results().top_n]
         docs = self.sets.docnums(matched)
+        if not any(gates for *_, gates in words):
+            found = self._pruned(words, docs, limit, recency)
+            if found is not None:
+                return found
         optional = _optional_words(q, words)
         if optional and not recency:
             # (feedback's words only reorder: most matches cannot reach the top with them)
@@ -110,6 +114,21 @@ class IndexView:
             scored = [(*self.sets.term_scores(self.searcher, f, t), b) for f, t, b, _ in optional]
             return topk.best_with_optional(docs, base, scored, limit)
         return topk.best(docs, self._scores(q, words, docs, recency), limit)
+
+    def _pruned(self, words, docs: np.ndarray, limit: int, recency) -> list | None:
+        """The ``limit`` best of ``docs`` by ``words`` (none gated), scoring only the
+        matches that can reach them (search.engine.topk.pruned_best); None when that would
+        not save work."""
+        scored = []
+        for fieldname, text, boost, _ in words:
+            word = self.sets.word(self.searcher, fieldname, text, boost)
+            if word is None:
+                return None
+            scored.append(word)
+        factors = None
+        if recency:
+            factors = self.sets.columns.recency_factors(self.searcher.reader(), *recency)
+        return topk.pruned_best(scored, docs, limit, factors)
 
     def scored_all(
         self,
@@ -139,7 +158,8 @@ class IndexView:
         when ``recency`` (the reader's weight, the newest date in ticks) is given."""
         values = self._summed(q, words)[docs]
         if recency:
-            values = values * self.sets.recency_factors(self.searcher.reader(), *recency)[docs]
+            factors = self.sets.columns.recency_factors(self.searcher.reader(), *recency)
+            values = values * factors[docs]
         return values
 
     def _summed(self, q: query.Query, words: list[scoring.ScoredWord]) -> np.ndarray:
@@ -168,12 +188,12 @@ class IndexView:
 
     def timeline(self, matched: int, unit: str | None) -> Timeline:
         """``matched`` over time, by ``unit`` or one that fits (search.engine.timeline)."""
-        days = self.sets.publication_days(self.searcher.reader())
+        days = self.sets.columns.publication_days(self.searcher.reader())
         return days.timeline(matched, self.sets.all, unit)
 
     def newest(self, matched: int, count: int) -> list[int]:
         """The ``count`` newest documents of ``matched``."""
-        return self.sets.newest(self.searcher.reader(), matched, count)
+        return self.sets.columns.newest(self.searcher.reader(), matched, count)
 
     def respell(self, word: str) -> str | None:
         """A common near spelling of a rare word, or None."""
@@ -186,7 +206,7 @@ class IndexView:
 
     def newest_ticks(self) -> int:
         """The newest publication date of the index, in Whoosh's ticks."""
-        return self.sets.newest_ticks(self.searcher.reader())
+        return self.sets.columns.newest_ticks(self.searcher.reader())
 
 
 def _optional_words(q: query.Query, words: list[scoring.ScoredWord]) -> list:
