@@ -8,7 +8,7 @@ whichever way it was reached (and the one Whoosh's matchers give).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -100,6 +100,12 @@ class Word:
         """The unboosted scores of ``docs[places]``."""
         return self._score(places)
 
+    def within(self, keep: np.ndarray) -> Word:
+        """The word counted only in the documents where ``keep`` (a mask over ``docs``)
+        holds: a word of a phrase in an OR counts where the whole phrase matches."""
+        places = np.flatnonzero(keep)
+        return Word(self.docs[places], self.boost, self.bound, lambda at: self._score(places[at]))
+
 
 def pruned_best(
     words: Sequence[Word],
@@ -116,6 +122,8 @@ def pruned_best(
     """
     if not words or limit <= 0 or any(w.boost <= 0 or not w.bound >= 0 for w in words):
         return None
+    if limit * DENSE > len(matched):
+        return None  # (most matches could be in the top)
     sizes = np.array([len(w.docs) for w in words])
     by_size = np.argsort(sizes, kind="stable")
     seeds, held = [], 0
@@ -175,10 +183,52 @@ def _holds(docs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return docs[at] == wanted
 
 
+def best_after(
+    top: Callable[[int], list[tuple[int, float]]],
+    optional: Sequence[Word],
+    limit: int,
+    matches: int,
+) -> list[tuple[int, float]] | None:
+    """:func:`best` by the scores so far plus the ``optional`` words' (added in order where
+    a document holds them), given ``top(n)``: the ``n`` best documents by their scores so
+    far, best first (fewer when there are no more).
+
+    As :func:`best_with_optional`, but from the best documents alone: those after the
+    first few have at most the next one's score plus every optional word's bound. None
+    when that bound does not close before the candidates would be a DENSE-th of the
+    ``matches`` (then score every match).
+    """
+    ceiling = sum(word.bound for word in optional) * (1 + 1e-9) + 1e-12
+    count = first_candidates(limit)
+    while count <= max(matches // DENSE, first_candidates(limit)):
+        ranked = top(count + 1)
+        docs = np.fromiter((d for d, _ in ranked[:count]), dtype=np.int64)
+        base = np.fromiter((s for _, s in ranked[:count]), dtype=float)
+        found = best(docs, _added(base, optional, docs), limit)
+        if len(ranked) <= count:
+            return found  # (every match scored)
+        if len(found) == limit and ranked[count][1] + ceiling < found[-1][1]:
+            return found
+        count *= 8
+    return None
+
+
+def first_candidates(limit: int) -> int:
+    """How many of the best documents so far are scored with optional words first."""
+    return max(limit * CANDIDATES, 100)
+
+
 def _exact(words: Sequence[Word], docs: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
     """The scores of ``docs``: their words' boosted scores added in order (the floats of
     adding them over an array of every document), times ``factors`` when given."""
-    totals = np.zeros(len(docs))
+    totals = _added(np.zeros(len(docs)), words, docs)
+    return totals if factors is None else totals * factors[docs]
+
+
+def _added(totals: np.ndarray, words: Sequence[Word], docs: np.ndarray) -> np.ndarray:
+    """``totals`` (of ``docs``) with the words' boosted scores added in order, where a
+    document holds them."""
+    totals = totals.copy()
     for word in words:
         holders = word.docs
         if not len(holders):
@@ -187,4 +237,4 @@ def _exact(words: Sequence[Word], docs: np.ndarray, factors: np.ndarray | None) 
         at = np.minimum(np.searchsorted(holders, wanted), len(holders) - 1)
         held = holders[at] == wanted
         totals[held] += word.scores_at(at[held]) * word.boost
-    return totals if factors is None else totals * factors[docs]
+    return totals

@@ -37,6 +37,7 @@ class IndexView:
     names: TableLoader | None = None
     version: str = ""  # names this version of the index: its generation and Whoosh's own number
     _last_summed: tuple[query.Query, np.ndarray] | None = None
+    _last_top: tuple | None = None  # ((query, recency), documents ranked, best, complete)
 
     def name_table(self) -> NameTable | None:
         """The version's canonical names; None for a generation written without them."""
@@ -103,32 +104,60 @@ class IndexView:
             sign = -1 if recency else 1
             return [(docnum, sign * key) for key, docnum in found.results().top_n]
         docs = self.sets.docnums(matched)
-        if not any(gates for *_, gates in words):
-            found = self._pruned(words, docs, limit, recency)
-            if found is not None:
-                return found
         optional = _optional_words(q, words)
         if optional and not recency:
-            # (feedback's words only reorder: most matches cannot reach the top with them)
-            base = self._summed(q.a, words[: -len(optional)])[docs]
+            # (feedback's words only reorder: the best by the reader's own words, and those
+            # looked up for them)
+            required = words[: -len(optional)]
+            scored = self._words(optional)
+            if scored is not None:
+                found = topk.best_after(
+                    lambda n: self._top(q.a, required, docs, n), scored, limit, len(docs)
+                )
+                if found is not None:
+                    return found
+            base = self._summed(q.a, required)[docs]
             scored = [(*self.sets.term_scores(self.searcher, f, t), b) for f, t, b, _ in optional]
             return topk.best_with_optional(docs, base, scored, limit)
-        return topk.best(docs, self._scores(q, words, docs, recency), limit)
+        # (a first pass of feedback asks for the best ten, and its second for the best few
+        # hundred of the same query)
+        ahead = topk.first_candidates(limit) + 1 if not recency else limit
+        return self._top(q, words, docs, ahead, recency)[:limit]
 
-    def _pruned(self, words, docs: np.ndarray, limit: int, recency) -> list | None:
-        """The ``limit`` best of ``docs`` by ``words`` (none gated), scoring only the
-        matches that can reach them (search.engine.topk.pruned_best); None when that would
-        not save work."""
+    def _top(self, q, words, docs: np.ndarray, limit: int, recency=None) -> list:
+        """The ``limit`` best of ``docs`` by ``q`` (its ``words``), blended with dates by
+        ``recency``: only the matches that can reach them scored (search.engine.topk), when
+        that saves work; the latest kept (feedback asks for the best of a query twice)."""
+        key = (q, recency)
+        last = self._last_top
+        fits = last is not None and (len(last[2]) >= limit or last[3])
+        if fits and last[0] == key and last[1] is docs:
+            return last[2][:limit]
+        found = None
+        scored = self._words(words)
+        if scored is not None:
+            factors = None
+            if recency:
+                factors = self.sets.columns.recency_factors(self.searcher.reader(), *recency)
+            found = topk.pruned_best(scored, docs, limit, factors)
+        if found is None:
+            found = topk.best(docs, self._scores(q, words, docs, recency), limit)
+        self._last_top = (key, docs, found, len(found) < limit)
+        return found
+
+    def _words(self, words) -> list[topk.Word] | None:
+        """The query's words for search.engine.topk (scored only where asked), each counted
+        only where its gates match; None when one is not ranked by BM25."""
         scored = []
-        for fieldname, text, boost, _ in words:
+        masks: dict[tuple[query.Query, ...], np.ndarray] = {}
+        for fieldname, text, boost, gates in words:
             word = self.sets.word(self.searcher, fieldname, text, boost)
             if word is None:
                 return None
+            if gates:
+                word = word.within(self._gate(gates, masks)[word.docs])
             scored.append(word)
-        factors = None
-        if recency:
-            factors = self.sets.columns.recency_factors(self.searcher.reader(), *recency)
-        return topk.pruned_best(scored, docs, limit, factors)
+        return scored
 
     def scored_all(
         self,
@@ -173,14 +202,18 @@ class IndexView:
         for fieldname, text, boost, gates in words:
             docs, values = self.sets.term_scores(self.searcher, fieldname, text)
             if gates:
-                if gates not in masks:
-                    gate = reduce(operator.and_, (self.docs(g) for g in gates), self.sets.all)
-                    masks[gates] = mask(gate, size)
-                keep = masks[gates][docs]
+                keep = self._gate(gates, masks)[docs]
                 docs, values = docs[keep], values[keep]
             scores[docs] += values * boost
         self._last_summed = (q, scores)
         return scores
+
+    def _gate(self, gates: tuple[query.Query, ...], masks: dict) -> np.ndarray:
+        """Where every one of ``gates`` matches, as an array of booleans (kept in ``masks``)."""
+        if gates not in masks:
+            gate = reduce(operator.and_, (self.docs(g) for g in gates), self.sets.all)
+            masks[gates] = mask(gate, self.sets.size)
+        return masks[gates]
 
     def facets(self, matched: int) -> dict[str, list[FacetCount]]:
         """The top values of each facet over ``matched``."""
