@@ -280,7 +280,7 @@ class CorpusStore:
     def _cluster(self, rowid: int, data: dict, story: int | None) -> None:
         """Cluster one article (inside a transaction): its new band keys, and its story."""
         self._db.execute("DELETE FROM story_bands WHERE article = ?", (rowid,))
-        found = _fingerprint(data)
+        found = stories.stored_fingerprint(data)
         joined = self._best_match(rowid, found) if found else None
         if joined is None:
             shared = (
@@ -319,7 +319,10 @@ class CorpusStore:
             data, its_story = self._db.execute(
                 "SELECT data, story FROM articles WHERE rowid = ?", (candidate,)
             ).fetchone()
-            theirs = _fingerprint(json.loads(data), keys=False)
+            stored = json.loads(data)
+            if stories.apart(found.published, stories.published(stored)):
+                continue  # (as same_story would say, without shingling its body)
+            theirs = stories.stored_fingerprint(stored, keys=False)
             similarity = stories.same_story(found, theirs) if theirs else 0.0
             if similarity > best and its_story is not None:
                 best, story = similarity, its_story
@@ -457,13 +460,6 @@ class CorpusStore:
         self._db.execute(
             "INSERT OR REPLACE INTO crawl_state (key, value) VALUES (?, ?)", (key, value)
         )
-
-
-def _fingerprint(data: dict, keys: bool = True) -> stories.Fingerprint | None:
-    """The fingerprint of a stored article (as JSON data)."""
-    published = data.get("published")
-    when = datetime.fromisoformat(published) if published else None
-    return stories.fingerprint(data.get("title", ""), data.get("body", ""), when, keys)
 
 
 def _article(data: str, story: int | None) -> Article:

@@ -98,7 +98,25 @@ def fingerprint(
     return Fingerprint(shingles, tuple(found), len(words), folded, published)
 
 
+def stored_fingerprint(data: dict, keys: bool = True) -> Fingerprint | None:
+    """The fingerprint of a stored article (as JSON data)."""
+    return fingerprint(data.get("title", ""), data.get("body", ""), published(data), keys)
+
+
+def published(data: dict) -> datetime | None:
+    """When a stored article (as JSON data) was published, if it says."""
+    when = data.get("published")
+    return datetime.fromisoformat(when) if when else None
+
+
 _APART = {False: timedelta(days=MAX_DAYS_APART), True: timedelta(days=SHORT_MAX_DAYS_APART)}
+
+
+def apart(a: datetime | None, b: datetime | None) -> bool:
+    """Whether two publication dates are too far apart for any two articles to tell one story
+    (what :func:`same_story` checks first): a candidate from another week is turned away
+    before its body is read."""
+    return bool(a and b and abs(a - b) >= _APART[False])
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bench.crawl_site import Site, links_page
+from search import stories
 from search.engine.searcher import Searcher
 from search.request import SearchRequest
 from search.store import CorpusStore
@@ -282,3 +284,15 @@ def test_collapse_on_the_page_in_a_browser(browser, corpus):
             assert page.locator("section.versions li").count() == 1
         finally:
             page.close()
+
+
+def test_articles_published_too_far_apart_are_told_apart_before_their_bodies_are_read():
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    assert stories.apart(day, day + timedelta(days=stories.MAX_DAYS_APART))
+    assert not stories.apart(day, day + timedelta(days=stories.MAX_DAYS_APART, seconds=-1))
+    assert not stories.apart(day, None) and not stories.apart(None, day)
+    # (what same_story says of any two bodies, however alike)
+    body = " ".join(f"word{i}" for i in range(100))
+    a = stories.fingerprint("T", body, day)
+    b = stories.fingerprint("T", body, day + timedelta(days=stories.MAX_DAYS_APART))
+    assert stories.same_story(a, b) == 0.0

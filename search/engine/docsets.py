@@ -206,6 +206,21 @@ class DocSets:
                 self._terms[key] = bits
         return bits
 
+    def union(self, reader, terms: list[tuple[str, str]]) -> int:
+        """The documents holding any of some terms: the cached sets of those known, and the
+        others' documents marked in one array (an unseen query's words are not each made a
+        set of their own)."""
+        bits, marks = 0, None
+        for fieldname, text in terms:
+            known = self._terms.get((fieldname, text))
+            if known is not None:
+                bits |= known
+                continue
+            if marks is None:
+                marks = np.zeros(self.size, dtype=bool)
+            marks[self.term_docs(reader, fieldname, text)] = True
+        return bits if marks is None else bits | packed(marks)
+
     def frequencies(self, reader, fieldname: str, text: str) -> tuple[int, float]:
         """How many documents hold a term and how many times it occurs, in the whole index
         (deleted documents included, as Whoosh counts them)."""

@@ -56,6 +56,9 @@ class IndexView:
         if q is query.NullQuery:
             return 0
         if type(q) in (query.Or, query.DisjunctionMax):
+            terms = _or_of_terms(q)
+            if terms is not None:
+                return self.sets.union(self.searcher.reader(), terms)
             return reduce(operator.or_, (self.docs(sub) for sub in q.subqueries), 0)
         if type(q) is query.And:
             return reduce(operator.and_, (self.docs(sub) for sub in q.subqueries), self.sets.all)
@@ -240,6 +243,22 @@ class IndexView:
     def newest_ticks(self) -> int:
         """The newest publication date of the index, in Whoosh's ticks."""
         return self.sets.columns.newest_ticks(self.searcher.reader())
+
+
+def _or_of_terms(q: query.Query) -> list[tuple[str, str]] | None:
+    """The (field, word) of every word of an OR of words (ORs of words within it too); None
+    for an OR of anything else."""
+    if type(q) is query.Term:
+        return [(q.fieldname, q.text)] if isinstance(q.text, str) else None
+    if type(q) not in (query.Or, query.DisjunctionMax):
+        return None
+    found = []
+    for sub in q.subqueries:
+        terms = _or_of_terms(sub)
+        if terms is None:
+            return None
+        found += terms
+    return found
 
 
 def _optional_words(q: query.Query, words: list[scoring.ScoredWord]) -> list:
