@@ -84,35 +84,6 @@ def test_pruned_best_prunes_a_query_of_rare_and_common_words():
     assert all(doc in set(title.tolist()) for doc, _ in found)
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_best_after_the_best_so_far_is_the_best_of_scoring_every_match(seed):
-    rng = np.random.default_rng(seed)
-    space = 20_000
-    size = int(rng.integers(5, 8000))
-    docs = np.sort(rng.choice(space, size, replace=False)).astype(np.int64)
-    base = np.round(rng.exponential(3, size), int(rng.integers(0, 3)))
-    optional = [w for w in _words(rng, space) if rng.random() < 0.5] or _words(rng, space)[:1]
-    for word in optional:
-        # (feedback's words weigh little)
-        scale = float(rng.uniform(0.01, 0.5))
-        word.boost = scale
-        word.bound = float(word.scores_at(np.arange(len(word.docs))).max(initial=0.0)) * scale
-    dense = np.zeros(space)
-    dense[docs] = base
-    for word in optional:
-        dense[word.docs] += word.scores_at(np.arange(len(word.docs))) * word.boost
-    limit = int(rng.integers(1, 40))
-    asked = []
-
-    def top(count: int) -> list[tuple[int, float]]:
-        asked.append(count)
-        return topk.best(docs, base, count)
-
-    found = topk.best_after(top, optional, limit, len(docs))
-    assert found is None or found == topk.best(docs, dense[docs], limit)
-    assert asked and asked[0] <= topk.first_candidates(limit) + 1
-
-
 def test_a_word_within_a_gate_counts_only_where_the_gate_matches():
     docs = np.array([1, 4, 6, 9], dtype=np.int32)
     scores = np.array([1.0, 2.0, 3.0, 4.0])

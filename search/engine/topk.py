@@ -8,7 +8,7 @@ whichever way it was reached (and the one Whoosh's matchers give).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def _scored(candidates: np.ndarray, base: np.ndarray, optional) -> tuple[np.ndar
 # MaxScore: a query's words whose lists are small (a few times the places asked for, at
 # least) are scored first, for a lower bound of the last place; words whose best scores
 # together stay under it are then only looked up, for the documents the other words hold.
-SEED_POSTINGS = 20_000
+SEED_POSTINGS = 5000
 
 
 class Word:
@@ -112,10 +112,13 @@ def pruned_best(
     matched: np.ndarray,
     limit: int,
     factors: np.ndarray | None = None,
+    likely: np.ndarray | None = None,
 ) -> list[tuple[int, float]] | None:
     """:func:`best` of the documents ``matched`` (in order) by their words' scores summed in
     order (blended with ``factors``, each at most 1, when given), without scoring every
     match; None when no word can be left to look-ups (score every match instead).
+    ``likely``: some matches likely to be among the best (the best by some of the words),
+    scored first with the words of the shortest lists.
 
     Exact: a match none of the scored words holds has at most the looked-up words' bounds
     together, which is below the last place's score.
@@ -128,11 +131,13 @@ def pruned_best(
     by_size = np.argsort(sizes, kind="stable")
     seeds, held = [], 0
     for i in by_size.tolist():
-        if seeds and held + sizes[i] > max(SEED_POSTINGS, 64 * limit):
+        if seeds and held + sizes[i] > SEED_POSTINGS:
             break
         seeds.append(i)
         held += int(sizes[i])
     seen = _candidates([words[i].docs for i in seeds], matched)
+    if likely is not None:
+        seen = np.union1d(seen, likely)
     totals = _exact(words, seen, factors)
     if len(seeds) == len(words):
         return best(seen, totals, limit)
@@ -183,58 +188,25 @@ def _holds(docs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return docs[at] == wanted
 
 
-def best_after(
-    top: Callable[[int], list[tuple[int, float]]],
-    optional: Sequence[Word],
-    limit: int,
-    matches: int,
-) -> list[tuple[int, float]] | None:
-    """:func:`best` by the scores so far plus the ``optional`` words' (added in order where
-    a document holds them), given ``top(n)``: the ``n`` best documents by their scores so
-    far, best first (fewer when there are no more).
-
-    As :func:`best_with_optional`, but from the best documents alone: those after the
-    first few have at most the next one's score plus every optional word's bound. None
-    when that bound does not close before the candidates would be a DENSE-th of the
-    ``matches`` (then score every match).
-    """
-    ceiling = sum(word.bound for word in optional) * (1 + 1e-9) + 1e-12
-    count = first_candidates(limit)
-    while count <= max(matches // DENSE, first_candidates(limit)):
-        ranked = top(count + 1)
-        docs = np.fromiter((d for d, _ in ranked[:count]), dtype=np.int64)
-        base = np.fromiter((s for _, s in ranked[:count]), dtype=float)
-        found = best(docs, _added(base, optional, docs), limit)
-        if len(ranked) <= count:
-            return found  # (every match scored)
-        if len(found) == limit and ranked[count][1] + ceiling < found[-1][1]:
-            return found
-        count *= 8
-    return None
-
-
-def first_candidates(limit: int) -> int:
-    """How many of the best documents so far are scored with optional words first."""
-    return max(limit * CANDIDATES, 100)
-
-
 def _exact(words: Sequence[Word], docs: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
-    """The scores of ``docs``: their words' boosted scores added in order (the floats of
-    adding them over an array of every document), times ``factors`` when given."""
-    totals = _added(np.zeros(len(docs)), words, docs)
-    return totals if factors is None else totals * factors[docs]
+    """The scores of ``docs`` (sorted): their words' boosted scores added in order (the
+    floats of adding them over an array of every document), times ``factors`` when given.
 
-
-def _added(totals: np.ndarray, words: Sequence[Word], docs: np.ndarray) -> np.ndarray:
-    """``totals`` (of ``docs``) with the words' boosted scores added in order, where a
-    document holds them."""
-    totals = totals.copy()
+    Each word's documents are looked up among ``docs``, or ``docs`` among its documents,
+    whichever are fewer."""
+    totals = np.zeros(len(docs))
     for word in words:
         holders = word.docs
-        if not len(holders):
+        if not len(holders) or not len(docs):
             continue
-        wanted = docs.astype(holders.dtype, copy=False)
-        at = np.minimum(np.searchsorted(holders, wanted), len(holders) - 1)
-        held = holders[at] == wanted
-        totals[held] += word.scores_at(at[held]) * word.boost
-    return totals
+        if len(holders) < len(docs):
+            wanted = holders.astype(docs.dtype, copy=False)
+            at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+            held = docs[at] == wanted
+            totals[at[held]] += word.scores_at(np.flatnonzero(held)) * word.boost
+        else:
+            wanted = docs.astype(holders.dtype, copy=False)
+            at = np.minimum(np.searchsorted(holders, wanted), len(holders) - 1)
+            held = holders[at] == wanted
+            totals[held] += word.scores_at(at[held]) * word.boost
+    return totals if factors is None else totals * factors[docs]

@@ -112,20 +112,18 @@ class IndexView:
             # (feedback's words only reorder: the best by the reader's own words, and those
             # looked up for them)
             required = words[: -len(optional)]
-            scored = self._words(optional)
+            scored = self._words(words)
             if scored is not None:
-                found = topk.best_after(
-                    lambda n: self._top(q.a, required, docs, n), scored, limit, len(docs)
-                )
+                # (the best by the reader's words: feedback's first pass found them)
+                first = self._top(q.a, required, docs, scoring.FEEDBACK_DOCS)
+                likely = np.array([d for d, _ in first], dtype=np.int64)
+                found = topk.pruned_best(scored, docs, limit, likely=likely)
                 if found is not None:
                     return found
             base = self._summed(q.a, required)[docs]
             scored = [(*self.sets.term_scores(self.searcher, f, t), b) for f, t, b, _ in optional]
             return topk.best_with_optional(docs, base, scored, limit)
-        # (a first pass of feedback asks for the best ten, and its second for the best few
-        # hundred of the same query)
-        ahead = topk.first_candidates(limit) + 1 if not recency else limit
-        return self._top(q, words, docs, ahead, recency)[:limit]
+        return self._top(q, words, docs, limit, recency)
 
     def _top(self, q, words, docs: np.ndarray, limit: int, recency=None) -> list:
         """The ``limit`` best of ``docs`` by ``q`` (its ``words``), blended with dates by
