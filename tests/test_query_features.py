@@ -357,7 +357,7 @@ def test_cached_word_scores_stay_within_their_bound(random_dir, monkeypatch):
     folder, queries = random_dir
     # (every match scored, the way that caches whole words' scores: exports, cursors, and
     # the queries pruning would not save work on)
-    monkeypatch.setattr(topk, "pruned_best", lambda *args: None)
+    monkeypatch.setattr(topk, "pruned_best", lambda *args, **kwargs: None)
     with Searcher(folder) as searcher:
         expected = [searcher.rank(q, 20) for q in queries]
     monkeypatch.setattr(docsets, "SCORE_CACHE_BYTES", 20_000)
