@@ -54,6 +54,7 @@ _VARYING = [
     (re.compile(r'"took_ms": ?[0-9.]+'), '"took_ms": X'),
     (re.compile(r'"index_age_seconds": ?[0-9.]+'), '"index_age_seconds": X'),
     (re.compile(r"in [0-9.]+ ms"), "in X ms"),
+    (re.compile(r"\(\d[0-9.]* ms\)"), "(X ms)"),
 ]
 
 
