@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
-from bench.common import machine_line, need, percentile
-from bench.search_bench import headings, make_queries, unseen_queries
+from bench.common import percentile
+from bench.search_bench import query_sets
 from search.engine import collapse, view
 from search.engine.searcher import Searcher
 from search.request import Limits, SearchRequest
@@ -112,11 +112,7 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--compare", action="store_true", help="also with every match scored")
     args = parser.parse_args()
-    need(args.data_dir / "corpus.sqlite3")
-    print(machine_line())
-    articles = headings(args.data_dir)
-    warm = make_queries(articles)
-    unseen = unseen_queries(articles, warm)
+    articles, warm, unseen = query_sets(args.data_dir)
     print(f"{len(articles):,} articles; {len(unseen)} unseen queries after {len(warm)} warm ones")
     for _ in range(3 if args.compare else 1):
         report("pruned", *run(args.data_dir, warm, unseen, pruned=True))

@@ -99,6 +99,16 @@ def unseen_queries(articles: list, warm: list[dict[str, list[str]]]) -> list[dic
     return found[: len(warm)]
 
 
+def query_sets(data_dir: Path) -> tuple[list[Heading], list, list]:
+    """Check that ``data_dir`` is a data folder, print the machine, and make the queries:
+    (the articles' headings, the warm queries, the unseen ones)."""
+    need(data_dir / "corpus.sqlite3")
+    print(machine_line())
+    articles = headings(data_dir)
+    queries = make_queries(articles)
+    return articles, queries, unseen_queries(articles, queries)
+
+
 def run_product(data_dir: Path, queries, rounds: int, unseen) -> tuple[list[float], list[float]]:
     """Warm timings (``rounds`` passes over ``queries`` after one untimed), then one pass over
     the ``unseen`` queries."""
@@ -173,11 +183,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the queries")
     parser.add_argument("--starts", type=int, default=5, help="new processes to time")
     args = parser.parse_args()
-    need(args.data_dir / "corpus.sqlite3")
-    print(machine_line())
-    articles = headings(args.data_dir)
-    queries = make_queries(articles)
-    unseen = unseen_queries(articles, queries)
+    articles, queries, unseen = query_sets(args.data_dir)
     print(
         f"corpus: {len(articles)} articles; {len(queries)} warm queries x {args.rounds} rounds, "
         f"{len(unseen)} unseen queries once"
