@@ -249,38 +249,44 @@ class CorpusStore:
 
     def assign_stories(self, batch: int = 500, pending_only: bool = False) -> int:
         """Put every article added or changed since it was last clustered into its story
-        (see search.stories); return how many were clustered. An article whose story
-        changes is marked pending, so that the index learns of it.
-
-        ``pending_only``: only the articles waiting for the index (an ingest's or a crawl's),
-        not those of a store from before stories, which the next reindex clusters (an
-        ingest of a few articles would otherwise cluster, and then re-index, the archive)."""
+        (see search.stories); return how many were clustered. An article whose story changes
+        is marked pending, so that the index learns of it. ``pending_only``: only the
+        articles waiting for the index (an ingest's or a crawl's), not those of a store from
+        before stories, which the next reindex clusters (an ingest of a few articles would
+        otherwise cluster, and then re-index, the archive)."""
         done = 0
         # (the waiting ones by their own index: "+" keeps SQLite from reading every article
         # of an old store through the index of those not clustered)
         where = "pending = 1 AND +clustered = 0" if pending_only else "clustered = 0"
-        while True:
-            with self._transaction():
-                rows = self._db.execute(
-                    f"SELECT rowid, data, story FROM articles WHERE {where} ORDER BY rowid LIMIT ?",
-                    (batch,),
-                ).fetchall()
-                for rowid, data, story in rows:
-                    self._cluster(rowid, json.loads(data), story)
-            done += len(rows)
-            if len(rows) < batch:
-                return done
+
+        def after(rowid: int) -> list[tuple[int, str, int | None]]:  # (the next batch)
+            return self._db.execute(
+                f"SELECT rowid, data, story FROM articles WHERE {where} AND rowid > ?"
+                " ORDER BY rowid LIMIT ?",
+                (rowid, batch),
+            ).fetchall()
+
+        with stories.fingerprinter(self.count(where)) as fingerprints:
+            rows = after(0)
+            made = fingerprints([data for _, data, _ in rows])
+            while rows:
+                following = after(rows[-1][0])  # (clustering changes its own batch's rows)
+                coming = fingerprints([data for _, data, _ in following])
+                with self._transaction():
+                    for (rowid, _, story), found in zip(rows, made(), strict=True):
+                        self._cluster(rowid, found, story)
+                done += len(rows)
+                rows, made = following, coming
+        return done
 
     def count_unclustered(self) -> int:
         """How many indexed articles are in no story yet (stored before stories were kept)."""
-        return self._db.execute(
-            "SELECT count(*) FROM articles WHERE clustered = 0 AND pending = 0"
-        ).fetchone()[0]
+        return self.count("clustered = 0 AND pending = 0")
 
-    def _cluster(self, rowid: int, data: dict, story: int | None) -> None:
-        """Cluster one article (inside a transaction): its new band keys, and its story."""
+    def _cluster(self, rowid: int, found: stories.Fingerprint | None, story: int | None) -> None:
+        """Cluster one article (inside a transaction) by its fingerprint: its new band keys,
+        and its story."""
         self._db.execute("DELETE FROM story_bands WHERE article = ?", (rowid,))
-        found = stories.stored_fingerprint(data)
         joined = self._best_match(rowid, found) if found else None
         if joined is None:
             shared = (
@@ -343,13 +349,13 @@ class CorpusStore:
                     "UPDATE articles SET pending = 0 WHERE id = ?", ((i,) for i in ids)
                 )
 
-    def count(self) -> int:
-        """Return the number of stored articles."""
-        return self._db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    def count(self, where: str = "1") -> int:
+        """Return the number of stored articles (those for which SQL ``where`` holds)."""
+        return self._db.execute(f"SELECT count(*) FROM articles WHERE {where}").fetchone()[0]
 
     def count_pending(self) -> int:
         """Return the number of articles the live index does not hold yet."""
-        return self._db.execute("SELECT count(*) FROM articles WHERE pending = 1").fetchone()[0]
+        return self.count("pending = 1")
 
     def count_by_source(self) -> dict[str, int]:
         """Return the number of stored articles per source, largest first."""

@@ -13,14 +13,21 @@ text alone.
 from __future__ import annotations
 
 import hashlib
+import json
+import multiprocessing
 import re
 import struct
 import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+
+from search import settings
 
 # Jaccard similarity of two bodies' 5-word shingle sets from which they tell one story
 # (measured on Reuters-21578: see bench/README.md).
@@ -107,6 +114,50 @@ def published(data: dict) -> datetime | None:
     """When a stored article (as JSON data) was published, if it says."""
     when = data.get("published")
     return datetime.fromisoformat(when) if when else None
+
+
+# From this many articles to cluster at once (an ingest of an archive, a reindex), their
+# fingerprints are made by one process per core while this one looks up their candidates.
+PARALLEL_FROM = 20_000
+
+# Fingerprints of stored articles (as JSON), given when they are ready.
+Batch = Callable[[], list[Fingerprint | None]]
+
+
+def _stored_fingerprints(rows: list[str]) -> list[Fingerprint | None]:
+    """The fingerprints of stored articles, each given as its JSON."""
+    return [stored_fingerprint(json.loads(row)) for row in rows]
+
+
+def _made_now(rows: list[str]) -> Batch:
+    """Fingerprint stored articles in this process, now."""
+    made = _stored_fingerprints(rows)
+    return lambda: made
+
+
+@contextmanager
+def fingerprinter(count: int) -> Iterator[Callable[[list[str]], Batch]]:
+    """A function that starts fingerprinting some stored articles (their JSON) and gives
+    what returns the fingerprints, for clustering ``count`` articles: at once in this
+    process, or, from PARALLEL_FROM articles on a machine of several cores, in spawned
+    worker processes (no copy of a crawler's threads), so that the next batch is made
+    while this one is clustered."""
+    workers = settings.cores()
+    if count < PARALLEL_FROM or workers < 2:
+        yield _made_now
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+
+        def start(rows: list[str]) -> Batch:
+            size = max(1, -(-len(rows) // workers))
+            parts = [
+                pool.submit(_stored_fingerprints, rows[i : i + size])
+                for i in range(0, len(rows), size)
+            ]
+            return lambda: [found for part in parts for found in part.result()]
+
+        yield start
 
 
 _APART = {False: timedelta(days=MAX_DAYS_APART), True: timedelta(days=SHORT_MAX_DAYS_APART)}

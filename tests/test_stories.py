@@ -11,6 +11,7 @@ import pytest
 
 from bench.crawl_site import Site, links_page
 from search import stories
+from search.article import Article
 from search.engine.searcher import Searcher
 from search.request import SearchRequest
 from search.store import CorpusStore
@@ -296,3 +297,22 @@ def test_articles_published_too_far_apart_are_told_apart_before_their_bodies_are
     a = stories.fingerprint("T", body, day)
     b = stories.fingerprint("T", body, day + timedelta(days=stories.MAX_DAYS_APART))
     assert stories.same_story(a, b) == 0.0
+
+
+def test_fingerprints_made_by_worker_processes_group_the_same_stories(tmp_path, monkeypatch):
+    # Many copies of three stories, clustered in batches smaller than the store (the next
+    # batch fingerprinted while one is clustered), by spawned workers and by this process.
+    rows = []
+    for n in range(60):
+        body = (WIRE_BODY, SITE_BODY, OTHER_BODY)[n % 3] + f" Filed {n}."
+        rows.append(Article.from_dict(article(f"a{n}", f"Coffee {n}", body)))
+    grouped = []
+    for parallel_from in (10**9, 0):
+        monkeypatch.setattr(stories, "PARALLEL_FROM", parallel_from)
+        with CorpusStore(tmp_path / str(parallel_from)) as store:
+            store.upsert(rows)
+            assert store.assign_stories(batch=7) == len(rows)
+            found = {a.id: a.story for a in store.articles()}
+        grouped.append({frozenset(i for i in found if found[i] == s) for s in found.values()})
+    assert grouped[0] == grouped[1]
+    assert len(grouped[0]) == 3  # (each text's copies: each joins its most similar)
