@@ -42,18 +42,19 @@ PHASES = [
 
 @contextmanager
 def clocks(spent: dict[str, float]) -> Iterator[None]:
-    """Add to ``spent`` the milliseconds spent in each phase (the outermost call of each)."""
-    depth: dict[str, int] = defaultdict(int)
+    """Add to ``spent`` the milliseconds spent in each phase: a call inside another phase's
+    (the matches of a phrase that gates the ranking's words) counts in that phase."""
+    depth = [0]
 
     def clocked(function: Callable, phase: str) -> Callable:
         def run(*args, **kwargs):
-            depth[phase] += 1
+            depth[0] += 1
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
-                depth[phase] -= 1
-                if not depth[phase]:
+                depth[0] -= 1
+                if not depth[0]:
                     spent[phase] += (time.perf_counter() - started) * 1000
 
         return run

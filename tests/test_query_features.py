@@ -11,6 +11,7 @@ from whoosh import query
 
 from search.engine import docsets, scoring, topk
 from search.engine import query as query_language
+from search.engine import view as view_module
 from search.engine.searcher import Searcher
 from search.request import SearchRequest
 from tests.conftest import ingest, write_jsonl
@@ -493,3 +494,42 @@ def spelling_dir(tmp_path_factory):
 def test_did_you_mean_respells_each_word_on_its_own(spelling_dir, q, suggestion):
     request = SearchRequest.from_params({"q": [q]}, Searcher(spelling_dir).limits)
     assert Searcher(spelling_dir).search(request).suggestion == suggestion
+
+
+@pytest.mark.parametrize("seeds", [30, 5000])
+def test_pruning_gives_the_floats_of_scoring_every_match(random_dir, monkeypatch, seeds):
+    # Short seeds make the longest lists look-ups; the same documents, order and scores as
+    # scoring every match, with feedback, recency and a phrase gating its words.
+    folder, queries = random_dir
+    monkeypatch.setattr(topk, "SEED_POSTINGS", seeds)
+    asked = [q for q in queries if "*" not in q] + ['"w1x w2x" OR w3x w4x']
+    pruned = []
+    real = topk.pruned_best
+
+    def counted(*args, **kwargs):
+        found = real(*args, **kwargs)
+        pruned.append(found is not None)
+        return found
+
+    def ranked(view, searcher, q):
+        parsed = searcher.parse(q, view)[0]
+        matched = view.docs(parsed)
+        scored = scoring.with_feedback(
+            view.searcher, parsed, lambda q, n: view.best(q, matched, n), 0.3
+        )
+        newest = view.newest_ticks()
+        return [
+            view.best(ranked, matched, limit, False, recency)
+            for ranked in (parsed, scored)
+            for limit in (1, 10)
+            for recency in (None, (0.5, newest))
+        ]
+
+    with Searcher(folder) as searcher:
+        monkeypatch.setattr(topk, "pruned_best", counted)
+        with_pruning = [ranked(searcher.view(), searcher, q) for q in asked]
+    with Searcher(folder) as searcher:
+        monkeypatch.setattr(view_module.IndexView, "_words", lambda self, words: None)
+        every_match = [ranked(searcher.view(), searcher, q) for q in asked]
+    assert with_pruning == every_match
+    assert any(pruned)

@@ -325,7 +325,9 @@ class DocSets:
         word = self._bm25_postings(searcher, fieldname, text)
         if word is not None:
             docs, weights, lengths, idf, figures = word
-            found = (docs, scoring.bm25_scores(idf, figures, weights.astype(float), lengths[docs]))
+            # (a copy: the cache's memory is its own, not a view of the mapped file)
+            values = scoring.bm25_scores(idf, figures, weights.astype(float), lengths[docs])
+            found = (np.array(docs), values)
         else:  # (any model but BM25 scores posting by posting)
             found = self._matcher_scores(searcher, fieldname, text)
         with self.lock:
@@ -338,10 +340,13 @@ class DocSets:
 
     def word(self, searcher, fieldname: str, text: str, boost: float) -> topk.Word | None:
         """A term's documents, a bound on its boosted scores, and its scores computed only
-        for the documents asked about (search.engine.topk); None when the field is not
+        for the documents asked about (search.engine.topk): from its cached scores when they
+        are known, else from its postings; None when it is neither and the field is not
         ranked by BM25."""
         with self.lock:
-            cached = self._scores.get((fieldname, text))
+            cached = self._scores.pop((fieldname, text), None)
+            if cached is not None:
+                self._scores[(fieldname, text)] = cached  # (the most recently used last)
         if cached is not None:
             docs, values = cached
             bound = float(values.max(initial=0.0)) * boost

@@ -1,6 +1,6 @@
-"""The best few of many matches, from words' scores: every match scored, or, for a query's
-optional words (the words pseudo-relevance feedback adds), only the matches that can still
-reach the top.
+"""The best few of many matches, from words' scores: every match scored, or only the matches
+that can still reach the top (MaxScore over the query's words, :func:`pruned_best`; and, for
+a query's optional words, the words pseudo-relevance feedback adds, :func:`best_with_optional`).
 
 Scores are summed word by word in the query's order, so a document's score is the same float
 whichever way it was reached (and the one Whoosh's matchers give).
@@ -78,9 +78,9 @@ def _scored(candidates: np.ndarray, base: np.ndarray, optional) -> tuple[np.ndar
     return candidates, totals
 
 
-# MaxScore: a query's words whose lists are small (a few times the places asked for, at
-# least) are scored first, for a lower bound of the last place; words whose best scores
-# together stay under it are then only looked up, for the documents the other words hold.
+# MaxScore: the query's words with the shortest lists, up to this many postings together, are
+# scored first, for a lower bound of the last place; the words whose best scores together stay
+# under it are then only looked up, for the documents the other words hold.
 SEED_POSTINGS = 5000
 
 
@@ -137,7 +137,7 @@ def pruned_best(
         held += int(sizes[i])
     seen = _candidates([words[i].docs for i in seeds], matched)
     if likely is not None:
-        seen = np.union1d(seen, likely)
+        seen = np.union1d(seen, likely[_holds(matched, likely)])
     totals = _exact(words, seen, factors)
     if len(seeds) == len(words):
         return best(seen, totals, limit)
@@ -148,12 +148,13 @@ def pruned_best(
     budget = last * (1 - 1e-9) - 1e-12
     looked_up, ceiling = set(), 0.0
     for i in by_size[::-1].tolist():
-        if ceiling + words[i].bound < budget:
+        # (a document not scored yet holds no seed word: only the others' bounds count)
+        if i not in seeds and ceiling + words[i].bound < budget:
             looked_up.add(i)
             ceiling += words[i].bound
-    scored = [i for i in range(len(words)) if i not in looked_up and i not in seeds]
-    if len(looked_up) == 0:
+    if not looked_up:
         return None
+    scored = [i for i in range(len(words)) if i not in looked_up and i not in seeds]
     if scored:
         more = _candidates([words[i].docs for i in scored], matched)
         more = more[~_holds(seen, more)]

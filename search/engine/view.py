@@ -109,13 +109,13 @@ class IndexView:
         docs = self.sets.docnums(matched)
         optional = _optional_words(q, words)
         if optional and not recency:
-            # (feedback's words only reorder: the best by the reader's own words, and those
-            # looked up for them)
+            # (feedback's words only reorder: all the words pruned at once, seeded with the
+            # best by the reader's own; else the best by the reader's, then feedback's added)
             required = words[: -len(optional)]
             scored = self._words(words)
             if scored is not None:
                 # (the best by the reader's words: feedback's first pass found them)
-                first = self._top(q.a, required, docs, scoring.FEEDBACK_DOCS)
+                first = self._top(q.a, required, docs, scoring.FEEDBACK_DOCS, scored=scored)
                 likely = np.array([d for d, _ in first], dtype=np.int64)
                 found = topk.pruned_best(scored, docs, limit, likely=likely)
                 if found is not None:
@@ -125,17 +125,18 @@ class IndexView:
             return topk.best_with_optional(docs, base, scored, limit)
         return self._top(q, words, docs, limit, recency)
 
-    def _top(self, q, words, docs: np.ndarray, limit: int, recency=None) -> list:
+    def _top(self, q, words, docs: np.ndarray, limit: int, recency=None, scored=None) -> list:
         """The ``limit`` best of ``docs`` by ``q`` (its ``words``), blended with dates by
         ``recency``: only the matches that can reach them scored (search.engine.topk), when
-        that saves work; the latest kept (feedback asks for the best of a query twice)."""
+        that saves work; the latest kept (feedback asks for the best of a query twice).
+        ``scored``: the words as :meth:`_words` makes them (the first of them, if more)."""
         key = (q, recency)
         last = self._last_top
         fits = last is not None and (len(last[2]) >= limit or last[3])
         if fits and last[0] == key and last[1] is docs:
             return last[2][:limit]
         found = None
-        scored = self._words(words)
+        scored = self._words(words) if scored is None else scored[: len(words)]
         if scored is not None:
             factors = None
             if recency:
