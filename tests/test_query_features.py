@@ -502,6 +502,7 @@ def test_pruning_gives_the_floats_of_scoring_every_match(random_dir, monkeypatch
     # scoring every match, with feedback, recency and a phrase gating its words.
     folder, queries = random_dir
     monkeypatch.setattr(topk, "SEED_POSTINGS", seeds)
+    monkeypatch.setattr(topk, "PRUNE_FROM", 0)
     asked = [q for q in queries if "*" not in q] + ['"w1x w2x" OR w3x w4x']
     pruned = []
     real = topk.pruned_best

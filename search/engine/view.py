@@ -149,7 +149,10 @@ class IndexView:
 
     def _words(self, words) -> list[topk.Word] | None:
         """The query's words for search.engine.topk (scored only where asked), each counted
-        only where its gates match; None when one is not ranked by BM25."""
+        only where its gates match; None when one is not ranked by BM25, or when the index
+        is small enough that scoring every match costs less (topk.PRUNE_FROM)."""
+        if self.sets.size < topk.PRUNE_FROM:
+            return None
         scored = []
         masks: dict[tuple[query.Query, ...], np.ndarray] = {}
         for fieldname, text, boost, gates in words:
