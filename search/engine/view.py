@@ -82,7 +82,8 @@ class IndexView:
         scored by ``q``: (document number, score), best first, ties by document number.
 
         A query that adds up word scores (plain words, AND/OR/NOT, phrases, feedback) is scored
-        from each word's cached scores, the same figures Whoosh's matchers give; anything else
+        from each word's scores, the same figures Whoosh's matchers give, only for the matches
+        that can reach the top when the index is large (search.engine.topk); anything else
         by Whoosh, told the documents of ``matched`` when the request is ``filtered``.
         ``recency`` (the reader's weight, the newest date in ticks) blends dates into scores.
         """
