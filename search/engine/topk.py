@@ -70,11 +70,9 @@ def _scored(candidates: np.ndarray, base: np.ndarray, optional) -> tuple[np.ndar
     """Some documents (in any order) and their scores: ``base`` plus the optional words'."""
     totals = base.copy()
     for holders, values, boost in optional:
-        # (in the holders' own type: numpy would copy them into the candidates')
-        wanted = candidates.astype(holders.dtype, copy=False)
-        at = np.minimum(np.searchsorted(holders, wanted), len(holders) - 1)
-        held = holders[at] == wanted if len(holders) else np.zeros(len(at), dtype=bool)
-        totals[held] += values[at[held]] * boost
+        if len(holders):
+            at, held = _places(holders, candidates)
+            totals[held] += values[at[held]] * boost
     return candidates, totals
 
 
@@ -184,13 +182,20 @@ def _candidates(lists: list[np.ndarray], matched: np.ndarray) -> np.ndarray:
     return matched[marks[matched]]
 
 
+def _places(docs: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``wanted`` is (or would be) in ``docs`` (sorted, not empty), and which
+    of them are there, as a mask (searched in ``docs``' own type: numpy would copy them
+    into the other's)."""
+    wanted = wanted.astype(docs.dtype, copy=False)
+    at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+    return at, docs[at] == wanted
+
+
 def _holds(docs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Which of ``wanted`` are in ``docs`` (sorted), as a mask."""
     if not len(docs):
         return np.zeros(len(wanted), dtype=bool)
-    wanted = wanted.astype(docs.dtype, copy=False)
-    at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
-    return docs[at] == wanted
+    return _places(docs, wanted)[1]
 
 
 def _exact(words: Sequence[Word], docs: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
@@ -205,13 +210,9 @@ def _exact(words: Sequence[Word], docs: np.ndarray, factors: np.ndarray | None) 
         if not len(holders) or not len(docs):
             continue
         if len(holders) < len(docs):
-            wanted = holders.astype(docs.dtype, copy=False)
-            at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
-            held = docs[at] == wanted
+            at, held = _places(docs, holders)
             totals[at[held]] += word.scores_at(np.flatnonzero(held)) * word.boost
         else:
-            wanted = docs.astype(holders.dtype, copy=False)
-            at = np.minimum(np.searchsorted(holders, wanted), len(holders) - 1)
-            held = holders[at] == wanted
+            at, held = _places(holders, docs)
             totals[held] += word.scores_at(at[held]) * word.boost
     return totals if factors is None else totals * factors[docs]
